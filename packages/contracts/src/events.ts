@@ -1,0 +1,159 @@
+import { z } from 'zod';
+
+/**
+ * Events between services. Every message is an envelope (type, schemaVersion, id, metadata) around
+ * a typed payload, validated with zod when it leaves a producer and when it reaches a consumer.
+ * Messages carry references to objects (claim check), never bulk data.
+ */
+export const SCHEMA_VERSION = 1;
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
+const jobId = z.string().regex(/^JOB-\d{8}-\d{6}$/, 'expected JOB-YYYYMMDD-NNNNNN');
+
+export const ScopeSchema = z.enum(['date-window', 'all']);
+export type Scope = z.infer<typeof ScopeSchema>;
+
+export const BaseSourceSchema = z.discriminatedUnion('kind', [
+  /** A CSV snapshot of the base, in the ingress store. */
+  z.object({ kind: z.literal('csv'), key: z.string().min(1) }),
+  /** A PostgreSQL relation; the connection comes from the service's config, never from a message. */
+  z.object({ kind: z.literal('postgres'), relation: z.string().min(1) }),
+]);
+export type BaseSource = z.infer<typeof BaseSourceSchema>;
+
+/** A slice of an object: bytes [start, end) of `key`. */
+export const PartRefSchema = z.object({
+  key: z.string(),
+  start: z.number().int().nonnegative(),
+  end: z.number().int().nonnegative(),
+});
+export type PartRef = z.infer<typeof PartRefSchema>;
+
+export const SideSchema = z.enum(['vendor', 'base']);
+export type Side = z.infer<typeof SideSchema>;
+
+export const DateWindowSchema = z.object({ from: isoDate, to: isoDate });
+export type DateWindow = z.infer<typeof DateWindowSchema>;
+
+export const JobRequestedSchema = z.object({
+  jobId,
+  /** The vendor file in the ingress store. */
+  file: z.object({ key: z.string().min(1) }),
+  base: BaseSourceSchema,
+  scope: ScopeSchema,
+  referenceDate: isoDate,
+  /** When the file arrived (ISO timestamp): the deadline counts from here. */
+  arrivedAt: z.string(),
+  /** RULES §2: above this share of invalid lines the ErrorRate alert is raised. */
+  maxInvalidRate: z.number().min(0).max(1),
+  /** Number of shards; both sides must use the same. */
+  shardCount: z.number().int().min(1).max(4096),
+  /** Target size of a vendor/base chunk in bytes. */
+  chunkBytes: z.number().int().min(1024),
+});
+export type JobRequested = z.infer<typeof JobRequestedSchema>;
+
+export const ChunkWrittenSchema = z.object({
+  jobId,
+  side: SideSchema,
+  index: z.number().int().nonnegative(),
+  key: z.string(),
+  /** Physical line number (header = 1) where the chunk's first record starts. */
+  firstLine: z.number().int().positive(),
+  /** For each canonical column (COLUMNS order), its position in the file's header. */
+  columnOrder: z.array(z.number().int().nonnegative()).length(6),
+  shardCount: z.number().int().positive(),
+});
+export type ChunkWritten = z.infer<typeof ChunkWrittenSchema>;
+
+export const BaseExtractRequestedSchema = z.object({
+  jobId,
+  relation: z.string().min(1),
+  scope: ScopeSchema,
+  window: DateWindowSchema.nullable(),
+  shardCount: z.number().int().positive(),
+  /** Vendor shard parts, read for their `ordem_id`s when the scope includes out-of-window rows. */
+  vendorParts: z.array(PartRefSchema),
+});
+export type BaseExtractRequested = z.infer<typeof BaseExtractRequestedSchema>;
+
+export const ShardReadySchema = z.object({
+  jobId,
+  shard: z.number().int().nonnegative(),
+  shardCount: z.number().int().positive(),
+  scope: ScopeSchema,
+  /** The vendor file's date window (RULES §5); null when the file has no valid line. */
+  window: DateWindowSchema.nullable(),
+  vendorParts: z.array(PartRefSchema),
+  baseParts: z.array(PartRefSchema),
+});
+export type ShardReady = z.infer<typeof ShardReadySchema>;
+
+export const MatchingCompletedSchema = z.object({ jobId });
+export type MatchingCompleted = z.infer<typeof MatchingCompletedSchema>;
+
+export const JobSucceededSchema = z.object({
+  jobId,
+  referenceDate: isoDate,
+  summaryKey: z.string(),
+  totalLines: z.number().int().nonnegative(),
+  divergences: z.number().int().nonnegative(),
+  divergenceRate: z.number(),
+  durationSeconds: z.number(),
+});
+export type JobSucceeded = z.infer<typeof JobSucceededSchema>;
+
+export const JobFailedSchema = z.object({
+  jobId,
+  status: z.enum(['FAILED', 'TIMEOUT']),
+  stage: z.string(),
+  code: z.string(),
+  message: z.string(),
+});
+export type JobFailed = z.infer<typeof JobFailedSchema>;
+
+export const AlertRaisedSchema = z.object({
+  jobId,
+  alert: z.enum(['PROCESSING_TIME', 'ERROR_RATE', 'DIVERGENCE_RATE']),
+  severity: z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']),
+  message: z.string(),
+  value: z.number(),
+  threshold: z.number(),
+});
+export type AlertRaised = z.infer<typeof AlertRaisedSchema>;
+
+/** Every event type and its payload schema: the one list producers and consumers share. */
+export const EVENT_SCHEMAS = {
+  'job.requested': JobRequestedSchema,
+  'chunk.written': ChunkWrittenSchema,
+  'base.extract-requested': BaseExtractRequestedSchema,
+  'shard.ready': ShardReadySchema,
+  'matching.completed': MatchingCompletedSchema,
+  'job.succeeded': JobSucceededSchema,
+  'job.failed': JobFailedSchema,
+  'alert.raised': AlertRaisedSchema,
+} as const;
+export type EventType = keyof typeof EVENT_SCHEMAS;
+export type EventPayload<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
+
+export const EnvelopeSchema = z.object({
+  /** Deterministic for a given fact, so a redelivered or re-published event is recognisable. */
+  id: z.string().min(1),
+  type: z.enum(Object.keys(EVENT_SCHEMAS) as [EventType, ...EventType[]]),
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  occurredAt: z.string(),
+  producedBy: z.string(),
+  /** The job id: every log line and message of a job carries it. */
+  correlationId: z.string(),
+  payload: z.unknown(),
+});
+
+export interface Envelope<T extends EventType = EventType> {
+  id: string;
+  type: T;
+  schemaVersion: typeof SCHEMA_VERSION;
+  occurredAt: string;
+  producedBy: string;
+  correlationId: string;
+  payload: EventPayload<T>;
+}

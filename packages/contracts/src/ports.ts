@@ -1,0 +1,93 @@
+import type { Envelope, EventType, JobRequested } from './events.ts';
+
+/**
+ * Ports: the small interfaces service logic depends on. Each runtime supplies adapters
+ * (embedded: local folder, in-process bus, in-memory/PostgreSQL job store; distributed: S3, SQS, RDS).
+ */
+
+/** A store of immutable objects addressed by key (a local folder, or an S3 bucket). */
+export interface ObjectStore {
+  put(key: string, body: Uint8Array | string): Promise<void>;
+  /** Writes a stream of bytes; large objects must not be buffered whole. */
+  putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<void>;
+  get(key: string): Promise<Uint8Array>;
+  /** Bytes [start, end) of the object. */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array>;
+  getStream(key: string): AsyncIterable<Uint8Array>;
+  /** Size in bytes, or null when the object does not exist. */
+  size(key: string): Promise<number | null>;
+  list(prefix: string): Promise<string[]>;
+  deletePrefix(prefix: string): Promise<void>;
+  /** Where a person finds the object (a path, or an s3:// URI). */
+  uri(key: string): string;
+}
+
+export interface EventPublisher {
+  publish<T extends EventType>(type: T, id: string, payload: Envelope<T>['payload']): Promise<void>;
+}
+
+export const JOB_STATUSES = [
+  'RECEIVED',
+  'VALIDATING',
+  'PARTITIONING',
+  'MATCHING',
+  'REPORTING',
+  'SUCCEEDED',
+  'FAILED',
+  'TIMEOUT',
+  'CANCELLED',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export interface JobRecord {
+  jobId: string;
+  request: JobRequested;
+  status: JobStatus;
+  /** Status changes with their times (ISO), in order. */
+  history: { status: JobStatus; at: string }[];
+  /** Seconds spent per stage, filled as stages end. */
+  stageSeconds: Record<string, number>;
+  /** Facts recorded by the stages (file sha256, line totals…), merged as they come. */
+  facts: Record<string, unknown>;
+  error: { stage: string; code: string; message: string } | null;
+}
+
+/**
+ * The job store. Fan-in is a *barrier*: a named set of units with an expected count. Completing a
+ * unit and setting the expected count are atomic; exactly one call ever returns `true` (the one
+ * that completed the barrier), however often units are redelivered.
+ */
+export interface JobStore {
+  /** Creates the job; returns false (and changes nothing) when it already exists. */
+  createJob(request: JobRequested, at: string): Promise<boolean>;
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  setStatus(jobId: string, status: JobStatus, at: string): Promise<void>;
+  addStageSeconds(jobId: string, stage: string, seconds: number): Promise<void>;
+  mergeFacts(jobId: string, facts: Record<string, unknown>): Promise<void>;
+  fail(jobId: string, status: 'FAILED' | 'TIMEOUT', error: JobRecord['error'], at: string): Promise<void>;
+  setExpected(jobId: string, barrier: string, expected: number): Promise<boolean>;
+  completeUnit(jobId: string, barrier: string, unit: string, data: unknown): Promise<boolean>;
+  /** The data of every completed unit of a barrier, ordered by unit name. */
+  listUnits<T>(jobId: string, barrier: string): Promise<{ unit: string; data: T }[]>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Logger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** What every handler receives: the ports of its process. */
+export interface ServiceContext {
+  store: ObjectStore;
+  /** Where vendor files (and CSV base snapshots) arrive. */
+  ingress: ObjectStore;
+  jobs: JobStore;
+  events: EventPublisher;
+  clock: Clock;
+  log: Logger;
+}

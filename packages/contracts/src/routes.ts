@@ -1,0 +1,24 @@
+import type { EventType } from './events.ts';
+
+/** The queues of the system: one per consuming service. */
+export const QUEUES = ['ingest', 'partition', 'matcher', 'reporter', 'notifier'] as const;
+export type QueueName = (typeof QUEUES)[number];
+
+/**
+ * The route table: which queues receive which event. Defined once here; the embedded runtime and
+ * the local distributed runtime route with it directly, the CDK app turns it into EventBridge rules.
+ */
+export const ROUTES: Readonly<Record<EventType, readonly QueueName[]>> = {
+  'job.requested': ['ingest'],
+  'chunk.written': ['partition'],
+  'base.extract-requested': ['partition'],
+  'shard.ready': ['matcher'],
+  'matching.completed': ['reporter'],
+  'job.succeeded': ['notifier'],
+  'job.failed': ['notifier'],
+  'alert.raised': ['notifier'],
+};
+
+export function queuesFor(type: EventType): readonly QueueName[] {
+  return ROUTES[type];
+}

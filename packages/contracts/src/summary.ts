@@ -1,0 +1,23 @@
+import type { Severidade, TipoDivergencia } from './divergence.ts';
+
+/** `summary.json` of a job (issue "Embedded pipeline", RULES §6). */
+export interface JobSummary {
+  job_id: string;
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMEOUT';
+  file_sha256: string | null;
+  reference_date: string;
+  total_lines: number;
+  valid_lines: number;
+  invalid_lines: number;
+  base_rows: number;
+  matched: number;
+  divergences: Record<TipoDivergencia, number>;
+  by_severity: Record<Severidade, number>;
+  divergence_rate: number;
+  top_suppliers: { fornecedor_id: string; count: number }[];
+  stage_seconds: Record<string, number>;
+  started_at: string;
+  finished_at: string;
+  outputs: Record<string, string | string[]>;
+  error?: { stage: string; code: string; message: string };
+}
