@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   FILE_EMPTY: 'the vendor file has no bytes',
   FILE_HEADER_ONLY: 'the vendor file has a header but no data lines',
   INVALID_HEADER: 'the header does not hold exactly the six expected columns',
+  UNTERMINATED_QUOTE: 'a quoted field is never closed before the end of the file',
   FILE_NOT_UTF8: 'the file is not valid UTF-8',
   FILE_NOT_FOUND: 'an input file does not exist',
   INVALID_ARGUMENT: 'a command-line option or request parameter is invalid',

@@ -1,0 +1,26 @@
+import { createHash } from 'node:crypto';
+import type { NormalizedRecord } from '@recon/contracts';
+
+/**
+ * The shard of an order: FNV-1a (32 bit) over the UTF-16 code units of the normalized `ordem_id`,
+ * modulo the shard count. Stable across processes and runtimes, so both sides of an order always
+ * meet in the same shard.
+ */
+export function shardOf(ordemId: string, shardCount: number): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < ordemId.length; k++) {
+    h ^= ordemId.charCodeAt(k);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shardCount;
+}
+
+/** The canonical normalized line: the six fields in canonical order joined by `;`. */
+export function canonicalLine(r: NormalizedRecord): string {
+  return `${r.fornecedor_id};${r.ordem_id};${r.nome};${r.ativo_id};${r.data};${r.valor}`;
+}
+
+/** `hash_linha` (RULES §6): hex SHA-256 of the UTF-8 canonical normalized line. */
+export function hashLinha(r: NormalizedRecord): string {
+  return createHash('sha256').update(canonicalLine(r)).digest('hex');
+}
