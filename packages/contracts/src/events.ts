@@ -68,7 +68,7 @@ export type ChunkWritten = z.infer<typeof ChunkWrittenSchema>;
 
 export const BaseExtractRequestedSchema = z.object({
   jobId,
-  relation: z.string().min(1),
+  source: BaseSourceSchema,
   scope: ScopeSchema,
   window: DateWindowSchema.nullable(),
   shardCount: z.number().int().positive(),
@@ -76,6 +76,10 @@ export const BaseExtractRequestedSchema = z.object({
   vendorParts: z.array(PartRefSchema),
 });
 export type BaseExtractRequested = z.infer<typeof BaseExtractRequestedSchema>;
+
+/** A side (all vendor chunks, or the base) is fully partitioned. */
+export const PartitionSideCompletedSchema = z.object({ jobId, side: SideSchema });
+export type PartitionSideCompleted = z.infer<typeof PartitionSideCompletedSchema>;
 
 export const ShardReadySchema = z.object({
   jobId,
@@ -127,6 +131,7 @@ export const EVENT_SCHEMAS = {
   'job.requested': JobRequestedSchema,
   'chunk.written': ChunkWrittenSchema,
   'base.extract-requested': BaseExtractRequestedSchema,
+  'partition.side-completed': PartitionSideCompletedSchema,
   'shard.ready': ShardReadySchema,
   'matching.completed': MatchingCompletedSchema,
   'job.succeeded': JobSucceededSchema,

@@ -4,4 +4,6 @@ export * from './events.ts';
 export * from './ports.ts';
 export * from './records.ts';
 export * from './routes.ts';
+export * from './shard-format.ts';
 export * from './summary.ts';
+export * from './units.ts';

@@ -45,8 +45,8 @@ export interface JobRecord {
   status: JobStatus;
   /** Status changes with their times (ISO), in order. */
   history: { status: JobStatus; at: string }[];
-  /** Seconds spent per stage, filled as stages end. */
-  stageSeconds: Record<string, number>;
+  /** Wall-clock span of each stage (ISO times): from its first unit's start to its last unit's end. */
+  stages: Record<string, { startedAt: string; finishedAt: string }>;
   /** Facts recorded by the stages (file sha256, line totals…), merged as they come. */
   facts: Record<string, unknown>;
   error: { stage: string; code: string; message: string } | null;
@@ -62,7 +62,8 @@ export interface JobStore {
   createJob(request: JobRequested, at: string): Promise<boolean>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
   setStatus(jobId: string, status: JobStatus, at: string): Promise<void>;
-  addStageSeconds(jobId: string, stage: string, seconds: number): Promise<void>;
+  /** Widens the stage's span to cover [startedAt, finishedAt] (units of a stage run in parallel). */
+  recordStageSpan(jobId: string, stage: string, startedAt: string, finishedAt: string): Promise<void>;
   mergeFacts(jobId: string, facts: Record<string, unknown>): Promise<void>;
   fail(jobId: string, status: 'FAILED' | 'TIMEOUT', error: JobRecord['error'], at: string): Promise<void>;
   setExpected(jobId: string, barrier: string, expected: number): Promise<boolean>;
@@ -81,6 +82,26 @@ export interface Logger {
   error(fields: Record<string, unknown>, message: string): void;
 }
 
+/** A base row as the database returns it: the six columns in canonical order, text or null. */
+export type RawBaseRow = [
+  fornecedor_id: string | null,
+  ordem_id: string | null,
+  nome: string | null,
+  ativo_id: string | null,
+  data: string | null,
+  valor: string | null,
+];
+
+/** RULES §5 as the database sees it: every row, or the window plus the vendor file's orders. */
+export type BaseExtractScope =
+  | { mode: 'all' }
+  | { mode: 'date-window'; from: string; to: string; ordemIds: AsyncIterable<readonly string[]> };
+
+/** The internal base when it is a database relation (PostgreSQL / RDS). */
+export interface BaseReader {
+  read(relation: string, scope: BaseExtractScope): AsyncIterable<RawBaseRow[]>;
+}
+
 /** What every handler receives: the ports of its process. */
 export interface ServiceContext {
   store: ObjectStore;
@@ -90,4 +111,6 @@ export interface ServiceContext {
   events: EventPublisher;
   clock: Clock;
   log: Logger;
+  /** Present in processes configured with a database base. */
+  base?: BaseReader;
 }

@@ -12,10 +12,11 @@ export const ROUTES: Readonly<Record<EventType, readonly QueueName[]>> = {
   'job.requested': ['ingest'],
   'chunk.written': ['partition'],
   'base.extract-requested': ['partition'],
+  'partition.side-completed': ['partition'],
   'shard.ready': ['matcher'],
   'matching.completed': ['reporter'],
   'job.succeeded': ['notifier'],
-  'job.failed': ['notifier'],
+  'job.failed': ['reporter', 'notifier'],
   'alert.raised': ['notifier'],
 };
 

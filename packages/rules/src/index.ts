@@ -1,3 +1,4 @@
+export * from './blocks.ts';
 export * from './csv.ts';
 export * from './data.ts';
 export * from './hash.ts';

@@ -1,0 +1,110 @@
+import type { JobRecord, JobRequested, JobStatus, JobStore } from '@recon/contracts';
+
+interface Barrier {
+  expected: number | null;
+  units: Map<string, unknown>;
+  fired: boolean;
+}
+
+/**
+ * The job store of one process (embedded runtime): every call runs to completion on the event
+ * loop, so each barrier check is atomic. The PostgreSQL job store gives the same guarantees
+ * across processes with transactions.
+ */
+export class InMemoryJobStore implements JobStore {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly barriers = new Map<string, Barrier>();
+
+  async createJob(request: JobRequested, at: string): Promise<boolean> {
+    if (this.jobs.has(request.jobId)) return false;
+    this.jobs.set(request.jobId, {
+      jobId: request.jobId,
+      request,
+      status: 'RECEIVED',
+      history: [{ status: 'RECEIVED', at }],
+      stages: {},
+      facts: {},
+      error: null,
+    });
+    return true;
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const job = this.jobs.get(jobId);
+    return job === undefined ? undefined : structuredClone(job);
+  }
+
+  async setStatus(jobId: string, status: JobStatus, at: string): Promise<void> {
+    const job = this.require(jobId);
+    if (job.status === status) return;
+    job.status = status;
+    job.history.push({ status, at });
+  }
+
+  async recordStageSpan(jobId: string, stage: string, startedAt: string, finishedAt: string): Promise<void> {
+    const job = this.require(jobId);
+    const span = job.stages[stage];
+    if (span === undefined) job.stages[stage] = { startedAt, finishedAt };
+    else {
+      if (startedAt < span.startedAt) span.startedAt = startedAt;
+      if (finishedAt > span.finishedAt) span.finishedAt = finishedAt;
+    }
+  }
+
+  async mergeFacts(jobId: string, facts: Record<string, unknown>): Promise<void> {
+    Object.assign(this.require(jobId).facts, facts);
+  }
+
+  async fail(
+    jobId: string,
+    status: 'FAILED' | 'TIMEOUT',
+    error: JobRecord['error'],
+    at: string,
+  ): Promise<void> {
+    const job = this.require(jobId);
+    if (job.status === 'FAILED' || job.status === 'TIMEOUT' || job.status === 'SUCCEEDED') return;
+    job.error = error;
+    await this.setStatus(jobId, status, at);
+  }
+
+  async setExpected(jobId: string, barrier: string, expected: number): Promise<boolean> {
+    const b = this.barrier(jobId, barrier);
+    b.expected = expected;
+    return this.fire(b);
+  }
+
+  async completeUnit(jobId: string, barrier: string, unit: string, data: unknown): Promise<boolean> {
+    const b = this.barrier(jobId, barrier);
+    if (!b.units.has(unit)) b.units.set(unit, data);
+    return this.fire(b);
+  }
+
+  async listUnits<T>(jobId: string, barrier: string): Promise<{ unit: string; data: T }[]> {
+    const b = this.barrier(jobId, barrier);
+    return [...b.units.entries()]
+      .sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0))
+      .map(([unit, data]) => ({ unit, data: data as T }));
+  }
+
+  private fire(b: Barrier): boolean {
+    if (b.fired || b.expected === null || b.units.size < b.expected) return false;
+    b.fired = true;
+    return true;
+  }
+
+  private barrier(jobId: string, name: string): Barrier {
+    const key = `${jobId}\u0000${name}`;
+    let b = this.barriers.get(key);
+    if (b === undefined) {
+      b = { expected: null, units: new Map(), fired: false };
+      this.barriers.set(key, b);
+    }
+    return b;
+  }
+
+  private require(jobId: string): JobRecord {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) throw new Error(`unknown job ${jobId}`);
+    return job;
+  }
+}

@@ -1,0 +1,72 @@
+import type { Severidade, TipoDivergencia } from './divergence.ts';
+import type { Side } from './events.ts';
+
+/** Object keys of a job: deterministic, so a redelivered message rewrites the same objects. */
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+export const keys = {
+  work: (jobId: string) => `work/${jobId}/`,
+  chunk: (jobId: string, side: Side, index: number) => `work/${jobId}/chunks/${side}-${pad(index, 5)}.csv`,
+  part: (jobId: string, side: Side, index: number) => `work/${jobId}/parts/${side}-${pad(index, 5)}.bin`,
+  rejects: (jobId: string, side: Side, index: number) =>
+    `work/${jobId}/rejects/${side}-${pad(index, 5)}.json`,
+  shardResult: (jobId: string, shard: number) => `work/${jobId}/results/shard-${pad(shard, 4)}.json`,
+  summary: (jobId: string) => `jobs/${jobId}/summary.json`,
+  rejectsCsv: (jobId: string) => `jobs/${jobId}/rejeitados.csv`,
+  baseRejectsCsv: (jobId: string) => `jobs/${jobId}/rejeitados_base.csv`,
+  divergences: (referenceDate: string, jobId: string, part: number, parts: number) =>
+    `divergencias/dt=${referenceDate}/${jobId}${parts > 1 ? `-part-${part}` : ''}.parquet`,
+};
+
+/** Barrier names of the job store (fan-in points). */
+export const BARRIERS = {
+  vendorChunks: 'vendor-chunks',
+  base: 'base',
+  partition: 'partition',
+  shards: 'shards',
+} as const;
+
+/** A part object: shard `s` occupies bytes [offsets[s], offsets[s+1]). */
+export interface PartInfo {
+  key: string;
+  offsets: number[];
+}
+
+export interface VendorChunkUnit {
+  index: number;
+  part: PartInfo;
+  records: number;
+  valid: number;
+  invalid: number;
+  rejectsKey: string | null;
+  minData: string | null;
+  maxData: string | null;
+}
+
+export interface BaseUnit {
+  parts: PartInfo[];
+  rows: number;
+  invalid: number;
+  rejectsKey: string | null;
+}
+
+export interface ShardCounts {
+  /** Vendor records reconciled (valid and first of their ordem_id). */
+  vendorValid: number;
+  vendorDuplicates: number;
+  /** Base rows in scope (RULES §5). */
+  baseInScope: number;
+  baseDuplicates: number;
+  matched: number;
+  divergentOrders: number;
+  distinctOrders: number;
+  rows: number;
+  byType: Record<TipoDivergencia, number>;
+  bySeverity: Record<Severidade, number>;
+  bySupplier: Record<string, number>;
+}
+
+export interface ShardUnit {
+  shard: number;
+  resultKey: string;
+  counts: ShardCounts;
+}

@@ -1,0 +1,90 @@
+import {
+  BARRIERS,
+  type BaseUnit,
+  type DateWindow,
+  type JobRecord,
+  type PartInfo,
+  type PartRef,
+  type ServiceContext,
+  type Side,
+  type VendorChunkUnit,
+} from '@recon/contracts';
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMEOUT', 'CANCELLED']);
+
+/** A job that failed, timed out or was cancelled gets no more work (late or redelivered messages). */
+export async function isJobOpen(ctx: ServiceContext, jobId: string): Promise<boolean> {
+  const job = await ctx.jobs.getJob(jobId);
+  return job !== undefined && !TERMINAL.has(job.status);
+}
+
+export async function requireJob(ctx: ServiceContext, jobId: string): Promise<JobRecord> {
+  const job = await ctx.jobs.getJob(jobId);
+  if (job === undefined) throw new Error(`job ${jobId} is not in the job store`);
+  return job;
+}
+
+/** RULES §5: [min(data), max(data)] over the vendor lines that parsed; null when there are none. */
+export function vendorWindow(units: readonly VendorChunkUnit[]): DateWindow | null {
+  let from: string | null = null;
+  let to: string | null = null;
+  for (const u of units) {
+    if (u.minData !== null && (from === null || u.minData < from)) from = u.minData;
+    if (u.maxData !== null && (to === null || u.maxData > to)) to = u.maxData;
+  }
+  return from === null || to === null ? null : { from, to };
+}
+
+/** The slice of each part that holds `shard`, skipping empty ones. */
+export function shardSlices(parts: readonly PartInfo[], shard: number): PartRef[] {
+  const out: PartRef[] = [];
+  for (const p of parts) {
+    const start = p.offsets[shard]!;
+    const end = p.offsets[shard + 1]!;
+    if (end > start) out.push({ key: p.key, start, end });
+  }
+  return out;
+}
+
+/** Once both sides are partitioned, every shard goes to the matchers. */
+export async function handleSideCompleted(
+  ctx: ServiceContext,
+  msg: { jobId: string; side: Side },
+): Promise<void> {
+  if (!(await isJobOpen(ctx, msg.jobId))) return;
+  const job = await requireJob(ctx, msg.jobId);
+  const req = job.request;
+  const vendor = (await ctx.jobs.listUnits<VendorChunkUnit>(msg.jobId, BARRIERS.vendorChunks)).map(
+    (u) => u.data,
+  );
+  if (msg.side === 'vendor' && req.base.kind === 'postgres' && req.scope === 'date-window') {
+    // The database extraction needs the vendor window and the vendor's orders (RULES §5).
+    await ctx.events.publish('base.extract-requested', `base.extract-requested:${msg.jobId}`, {
+      jobId: msg.jobId,
+      source: req.base,
+      scope: req.scope,
+      window: vendorWindow(vendor),
+      shardCount: req.shardCount,
+      vendorParts: vendor.map((u) => ({ key: u.part.key, start: 0, end: u.part.offsets[req.shardCount]! })),
+    });
+  }
+  if (!(await ctx.jobs.completeUnit(msg.jobId, BARRIERS.partition, msg.side, null))) return;
+
+  const base = (await ctx.jobs.listUnits<BaseUnit>(msg.jobId, BARRIERS.base))[0]?.data;
+  if (base === undefined) throw new Error(`job ${msg.jobId}: partition completed without a base unit`);
+  const window = vendorWindow(vendor);
+  const vendorParts = vendor.map((u) => u.part);
+  await ctx.jobs.mergeFacts(msg.jobId, { window });
+  await ctx.jobs.setStatus(msg.jobId, 'MATCHING', ctx.clock.now().toISOString());
+  for (let shard = 0; shard < req.shardCount; shard++) {
+    await ctx.events.publish('shard.ready', `shard.ready:${msg.jobId}:${shard}`, {
+      jobId: msg.jobId,
+      shard,
+      shardCount: req.shardCount,
+      scope: req.scope,
+      window,
+      vendorParts: shardSlices(vendorParts, shard),
+      baseParts: shardSlices(base.parts, shard),
+    });
+  }
+}

@@ -1,0 +1,2 @@
+export { partitionHandlers } from './app.ts';
+export { ShardWriter } from './shard-writer.ts';
