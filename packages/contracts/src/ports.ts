@@ -65,7 +65,8 @@ export interface JobStore {
   /** Widens the stage's span to cover [startedAt, finishedAt] (units of a stage run in parallel). */
   recordStageSpan(jobId: string, stage: string, startedAt: string, finishedAt: string): Promise<void>;
   mergeFacts(jobId: string, facts: Record<string, unknown>): Promise<void>;
-  fail(jobId: string, status: 'FAILED' | 'TIMEOUT', error: JobRecord['error'], at: string): Promise<void>;
+  /** Marks an open job failed; returns false when it had already ended (so the failure is announced once). */
+  fail(jobId: string, status: 'FAILED' | 'TIMEOUT', error: JobRecord['error'], at: string): Promise<boolean>;
   setExpected(jobId: string, barrier: string, expected: number): Promise<boolean>;
   completeUnit(jobId: string, barrier: string, unit: string, data: unknown): Promise<boolean>;
   /** The data of every completed unit of a barrier, ordered by unit name. */

@@ -20,4 +20,10 @@ export interface JobSummary {
   finished_at: string;
   outputs: Record<string, string | string[]>;
   error?: { stage: string; code: string; message: string };
+  /** Beyond the required keys: what else an analyst needs to read the job. */
+  scope?: string;
+  window?: { from: string; to: string } | null;
+  rejects_by_reason?: Record<string, number>;
+  base_invalid_rows?: number;
+  alerts?: { alert: string; severity: string; message: string }[];
 }

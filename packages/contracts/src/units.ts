@@ -33,6 +33,9 @@ export interface PartInfo {
 
 export interface VendorChunkUnit {
   index: number;
+  /** The chunk object (raw records) and the physical line its first record starts on. */
+  chunkKey: string;
+  firstLine: number;
   part: PartInfo;
   records: number;
   valid: number;

@@ -60,11 +60,13 @@ export class InMemoryJobStore implements JobStore {
     status: 'FAILED' | 'TIMEOUT',
     error: JobRecord['error'],
     at: string,
-  ): Promise<void> {
-    const job = this.require(jobId);
-    if (job.status === 'FAILED' || job.status === 'TIMEOUT' || job.status === 'SUCCEEDED') return;
+  ): Promise<boolean> {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) return false;
+    if (['FAILED', 'TIMEOUT', 'SUCCEEDED', 'CANCELLED'].includes(job.status)) return false;
     job.error = error;
     await this.setStatus(jobId, status, at);
+    return true;
   }
 
   async setExpected(jobId: string, barrier: string, expected: number): Promise<boolean> {

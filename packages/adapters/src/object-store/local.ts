@@ -18,7 +18,8 @@ export class LocalFolderStore implements ObjectStore {
 
   private path(key: string): string {
     const full = resolve(this.root, key);
-    if (full !== this.root && !full.startsWith(this.root + sep)) {
+    const inside = this.root.endsWith(sep) ? this.root : this.root + sep;
+    if (full !== this.root && !full.startsWith(inside)) {
       throw new ReconError(
         'INVALID_ARGUMENT',
         `object key ${JSON.stringify(key)} escapes the store ${this.root}`,

@@ -38,7 +38,10 @@ export async function handleBaseExtractRequested(
   };
 
   if (msg.source.kind === 'csv') {
-    const reader = new RecordBlockReader({ label: `base snapshot ${msg.source.key}`, blockBytes: 8 << 20 });
+    const reader = new RecordBlockReader({
+      label: `base snapshot ${ctx.ingress.uri(msg.source.key)}`,
+      blockBytes: 8 << 20,
+    });
     for await (const block of reader.blocks(ctx.ingress.getStream(msg.source.key))) {
       const order = reader.columnOrder!;
       scanRecords(block.text, block.firstLine, true, (fields, linha, raw) => {

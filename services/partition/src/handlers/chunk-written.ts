@@ -43,6 +43,8 @@ export async function handleChunkWritten(ctx: ServiceContext, msg: ChunkWritten)
   }
   const unit: VendorChunkUnit = {
     index: msg.index,
+    chunkKey: msg.key,
+    firstLine: msg.firstLine,
     part,
     records: scan.records,
     valid,

@@ -1,0 +1,35 @@
+import { resolve } from 'node:path';
+import { ReconError } from '@recon/contracts';
+import { z } from 'zod';
+
+/**
+ * The environment, read once, validated, documented. Nothing else reads `process.env`.
+ * Command-line options override these.
+ */
+const EnvSchema = z.object({
+  /** PostgreSQL holding the internal base. Unset: recon starts its own embedded server. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Where the embedded PostgreSQL keeps its data (created on first use). */
+  RECON_PG_DIR: z.string().default('.recon/pg'),
+  /** Where `recon demo` writes its generated day and outputs. */
+  RECON_DEMO_DIR: z.string().default('.recon/demo'),
+  /** Log level of the structured JSON logs on stderr. */
+  RECON_LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info']).default('silent'),
+  /** Worker threads for the CPU-bound services (default: the machine's cores). */
+  RECON_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ReconError('INVALID_CONFIG', `invalid environment: ${issues}`);
+  }
+  return {
+    ...parsed.data,
+    RECON_PG_DIR: resolve(parsed.data.RECON_PG_DIR),
+    RECON_DEMO_DIR: resolve(parsed.data.RECON_DEMO_DIR),
+  };
+}

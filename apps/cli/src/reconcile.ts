@@ -1,0 +1,110 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { LogLevel } from '@recon/adapters';
+import { LocalFolderStore } from '@recon/adapters';
+import { type JobRecord, type JobRequested, ReconError, type Scope } from '@recon/contracts';
+import { defaultShardCount, isValidJobId, nextJobId, resolveReferenceDate } from '@recon/ingest';
+import { EmbeddedRuntime, type JobOutcome } from './embedded/runtime.ts';
+import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from './embedded/services.ts';
+
+export type BaseParam = { kind: 'csv'; path: string } | { kind: 'postgres'; url: string; relation: string };
+
+export interface ReconcileParams {
+  file: string;
+  out: string;
+  base: BaseParam;
+  scope: Scope;
+  referenceDate?: string;
+  jobId?: string;
+  shards?: number;
+  /** Vendor chunk size in bytes (default 8 MiB). */
+  chunkBytes?: number;
+  workers?: number;
+  maxInvalidRate?: number;
+  /** A fixed clock (ISO) for reproducible outputs, tests and benchmarks. */
+  fixedNow?: string;
+  keepWork?: boolean;
+  logLevel?: LogLevel;
+  options?: ServiceOptions;
+  /** Called a few times a second with the job's state while it runs. */
+  onTick?: (job: JobRecord) => void;
+}
+
+/** Runs one job on the embedded runtime: every service in this process, outputs under `out`. */
+export async function reconcile(p: ReconcileParams): Promise<JobOutcome> {
+  const file = resolve(p.file);
+  const fileSize = await sizeOf(file, '--file');
+  const baseSize = p.base.kind === 'csv' ? await sizeOf(resolve(p.base.path), '--base-csv') : 0;
+  const startedAt = p.fixedNow === undefined ? new Date() : new Date(p.fixedNow);
+  const out = resolve(p.out);
+  const store = new LocalFolderStore(out);
+  if (p.jobId !== undefined && !isValidJobId(p.jobId)) {
+    throw new ReconError(
+      'INVALID_ARGUMENT',
+      `--job-id ${JSON.stringify(p.jobId)} must look like JOB-YYYYMMDD-NNNNNN`,
+    );
+  }
+  const jobId = p.jobId ?? (await nextJobId(store, startedAt));
+  if ((await store.size(`jobs/${jobId}/summary.json`)) !== null) {
+    throw new ReconError(
+      'INVALID_ARGUMENT',
+      `job ${jobId} already exists in ${out}; choose another --job-id or --out`,
+    );
+  }
+  const request: JobRequested = {
+    jobId,
+    file: { key: ingressKey(file) },
+    base:
+      p.base.kind === 'csv'
+        ? { kind: 'csv', key: ingressKey(resolve(p.base.path)) }
+        : { kind: 'postgres', relation: p.base.relation },
+    scope: p.scope,
+    referenceDate: resolveReferenceDate(file, p.referenceDate, startedAt),
+    arrivedAt: startedAt.toISOString(),
+    maxInvalidRate: p.maxInvalidRate ?? 0.05,
+    shardCount: p.shards ?? defaultShardCount(fileSize, baseSize),
+    chunkBytes: p.chunkBytes ?? 8 << 20,
+  };
+  const options = p.options ?? DEFAULT_SERVICE_OPTIONS;
+  const runtime = new EmbeddedRuntime({
+    ports: {
+      storeRoot: out,
+      ingressRoot: '/',
+      databaseUrl: p.base.kind === 'postgres' ? p.base.url : null,
+      fixedNow: p.fixedNow ?? null,
+    },
+    workers: p.workers,
+    logLevel: p.logLevel ?? 'silent',
+    options: {
+      ...options,
+      reporter: { ...options.reporter, keepWork: p.keepWork ?? options.reporter.keepWork },
+    },
+  });
+  const ticker =
+    p.onTick === undefined
+      ? null
+      : setInterval(() => {
+          void runtime.jobs.getJob(jobId).then((job) => job && p.onTick?.(job));
+        }, 100);
+  try {
+    return await runtime.run(request);
+  } finally {
+    if (ticker !== null) clearInterval(ticker);
+    await runtime.close();
+  }
+}
+
+/** Local files are keys of an ingress store rooted at `/`. */
+function ingressKey(absolutePath: string): string {
+  return absolutePath.replace(/^\/+/, '');
+}
+
+async function sizeOf(path: string, option: string): Promise<number> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new Error('not a file');
+    return s.size;
+  } catch {
+    throw new ReconError('FILE_NOT_FOUND', `${option} ${path}: no such file`);
+  }
+}

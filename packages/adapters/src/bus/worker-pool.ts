@@ -1,0 +1,152 @@
+import { Worker } from 'node:worker_threads';
+import { type Envelope, type ErrorCode, type QueueName, ReconError } from '@recon/contracts';
+import type { QueueConsumer } from './in-process.ts';
+
+/** An error as it crosses a thread boundary. */
+export interface WireError {
+  name: string;
+  message: string;
+  code?: ErrorCode;
+  transient?: boolean;
+  stack?: string;
+}
+
+export function toWireError(error: unknown): WireError {
+  if (error instanceof ReconError) {
+    return {
+      name: error.name,
+      message: error.message,
+      code: error.code,
+      transient: error.transient,
+      stack: error.stack,
+    };
+  }
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: 'Error', message: String(error) };
+}
+
+export function fromWireError(wire: WireError): Error {
+  const error =
+    wire.code === undefined
+      ? new Error(wire.message)
+      : new ReconError(wire.code, wire.message, { transient: wire.transient ?? false });
+  error.name = wire.name;
+  if (wire.stack !== undefined) error.stack = wire.stack;
+  return error;
+}
+
+export type MainToWorker =
+  | { kind: 'task'; id: number; queue: QueueName; envelope: Envelope }
+  | { kind: 'rpc-result'; id: number; ok: true; value: unknown }
+  | { kind: 'rpc-result'; id: number; ok: false; error: WireError };
+
+export type WorkerToMain =
+  | { kind: 'done'; id: number; ok: true }
+  | { kind: 'done'; id: number; ok: false; error: WireError }
+  | { kind: 'rpc'; id: number; target: string; method: string; args: unknown[] };
+
+/** Serves a worker's calls to the ports that live in the main thread (job store, event bus). */
+export type RpcServer = (target: string, method: string, args: unknown[]) => Promise<unknown>;
+
+interface Slot {
+  worker: Worker;
+  task: { id: number; resolve: () => void; reject: (e: Error) => void } | null;
+}
+
+/**
+ * Worker threads that run service handlers, one message at a time each, so the CPU-bound stages
+ * (parsing, sharding, matching, encoding) use every core. The job store and the bus stay in the
+ * main thread; workers reach them by message passing.
+ */
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly waiting: {
+    queue: QueueName;
+    envelope: Envelope;
+    resolve: () => void;
+    reject: (e: Error) => void;
+  }[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly options: { size: number; bootUrl: URL; workerData: unknown; rpc: RpcServer }) {
+    for (let k = 0; k < options.size; k++) this.slots.push(this.spawn());
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** A consumer for one queue whose messages run on this pool. */
+  consumerFor(queue: QueueName): QueueConsumer {
+    return { concurrency: this.size, deliver: (envelope) => this.run(queue, envelope) };
+  }
+
+  run(queue: QueueName, envelope: Envelope): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ queue, envelope, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.waiting.length === 0) return;
+      if (slot.task !== null) continue;
+      const next = this.waiting.shift()!;
+      const id = this.nextId++;
+      slot.task = { id, resolve: next.resolve, reject: next.reject };
+      slot.worker.postMessage({
+        kind: 'task',
+        id,
+        queue: next.queue,
+        envelope: next.envelope,
+      } satisfies MainToWorker);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.options.bootUrl, { workerData: this.options.workerData });
+    const slot: Slot = { worker, task: null };
+    worker.on('message', (message: WorkerToMain) => {
+      if (message.kind === 'done') {
+        const task = slot.task;
+        slot.task = null;
+        if (task !== null) {
+          if (message.ok) task.resolve();
+          else task.reject(fromWireError(message.error));
+        }
+        this.dispatch();
+        return;
+      }
+      this.options.rpc(message.target, message.method, message.args).then(
+        (value) =>
+          worker.postMessage({ kind: 'rpc-result', id: message.id, ok: true, value } satisfies MainToWorker),
+        (error: unknown) =>
+          worker.postMessage({
+            kind: 'rpc-result',
+            id: message.id,
+            ok: false,
+            error: toWireError(error),
+          } satisfies MainToWorker),
+      );
+    });
+    const replace = (error: Error) => {
+      if (this.closed) return;
+      const task = slot.task;
+      slot.task = null;
+      task?.reject(error);
+      const index = this.slots.indexOf(slot);
+      if (index !== -1) this.slots[index] = this.spawn();
+      this.dispatch();
+    };
+    worker.on('error', replace);
+    worker.on('exit', (code) => replace(new Error(`worker exited with code ${code}`)));
+    return slot;
+  }
+}

@@ -1,0 +1,2 @@
+export { ingestHandlers } from './app.ts';
+export * from './request.ts';

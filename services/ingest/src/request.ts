@@ -1,0 +1,57 @@
+import { type JobRequested, keys, type ObjectStore, ReconError } from '@recon/contracts';
+
+/**
+ * RULES §6 reference date: given by the caller, else the date folder of the file's key
+ * (`YYYY-MM-DD/…`), else the day before the job started (UTC).
+ */
+export function resolveReferenceDate(fileKey: string, given: string | undefined, startedAt: Date): string {
+  if (given !== undefined) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(given) || Number.isNaN(Date.parse(`${given}T00:00:00Z`))) {
+      throw new ReconError(
+        'INVALID_ARGUMENT',
+        `reference date ${JSON.stringify(given)} is not a date YYYY-MM-DD`,
+      );
+    }
+    return given;
+  }
+  const folders = fileKey.split('/').slice(0, -1).reverse();
+  const dated = folders.find(
+    (f) => /^\d{4}-\d{2}-\d{2}$/.test(f) && !Number.isNaN(Date.parse(`${f}T00:00:00Z`)),
+  );
+  if (dated !== undefined) return dated;
+  const dayBefore = new Date(
+    Date.UTC(startedAt.getUTCFullYear(), startedAt.getUTCMonth(), startedAt.getUTCDate() - 1),
+  );
+  return dayBefore.toISOString().slice(0, 10);
+}
+
+/** The next free `JOB-YYYYMMDD-NNNNNN` for the day the job starts, given the jobs already in the store. */
+export async function nextJobId(store: ObjectStore, startedAt: Date): Promise<string> {
+  const day = startedAt.toISOString().slice(0, 10).replaceAll('-', '');
+  const prefix = `JOB-${day}-`;
+  const existing = await store.list('jobs/');
+  let max = 0;
+  for (const key of existing) {
+    const id = key.split('/')[1] ?? '';
+    if (id.startsWith(prefix)) max = Math.max(max, Number(id.slice(prefix.length)) || 0);
+  }
+  return `${prefix}${String(max + 1).padStart(6, '0')}`;
+}
+
+export function isValidJobId(id: string): boolean {
+  return /^JOB-\d{8}-\d{6}$/.test(id);
+}
+
+/** Shards so that one shard of either side stays around ~16 MiB of input, at least 8. */
+export function defaultShardCount(vendorBytes: number, baseBytes: number): number {
+  const bytes = Math.max(vendorBytes, baseBytes);
+  let shards = 8;
+  while (shards < 4096 && bytes / shards > 16 << 20) shards *= 2;
+  return shards;
+}
+
+export function summaryKey(jobId: string): string {
+  return keys.summary(jobId);
+}
+
+export type { JobRequested };

@@ -1,0 +1,153 @@
+import {
+  BARRIERS,
+  type BaseUnit,
+  type DivergenceRow,
+  keys,
+  type MatchingCompleted,
+  type RejectedLine,
+  type ServiceContext,
+  type ShardUnit,
+  type VendorChunkUnit,
+} from '@recon/contracts';
+import { scanRecords } from '@recon/rules';
+import { rejectsCsv } from '../csv-writer.ts';
+import { mergeSorted } from '../merge.ts';
+import { encodeDivergencesParquet } from '../parquet.ts';
+import { type AlertPolicy, buildSummary, DEFAULT_ALERTS } from '../summary.ts';
+
+export interface ReporterOptions {
+  /** Rows per Parquet file; more rows give `<job_id>-part-N.parquet` files. */
+  rowsPerFile: number;
+  /** Keep the job's intermediate objects (chunks, parts, shard results) after success. */
+  keepWork: boolean;
+  alerts: AlertPolicy;
+}
+
+export const DEFAULT_REPORTER_OPTIONS: ReporterOptions = {
+  rowsPerFile: 1_000_000,
+  keepWork: false,
+  alerts: DEFAULT_ALERTS,
+};
+
+interface ShardResult {
+  divergences: DivergenceRow[];
+  vendorDuplicates: (Omit<RejectedLine, 'conteudo'> & { conteudo: string | null })[];
+  baseDuplicates: RejectedLine[];
+}
+
+/** Assembles the job's outputs: Parquet (sorted), rejects, summary; then announces the outcome. */
+export async function handleMatchingCompleted(
+  ctx: ServiceContext,
+  msg: MatchingCompleted,
+  options: ReporterOptions = DEFAULT_REPORTER_OPTIONS,
+): Promise<void> {
+  const job = await ctx.jobs.getJob(msg.jobId);
+  if (job === undefined || job.status !== 'REPORTING') return;
+  const startedAt = ctx.clock.now().toISOString();
+  const { jobId } = job;
+  const chunks = (await ctx.jobs.listUnits<VendorChunkUnit>(jobId, BARRIERS.vendorChunks)).map((u) => u.data);
+  const base = (await ctx.jobs.listUnits<BaseUnit>(jobId, BARRIERS.base))[0]?.data;
+  const shards = (await ctx.jobs.listUnits<ShardUnit>(jobId, BARRIERS.shards)).map((u) => u.data);
+
+  const lists: DivergenceRow[][] = [];
+  const rejects: RejectedLine[] = [];
+  const baseRejects: RejectedLine[] = [];
+  const duplicates: ShardResult['vendorDuplicates'] = [];
+  for (const shard of shards) {
+    const result = JSON.parse(
+      Buffer.from(await ctx.store.get(shard.resultKey)).toString('utf8'),
+    ) as ShardResult;
+    lists.push(result.divergences);
+    duplicates.push(...result.vendorDuplicates);
+    baseRejects.push(...result.baseDuplicates);
+  }
+  for (const chunk of chunks) {
+    if (chunk.rejectsKey !== null) rejects.push(...(await readJson<RejectedLine[]>(ctx, chunk.rejectsKey)));
+  }
+  rejects.push(...(await withRawLines(ctx, chunks, duplicates)));
+  rejects.sort((a, b) => a.linha - b.linha);
+  if (base?.rejectsKey) baseRejects.push(...(await readJson<RejectedLine[]>(ctx, base.rejectsKey)));
+  baseRejects.sort((a, b) => a.linha - b.linha);
+
+  const rows = mergeSorted(lists);
+  const files = Math.max(1, Math.ceil(rows.length / options.rowsPerFile));
+  const parquetKeys: string[] = [];
+  for (let part = 0; part < files; part++) {
+    const key = keys.divergences(job.request.referenceDate, jobId, part + 1, files);
+    const slice = rows.slice(part * options.rowsPerFile, (part + 1) * options.rowsPerFile);
+    await ctx.store.put(key, encodeDivergencesParquet(slice));
+    parquetKeys.push(key);
+  }
+  await ctx.store.put(keys.rejectsCsv(jobId), rejectsCsv(rejects));
+  const outputs: Record<string, string | string[]> = {
+    divergences: parquetKeys.map((k) => ctx.store.uri(k)),
+    rejects: ctx.store.uri(keys.rejectsCsv(jobId)),
+    summary: ctx.store.uri(keys.summary(jobId)),
+  };
+  if (baseRejects.length > 0) {
+    await ctx.store.put(keys.baseRejectsCsv(jobId), rejectsCsv(baseRejects));
+    outputs.base_rejects = ctx.store.uri(keys.baseRejectsCsv(jobId));
+  }
+
+  const rejectsByReason: Record<string, number> = {};
+  for (const r of rejects) rejectsByReason[r.motivo] = (rejectsByReason[r.motivo] ?? 0) + 1;
+  const finishedAt = ctx.clock.now();
+  await ctx.jobs.recordStageSpan(jobId, 'reporting', startedAt, finishedAt.toISOString());
+  const { summary, alerts } = buildSummary({
+    job: (await ctx.jobs.getJob(jobId))!,
+    shards: shards.map((s) => s.counts),
+    chunks,
+    rejectsByReason,
+    baseInvalid: baseRejects.length,
+    finishedAt,
+    outputs,
+    alerts: options.alerts,
+  });
+  await ctx.store.put(keys.summary(jobId), `${JSON.stringify(summary, null, 2)}\n`);
+  await ctx.jobs.mergeFacts(jobId, { summary });
+  await ctx.jobs.setStatus(jobId, 'SUCCEEDED', finishedAt.toISOString());
+  if (!options.keepWork) await ctx.store.deletePrefix(keys.work(jobId));
+
+  await ctx.events.publish('job.succeeded', `job.succeeded:${jobId}`, {
+    jobId,
+    referenceDate: summary.reference_date,
+    summaryKey: keys.summary(jobId),
+    totalLines: summary.total_lines,
+    divergences: rows.length,
+    divergenceRate: summary.divergence_rate,
+    durationSeconds: summary.stage_seconds.total ?? 0,
+  });
+  for (const alert of alerts) {
+    await ctx.events.publish('alert.raised', `alert.raised:${jobId}:${alert.alert}`, { jobId, ...alert });
+  }
+}
+
+async function readJson<T>(ctx: ServiceContext, key: string): Promise<T> {
+  return JSON.parse(Buffer.from(await ctx.store.get(key)).toString('utf8')) as T;
+}
+
+/** Duplicate lines are found by the matchers, which only see normalized records: take the raw text from the chunk. */
+async function withRawLines(
+  ctx: ServiceContext,
+  chunks: readonly VendorChunkUnit[],
+  duplicates: ShardResult['vendorDuplicates'],
+): Promise<RejectedLine[]> {
+  if (duplicates.length === 0) return [];
+  const wanted = new Map(duplicates.map((d) => [d.linha, d]));
+  const ordered = [...chunks].sort((a, b) => a.firstLine - b.firstLine);
+  const out: RejectedLine[] = [];
+  for (let k = 0; k < ordered.length; k++) {
+    const chunk = ordered[k]!;
+    const next = ordered[k + 1]?.firstLine ?? Number.POSITIVE_INFINITY;
+    if (!duplicates.some((d) => d.linha >= chunk.firstLine && d.linha < next)) continue;
+    const text = Buffer.from(await ctx.store.get(chunk.chunkKey)).toString('utf8');
+    scanRecords(text, chunk.firstLine, true, (_fields, linha, raw) => {
+      const d = wanted.get(linha);
+      if (d !== undefined) out.push({ ...d, conteudo: raw });
+    });
+  }
+  if (out.length !== duplicates.length) {
+    throw new Error(`found the raw text of ${out.length} of ${duplicates.length} duplicate lines`);
+  }
+  return out;
+}
