@@ -27,29 +27,53 @@ function unescapeField(value: string): string {
   );
 }
 
-export function encodeShardRecord(linha: number, r: NormalizedRecord): string {
+/** One record's line. `plain`: the caller knows no text field needs escaping (skips the checks). */
+export function encodeShardRecord(linha: number, r: NormalizedRecord, plain = false): string {
+  if (plain)
+    return `${linha}\t${r.ordem_id}\t${r.fornecedor_id}\t${r.nome}\t${r.ativo_id}\t${r.data}\t${r.valor}\n`;
   return `${linha}\t${escapeField(r.ordem_id)}\t${escapeField(r.fornecedor_id)}\t${escapeField(r.nome)}\t${escapeField(r.ativo_id)}\t${r.data}\t${r.valor}\n`;
 }
 
-/** Decodes the lines of a part (or a concatenation of parts), calling `onRecord` for each. */
-export function decodeShardRecords(text: string, onRecord: (r: ShardRecord) => void): void {
+/** Decodes one line (without its `\n`). */
+export function decodeShardLine(line: string): ShardRecord {
+  const f = line.split('\t');
+  return {
+    linha: Number(f[0]),
+    ordem_id: unescapeField(f[1]!),
+    fornecedor_id: unescapeField(f[2]!),
+    nome: unescapeField(f[3]!),
+    ativo_id: unescapeField(f[4]!),
+    data: f[5]!,
+    valor: f[6]!,
+  };
+}
+
+/**
+ * Walks the lines of a part (or of concatenated parts) without decoding them: `key` is the
+ * encoded `ordem_id` (equal keys ⇔ equal orders), `rest` starts at `fornecedor_id`, so two
+ * records are equal in every compared field exactly when their rests are equal strings.
+ */
+export function forEachShardLine(
+  text: string,
+  onLine: (line: string, key: string, restStart: number, linha: number) => void,
+): void {
   let pos = 0;
   const n = text.length;
   while (pos < n) {
     let end = text.indexOf('\n', pos);
     if (end === -1) end = n;
     if (end > pos) {
-      const f = text.slice(pos, end).split('\t');
-      onRecord({
-        linha: Number(f[0]),
-        ordem_id: unescapeField(f[1]!),
-        fornecedor_id: unescapeField(f[2]!),
-        nome: unescapeField(f[3]!),
-        ativo_id: unescapeField(f[4]!),
-        data: f[5]!,
-        valor: f[6]!,
-      });
+      const t1 = text.indexOf('\t', pos);
+      const t2 = text.indexOf('\t', t1 + 1);
+      let linha = 0;
+      for (let k = pos; k < t1; k++) linha = linha * 10 + (text.charCodeAt(k) - 48);
+      onLine(text.slice(pos, end), text.slice(t1 + 1, t2), t2 + 1 - pos, linha);
     }
     pos = end + 1;
   }
+}
+
+/** Decodes the lines of a part (or a concatenation of parts), calling `onRecord` for each. */
+export function decodeShardRecords(text: string, onRecord: (r: ShardRecord) => void): void {
+  forEachShardLine(text, (line) => onRecord(decodeShardLine(line)));
 }

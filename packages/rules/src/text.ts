@@ -16,13 +16,13 @@ function isBlankChar(code: number): boolean {
   return code === 32 || code === 9;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
-const NON_ASCII = /[^\x00-\x7f]/;
-
 /** Trimmed and Unicode NFC-normalized (ASCII text is always NFC, so it skips the work). */
 export function normalizeText(value: string): string {
   const trimmed = trimField(value);
-  return NON_ASCII.test(trimmed) ? trimmed.normalize('NFC') : trimmed;
+  for (let k = 0; k < trimmed.length; k++) {
+    if (trimmed.charCodeAt(k) > 0x7f) return trimmed.normalize('NFC');
+  }
+  return trimmed;
 }
 
 /** RULES §7: logs never carry a full `nome`; all but the last word is masked (`***Silva`). */

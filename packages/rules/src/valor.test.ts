@@ -23,8 +23,6 @@ describe('parseValor (RULES §3)', () => {
     ['-1.234,56', '-1234.56'],
     ['0', '0.00'],
     ['007.10', '7.10'],
-    ['.5', '0.50'],
-    ['5.', '5.00'],
     ['-0.00', '0.00'],
     ['-0.004', '0.00'],
     ['9999999999999999.99', '9999999999999999.99'],
@@ -61,14 +59,19 @@ describe('parseValor (RULES §3)', () => {
     ['R$ 10'],
     ['--1'],
     ['.'],
+    ['.5'],
+    ['5.'],
+    ['1..5'],
+    ['1.,5'],
+    ['-.5'],
     ['10000000000000000.00'],
   ])('rejects %j', (raw) => {
     expect(parseValor(raw).ok).toBe(false);
   });
 
   it('says why it rejects', () => {
-    const r = parseValor('12a');
-    expect(r).toEqual({ ok: false, reason: 'caractere inesperado "a"' });
+    expect(parseValor('12a')).toEqual({ ok: false, reason: 'caractere inesperado "a"' });
+    expect(parseValor('1..5')).toEqual({ ok: false, reason: 'separador "." mal posicionado' });
   });
 
   it('does exact arithmetic on cents', () => {

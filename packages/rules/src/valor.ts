@@ -9,11 +9,13 @@ export const MAX_INTEGER_DIGITS = 16;
 export type ValorResult = { ok: true; value: string } | { ok: false; reason: string };
 
 /**
- * Parses a trimmed amount written with `.`/`,` as decimal or grouping separators:
+ * Parses a trimmed amount: an optional `-`, then digit groups separated by single `.` or `,`.
  * both present → the last one is the decimal separator; one kind once → decimal;
  * one kind repeated → grouping. A leading `-` is allowed. Rounds half-to-even to 2 places.
  */
 export function parseValor(raw: string): ValorResult {
+  const fast = canonicalFastPath(raw);
+  if (fast !== null) return { ok: true, value: fast };
   const n = raw.length;
   if (n === 0) return { ok: false, reason: 'vazio' };
   let i = 0;
@@ -26,16 +28,22 @@ export function parseValor(raw: string): ValorResult {
   let commas = 0;
   let lastSep = -1;
   let digits = 0;
+  let previousWasDigit = false;
   for (let j = i; j < n; j++) {
     const c = raw.charCodeAt(j);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c === 46) {
-      dots++;
-      lastSep = j;
-    } else if (c === 44) {
-      commas++;
-      lastSep = j;
-    } else return { ok: false, reason: `caractere inesperado "${raw[j]}"` };
+    if (c >= 48 && c <= 57) {
+      digits++;
+      previousWasDigit = true;
+      continue;
+    }
+    if (c !== 46 && c !== 44) return { ok: false, reason: `caractere inesperado "${raw[j]}"` };
+    // Digit groups separated by single separators: "1.234,56" yes; ".5", "5.", "1..5" no.
+    if (!previousWasDigit || j === n - 1)
+      return { ok: false, reason: `separador "${raw[j]}" mal posicionado` };
+    previousWasDigit = false;
+    if (c === 46) dots++;
+    else commas++;
+    lastSep = j;
   }
   if (digits === 0) return { ok: false, reason: 'nenhum dígito' };
 
@@ -53,6 +61,35 @@ export function parseValor(raw: string): ValorResult {
     }
   }
   return canonical(negative, intDigits, fracDigits);
+}
+
+/**
+ * The common shapes `1234.56` / `-1234,56` (no grouping, exactly two decimals, no leading zero)
+ * without building digit strings; null when the general path is needed.
+ */
+function canonicalFastPath(raw: string): string | null {
+  const n = raw.length;
+  if (n < 4 || n > 20) return null;
+  const sep = raw.charCodeAt(n - 3);
+  if (sep !== 46 && sep !== 44) return null;
+  const start = raw.charCodeAt(0) === 45 ? 1 : 0;
+  const integerDigits = n - 3 - start;
+  if (integerDigits < 1 || integerDigits > MAX_INTEGER_DIGITS) return null;
+  if (raw.charCodeAt(start) === 48 && integerDigits > 1) return null;
+  for (let k = start; k < n; k++) {
+    if (k === n - 3) continue;
+    const c = raw.charCodeAt(k);
+    if (c < 48 || c > 57) return null;
+  }
+  if (
+    start === 1 &&
+    raw.charCodeAt(1) === 48 &&
+    raw.charCodeAt(n - 2) === 48 &&
+    raw.charCodeAt(n - 1) === 48
+  ) {
+    return null; // "-0.00": the general path drops the sign
+  }
+  return sep === 46 ? raw : `${raw.slice(0, n - 3)}.${raw.slice(n - 2)}`;
 }
 
 /** Builds the canonical string from sign and digit strings, rounding half-to-even. */

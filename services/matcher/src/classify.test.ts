@@ -1,4 +1,4 @@
-import type { ShardRecord } from '@recon/contracts';
+import { encodeShardRecord, type ShardRecord } from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
 import { classifyShard, type ShardInput } from './classify.ts';
 import { DEFAULT_SEVERITY, type SeverityPolicy } from './severity.ts';
@@ -13,16 +13,23 @@ const rec = (o: Partial<ShardRecord> & { ordem_id: string }): ShardRecord => ({
   ...o,
 });
 
-function run(partial: Partial<ShardInput>) {
+type RunInput = Omit<Partial<ShardInput>, 'vendor' | 'base'> & {
+  vendor?: ShardRecord[];
+  base?: ShardRecord[];
+};
+
+/** Encodes the records as the partition service does (one slice per side), then classifies. */
+function run({ vendor = [], base = [], ...partial }: RunInput) {
+  const encode = (records: ShardRecord[]) => [records.map((r) => encodeShardRecord(r.linha, r)).join('')];
   return classifyShard({
     jobId: 'JOB-20261122-000001',
-    vendor: [],
-    base: [],
     scope: 'date-window',
     window: { from: '2026-11-01', to: '2026-11-21' },
     timestamp: 1_700_000_000_000,
     severity: DEFAULT_SEVERITY,
     ...partial,
+    vendor: encode(vendor),
+    base: encode(base),
   });
 }
 
@@ -105,9 +112,32 @@ describe('classifyShard (RULES §4)', () => {
   });
 
   it('an exact match yields nothing', () => {
-    const out = run({ vendor: [rec({ ordem_id: 'D' })], base: [rec({ ordem_id: 'D' })] });
+    const out = run({ vendor: [rec({ ordem_id: 'D', linha: 12 })], base: [rec({ ordem_id: 'D' })] });
     expect(out.divergences).toEqual([]);
     expect(out.counts).toMatchObject({ matched: 1, divergentOrders: 0, distinctOrders: 1 });
+  });
+
+  it('compares text with tabs and line breaks exactly (escaped in the shard format)', () => {
+    const same = run({
+      vendor: [rec({ ordem_id: 'T\t1', nome: 'a\tb\nc', linha: 2 })],
+      base: [rec({ ordem_id: 'T\t1', nome: 'a\tb\nc' })],
+    });
+    expect(same.divergences).toEqual([]);
+    const differs = run({
+      vendor: [rec({ ordem_id: 'T\t1', nome: 'a\tb' })],
+      base: [rec({ ordem_id: 'T\t1', nome: 'a b' })],
+    });
+    expect(differs.divergences.map((d) => [d.ordem_id, d.detalhes])).toEqual([
+      ['T\t1', 'nome no arquivo "a\tb", na base "a b"'],
+    ]);
+  });
+
+  it('a value equal in length but different is still a divergence', () => {
+    const out = run({
+      vendor: [rec({ ordem_id: 'Q', valor: '100.01' })],
+      base: [rec({ ordem_id: 'Q', valor: '100.10' })],
+    });
+    expect(out.divergences.map((d) => d.tipo_divergencia)).toEqual(['TIPO_3_VALOR']);
   });
 
   it.each([

@@ -111,7 +111,12 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.options.bootUrl, { workerData: this.options.workerData });
+    // A large young generation: parsing creates millions of short-lived strings, and the default
+    // (16 MiB) made the scavenger promote them, doubling the cost of garbage collection.
+    const worker = new Worker(this.options.bootUrl, {
+      workerData: this.options.workerData,
+      resourceLimits: { maxYoungGenerationSizeMb: 192 },
+    });
     const slot: Slot = { worker, task: null };
     worker.on('message', (message: WorkerToMain) => {
       if (message.kind === 'done') {

@@ -1,11 +1,9 @@
 import {
   BARRIERS,
-  decodeShardRecords,
   keys,
   type PartRef,
   type ServiceContext,
   type ShardReady,
-  type ShardRecord,
   type ShardUnit,
 } from '@recon/contracts';
 import { classifyShard } from '../classify.ts';
@@ -52,9 +50,7 @@ export async function handleShardReady(
   }
 }
 
-async function readRecords(ctx: ServiceContext, parts: readonly PartRef[]): Promise<ShardRecord[]> {
-  const records: ShardRecord[] = [];
+async function readRecords(ctx: ServiceContext, parts: readonly PartRef[]): Promise<string[]> {
   const texts = await Promise.all(parts.map((p) => ctx.store.getRange(p.key, p.start, p.end)));
-  for (const bytes of texts) decodeShardRecords(Buffer.from(bytes).toString('utf8'), (r) => records.push(r));
-  return records;
+  return texts.map((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
 }

@@ -10,6 +10,9 @@ import { normalizeRecord, scanRecords } from '@recon/rules';
 import { isJobOpen } from '../fan-in.ts';
 import { ShardWriter } from '../shard-writer.ts';
 
+/** A raw line without these characters yields text fields that need no escaping in a shard part. */
+const NEEDS_ESCAPE = /[\t\\\r\n]/;
+
 /** Parses, validates and normalizes one vendor chunk and writes its records by shard. */
 export async function handleChunkWritten(ctx: ServiceContext, msg: ChunkWritten): Promise<void> {
   if (!(await isJobOpen(ctx, msg.jobId))) return;
@@ -30,7 +33,7 @@ export async function handleChunkWritten(ctx: ServiceContext, msg: ChunkWritten)
     const data = result.record.data;
     if (minData === null || data < minData) minData = data;
     if (maxData === null || data > maxData) maxData = data;
-    writer.add(linha, result.record);
+    writer.add(linha, result.record, !NEEDS_ESCAPE.test(raw));
   });
 
   const partKey = keys.part(msg.jobId, 'vendor', msg.index);

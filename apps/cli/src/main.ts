@@ -1,0 +1,206 @@
+#!/usr/bin/env -S npx tsx
+import { parseArgs } from 'node:util';
+import { isReconError, type JobSummary, TIPOS } from '@recon/contracts';
+import { generateDay } from '@recon/generator';
+import { choiceOption, intOption, numberOption, required } from './args.ts';
+import { baseLoad } from './commands/base-load.ts';
+import { demo } from './commands/demo.ts';
+import { runJob } from './commands/run.ts';
+import { readEnv } from './config.ts';
+import { withDatabase } from './database.ts';
+import { renderSummary } from './output.ts';
+import { fmt, Progress } from './progress.ts';
+
+const USAGE = `recon — reconcile the vendor's daily file against the internal base
+
+Usage:
+  recon run --file F (--base-csv F | [--database-url URL] [--base-relation transacoes]) --out DIR
+            [--reference-date YYYY-MM-DD] [--scope date-window|all] [--job-id JOB-YYYYMMDD-NNNNNN]
+            [--shards N] [--workers N] [--max-invalid-rate 0.05] [--keep-work] [--json]
+  recon base load F [--database-url URL] [--relation transacoes] [--append] [--json]
+  recon generate --rows N --out DIR [--tipo1 5 --tipo2 3 --tipo3 2] [--invalid P] [--duplicates P]
+                 [--history N] [--seed S] [--json]
+  recon demo [--rows 1000000] [--seed 42] [--json]
+
+Without --database-url (or DATABASE_URL), recon starts its own PostgreSQL (data in RECON_PG_DIR,
+default .recon/pg). Exit codes: 0 done (divergences are not an error), 2 the file was rejected,
+1 any other failure.`;
+
+type Flags = Record<string, string | boolean | undefined>;
+
+const OPTIONS = {
+  file: { type: 'string' },
+  'base-csv': { type: 'string' },
+  'database-url': { type: 'string' },
+  'base-relation': { type: 'string' },
+  relation: { type: 'string' },
+  out: { type: 'string' },
+  'reference-date': { type: 'string' },
+  scope: { type: 'string' },
+  'job-id': { type: 'string' },
+  shards: { type: 'string' },
+  workers: { type: 'string' },
+  'max-invalid-rate': { type: 'string' },
+  'keep-work': { type: 'boolean' },
+  append: { type: 'boolean' },
+  json: { type: 'boolean' },
+  rows: { type: 'string' },
+  tipo1: { type: 'string' },
+  tipo2: { type: 'string' },
+  tipo3: { type: 'string' },
+  invalid: { type: 'string' },
+  duplicates: { type: 'string' },
+  history: { type: 'string' },
+  seed: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: true,
+  });
+  const flags = values as Flags;
+  const str = (name: string) => flags[name] as string | undefined;
+  const json = flags.json === true;
+  const say = (line: string) => {
+    if (!json) process.stdout.write(`${line}\n`);
+  };
+  const [command, sub, arg] = positionals;
+  if (flags.help === true || command === undefined || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined && flags.help !== true ? 1 : 0;
+  }
+  const env = readEnv();
+
+  if (command === 'run') {
+    const outcome = await runJob(env, {
+      file: required(str('file'), 'file', 'recon run --file F (--base-csv F | --database-url URL) --out DIR'),
+      out: required(str('out'), 'out', 'recon run --file F (--base-csv F | --database-url URL) --out DIR'),
+      baseCsv: str('base-csv'),
+      databaseUrl: str('database-url'),
+      relation: str('base-relation') ?? 'transacoes',
+      scope: choiceOption(str('scope'), 'scope', ['date-window', 'all'] as const) ?? 'date-window',
+      referenceDate: str('reference-date'),
+      jobId: str('job-id'),
+      shards: intOption(str('shards'), 'shards', 1, 4096),
+      workers: intOption(str('workers'), 'workers', 1, 64),
+      maxInvalidRate: numberOption(str('max-invalid-rate'), 'max-invalid-rate', 0, 1),
+      keepWork: flags['keep-work'] === true,
+      quiet: json,
+    });
+    return report(outcome.summary, json);
+  }
+
+  if (command === 'base' && sub === 'load') {
+    const file = required(
+      arg,
+      'file (positional)',
+      'recon base load F [--database-url URL] [--relation transacoes]',
+    );
+    const relation = str('relation') ?? 'transacoes';
+    const result = await withDatabase(env, str('database-url'), (url) =>
+      baseLoad({ file, url, relation, mode: flags.append === true ? 'append' : 'replace', quiet: json }),
+    );
+    for (const r of result.rejected.slice(0, 20)) {
+      process.stderr.write(`${file}, line ${r.linha}: ${r.motivo} — ${r.mensagem}\n`);
+    }
+    if (result.rejected.length > 20)
+      process.stderr.write(`… and ${result.rejected.length - 20} more rejected lines\n`);
+    say(`loaded ${fmt(result.rows)} rows into ${relation}; ${fmt(result.rejected.length)} lines rejected`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ relation, rows: result.rows, rejected: result.rejected.length })}\n`,
+      );
+    return 0;
+  }
+
+  if (command === 'generate') {
+    const usage = 'recon generate --rows N --out DIR';
+    const rows = intOption(required(str('rows'), 'rows', usage), 'rows', 1, 100_000_000)!;
+    const progress = new Progress(`generating ${fmt(rows)} lines`, json);
+    const day = await generateDay(
+      {
+        rows,
+        outDir: required(str('out'), 'out', usage),
+        tipo1Pct: numberOption(str('tipo1'), 'tipo1', 0, 100) ?? 5,
+        tipo2Pct: numberOption(str('tipo2'), 'tipo2', 0, 100) ?? 3,
+        tipo3Pct: numberOption(str('tipo3'), 'tipo3', 0, 100) ?? 2,
+        invalidPct: numberOption(str('invalid'), 'invalid', 0, 100) ?? 0,
+        duplicatePct: numberOption(str('duplicates'), 'duplicates', 0, 100) ?? 0,
+        historyRows: intOption(str('history'), 'history', 0, 100_000_000),
+        seed: intOption(str('seed'), 'seed', 0, 2 ** 32 - 1) ?? 42,
+      },
+      (done, total) => progress.update(done, total),
+    );
+    progress.done();
+    say(
+      `vendor file    ${day.vendorPath}\nbase snapshot  ${day.basePath}\nexpected       ${day.expectedPath}`,
+    );
+    const e = day.expected['date-window'];
+    say(`expected (date-window): ${TIPOS.map((t) => `${t} ${fmt(e.divergences[t])}`).join(' · ')}`);
+    if (json) process.stdout.write(`${JSON.stringify(day)}\n`);
+    return 0;
+  }
+
+  if (command === 'demo') {
+    const rows = intOption(str('rows'), 'rows', 1, 100_000_000) ?? 1_000_000;
+    const outcome = await demo(env, {
+      rows,
+      seed: intOption(str('seed'), 'seed', 0, 2 ** 32 - 1) ?? 42,
+      quiet: json,
+      say,
+    });
+    const code = report(outcome.summary, json);
+    if (!json && outcome.summary.status === 'SUCCEEDED') {
+      const ok = TIPOS.every((t) => outcome.summary.divergences[t] === outcome.expected.divergences[t]);
+      say(
+        ok
+          ? '✓ every divergence count equals what the generator planted'
+          : `✗ counts differ from the generator's expectation: ${JSON.stringify(outcome.expected.divergences)}`,
+      );
+      say('\nNext: open the Parquet with DuckDB, or run `pnpm recon run --help`.');
+    }
+    return code;
+  }
+
+  process.stderr.write(`recon: unknown command ${JSON.stringify(positionals.join(' '))}\n\n${USAGE}\n`);
+  return 1;
+}
+
+function report(summary: JobSummary, json: boolean): number {
+  if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else process.stdout.write(renderSummary(summary));
+  if (summary.status === 'SUCCEEDED') return 0;
+  if (summary.error !== undefined)
+    process.stderr.write(`recon: ${summary.error.code}: ${summary.error.message}\n`);
+  return summary.error?.stage === 'ingest' && isFileError(summary.error.code) ? 2 : 1;
+}
+
+function isFileError(code: string): boolean {
+  return ['FILE_EMPTY', 'FILE_HEADER_ONLY', 'INVALID_HEADER', 'FILE_NOT_UTF8', 'UNTERMINATED_QUOTE'].includes(
+    code,
+  );
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (isReconError(error)) process.stderr.write(`recon: ${error.code}: ${error.message}\n`);
+    else if (
+      error instanceof TypeError &&
+      'code' in error &&
+      String(error.code).startsWith('ERR_PARSE_ARGS')
+    ) {
+      process.stderr.write(`recon: ${error.message}\n\n${USAGE}\n`);
+    } else
+      process.stderr.write(
+        `recon: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+    process.exitCode = 1;
+  },
+);

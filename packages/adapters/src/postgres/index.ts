@@ -1,0 +1,4 @@
+export { type ExtractBaseOptions, type ExtractScope, extractBase, type RawBaseRow } from './base-extract.ts';
+export { type LoadBaseOptions, loadBase } from './base-load.ts';
+export { type PostgresHandle, type StartEmbeddedPostgresOptions, startEmbeddedPostgres } from './embedded.ts';
+export { parseRelation, quoteRelation, type RelationName } from './relation.ts';

@@ -1,0 +1,505 @@
+/**
+ * Parquet encoder for the divergence output of RULES §6.
+ *
+ * One pass over the rows fills the Arrow buffers of every column directly (typed arrays, UTF-8
+ * bytes written in place; the only per-row garbage is the BigInt of each amount), the columns
+ * become one Arrow record batch, which goes to parquet-wasm as an IPC stream and comes back as one
+ * Snappy-compressed Parquet file (one row group up to 1M rows, the arrow-rs default).
+ *
+ * Money never touches a binary float: "-1234.50" → BigInt(-123450) → the 128-bit two's complement
+ * words of an Arrow Decimal(18, 2). (parquet-wasm stores it as INT64 with the DECIMAL(18,2) logical
+ * type; DuckDB reads it back as DECIMAL(18,2).)
+ */
+import type { DivergenceRow } from '@recon/contracts';
+import { ReconError } from '@recon/contracts';
+import {
+  type Data,
+  DateDay,
+  Decimal,
+  Field,
+  Int32,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  TimestampMillisecond,
+  tableToIPC,
+  Utf8,
+} from 'apache-arrow';
+// The `node` build instantiates the WebAssembly module synchronously on import: no `await init()`.
+import {
+  Compression,
+  EnabledStatistics,
+  Table as WasmTable,
+  WriterPropertiesBuilder,
+  writeParquet,
+} from 'parquet-wasm/node';
+
+/** The exact RULES §6 schema, in column order. */
+export const DIVERGENCE_SCHEMA = new Schema([
+  new Field('job_id', new Utf8(), false),
+  new Field('tipo_divergencia', new Utf8(), false),
+  new Field('severidade', new Utf8(), false),
+  new Field('ordem_id', new Utf8(), false),
+  new Field('fornecedor_id', new Utf8(), false),
+  new Field('nome', new Utf8(), false),
+  new Field('ativo_id', new Utf8(), false),
+  new Field('data', new DateDay(), false),
+  new Field('data_base', new DateDay(), true),
+  new Field('valor_csv', new Decimal(2, 18, 128), true),
+  new Field('valor_base', new Decimal(2, 18, 128), true),
+  new Field('diferenca', new Decimal(2, 18, 128), true),
+  new Field('campo', new Utf8(), true),
+  new Field('detalhes', new Utf8(), false),
+  new Field('hash_linha', new Utf8(), false),
+  new Field('linha_arquivo', new Int32(), true),
+  new Field('timestamp', new TimestampMillisecond('UTC'), false),
+]);
+
+/** Few distinct values per file: dictionary encoding pays. Elsewhere it only costs time. */
+const DICTIONARY_COLUMNS = ['job_id', 'tipo_divergencia', 'severidade', 'campo', 'data', 'data_base'];
+/** Long free text whose min/max statistics nobody can use. */
+const NO_STATISTICS_COLUMNS = ['detalhes', 'hash_linha'];
+
+/** Arrow buffers are little-endian; Decimal and Timestamp words are written in platform order. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Encodes rows (already in final order) as one Parquet file, Snappy-compressed, with the exact
+ * RULES §6 schema. A value that does not fit its column (money not canonical or over 18 digits,
+ * impossible date, null in a non-nullable column, …) throws a ReconError (INTERNAL) naming the row
+ * and the column; nothing is written then.
+ */
+export function encodeDivergencesParquet(rows: readonly DivergenceRow[]): Uint8Array {
+  const ipc = tableToIPC(divergencesToArrow(rows), 'stream');
+  let builder = new WriterPropertiesBuilder().setCompression(Compression.SNAPPY).setDictionaryEnabled(false);
+  for (const column of DICTIONARY_COLUMNS) builder = builder.setColumnDictionaryEnabled(column, true);
+  for (const column of NO_STATISTICS_COLUMNS) {
+    builder = builder.setColumnStatisticsEnabled(column, EnabledStatistics.None);
+  }
+  const props = builder.build();
+  // writeParquet consumes (frees) both wasm objects; every builder call consumes its receiver.
+  return writeParquet(WasmTable.fromIPCStream(ipc), props);
+}
+
+/**
+ * The rows as an Arrow table (one record batch) with the RULES §6 schema, validated the same way
+ * as encodeDivergencesParquet.
+ */
+export function divergencesToArrow(rows: readonly DivergenceRow[]): Table {
+  if (!LITTLE_ENDIAN) throw new ReconError('INTERNAL', 'the Parquet encoder needs a little-endian platform');
+  const n = rows.length;
+  const jobId = new Utf8Column('job_id', n, 20, false);
+  const tipo = new Utf8Column('tipo_divergencia', n, 16, false);
+  const severidade = new Utf8Column('severidade', n, 6, false);
+  const ordemId = new Utf8Column('ordem_id', n, 16, false);
+  const fornecedorId = new Utf8Column('fornecedor_id', n, 12, false);
+  const nome = new Utf8Column('nome', n, 32, false);
+  const ativoId = new Utf8Column('ativo_id', n, 12, false);
+  const data = new DateColumn('data', n, false);
+  const dataBase = new DateColumn('data_base', n, true);
+  const valorCsv = new DecimalColumn('valor_csv', n);
+  const valorBase = new DecimalColumn('valor_base', n);
+  const diferenca = new DecimalColumn('diferenca', n);
+  const campo = new Utf8Column('campo', n, 8, true);
+  const detalhes = new Utf8Column('detalhes', n, 80, false);
+  const hashLinha = new Utf8Column('hash_linha', n, 64, false);
+  const linhaArquivo = new Int32Column('linha_arquivo', n);
+  const timestamp = new TimestampColumn('timestamp', n);
+
+  let i = 0;
+  try {
+    for (; i < n; i++) {
+      const r = rows[i] as DivergenceRow;
+      jobId.push(i, r.job_id);
+      tipo.push(i, r.tipo_divergencia);
+      severidade.push(i, r.severidade);
+      ordemId.push(i, r.ordem_id);
+      fornecedorId.push(i, r.fornecedor_id);
+      nome.push(i, r.nome);
+      ativoId.push(i, r.ativo_id);
+      data.push(i, r.data);
+      dataBase.push(i, r.data_base);
+      valorCsv.push(i, r.valor_csv);
+      valorBase.push(i, r.valor_base);
+      diferenca.push(i, r.diferenca);
+      campo.push(i, r.campo);
+      detalhes.push(i, r.detalhes);
+      hashLinha.push(i, r.hash_linha);
+      linhaArquivo.push(i, r.linha_arquivo);
+      timestamp.push(i, r.timestamp);
+    }
+  } catch (error) {
+    if (!(error instanceof BadValue)) throw error;
+    const ordem = (rows[i] as Partial<DivergenceRow> | undefined)?.ordem_id;
+    const which = typeof ordem === 'string' ? `row ${i} (ordem_id ${JSON.stringify(ordem)})` : `row ${i}`;
+    throw new ReconError(
+      'INTERNAL',
+      `cannot encode divergence ${which}, column ${error.column}: ${error.message}`,
+    );
+  }
+
+  const struct = makeData({
+    type: new Struct(DIVERGENCE_SCHEMA.fields),
+    length: n,
+    nullCount: 0,
+    children: [
+      jobId.finish(),
+      tipo.finish(),
+      severidade.finish(),
+      ordemId.finish(),
+      fornecedorId.finish(),
+      nome.finish(),
+      ativoId.finish(),
+      data.finish(),
+      dataBase.finish(),
+      valorCsv.finish(),
+      valorBase.finish(),
+      diferenca.finish(),
+      campo.finish(),
+      detalhes.finish(),
+      hashLinha.finish(),
+      linhaArquivo.finish(),
+      timestamp.finish(),
+    ],
+  });
+  return new Table(DIVERGENCE_SCHEMA, [new RecordBatch(DIVERGENCE_SCHEMA, struct)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Column builders. Each owns its Arrow buffers; push(i, value) is called for i = 0, 1, 2, …
+
+/** A value that does not fit its column; turned into a ReconError naming the row. */
+class BadValue extends Error {
+  constructor(
+    readonly column: string,
+    problem: string,
+  ) {
+    super(problem);
+  }
+}
+
+/** A value for an error message: strings quoted, long ones cut. */
+function show(value: unknown): string {
+  if (typeof value !== 'string') return String(value);
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
+/** Validity bitmap (bit set = valid, LSB first), allocated at the first null. */
+class NullMask {
+  bits: Uint8Array | undefined;
+  count = 0;
+
+  constructor(private readonly n: number) {}
+
+  setNull(i: number): void {
+    this.bits ??= new Uint8Array((this.n + 7) >> 3).fill(0xff);
+    this.bits[i >> 3]! &= ~(1 << (i & 7));
+    this.count++;
+  }
+
+  /** The props makeData wants: no bitmap at all when nothing is null. */
+  props(): { nullCount: number; nullBitmap: Uint8Array | undefined } {
+    // Keep the padding bits after the last row at 0, as the Arrow format recommends.
+    if (this.bits !== undefined && (this.n & 7) !== 0) this.bits[this.n >> 3]! &= (1 << (this.n & 7)) - 1;
+    return { nullCount: this.count, nullBitmap: this.count > 0 ? this.bits : undefined };
+  }
+}
+
+const MAX_UTF8_BYTES = 0x7fffffff; // Utf8 offsets are int32
+
+/** From this many UTF-16 units on, Buffer#write is faster than the JS loop (measured on Node 20). */
+const NATIVE_WRITE_MIN_LENGTH = 24;
+
+/**
+ * Writes `s` as UTF-8 at `bytes[end]` (capacity for 3 bytes per UTF-16 unit checked by the caller)
+ * and returns the new end. Same bytes as TextEncoder / Buffer: a lone surrogate becomes U+FFFD.
+ */
+function writeUtf8(bytes: Uint8Array, start: number, s: string): number {
+  let end = start;
+  const len = s.length;
+  for (let j = 0; j < len; j++) {
+    let c = s.charCodeAt(j);
+    if (c < 0x80) {
+      bytes[end++] = c;
+    } else if (c < 0x800) {
+      bytes[end++] = 0xc0 | (c >> 6);
+      bytes[end++] = 0x80 | (c & 0x3f);
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const next = j + 1 < len ? s.charCodeAt(j + 1) : 0;
+        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+          bytes[end++] = 0xf0 | (cp >> 18);
+          bytes[end++] = 0x80 | ((cp >> 12) & 0x3f);
+          bytes[end++] = 0x80 | ((cp >> 6) & 0x3f);
+          bytes[end++] = 0x80 | (cp & 0x3f);
+          j++;
+          continue;
+        }
+        c = 0xfffd;
+      }
+      bytes[end++] = 0xe0 | (c >> 12);
+      bytes[end++] = 0x80 | ((c >> 6) & 0x3f);
+      bytes[end++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return end;
+}
+
+class Utf8Column {
+  /** Bytes past `end` are uninitialized (allocUnsafe) and never read. */
+  private bytes: Buffer;
+  private readonly offsets: Int32Array;
+  private end = 0;
+  private readonly nulls: NullMask;
+
+  constructor(
+    private readonly name: string,
+    n: number,
+    bytesPerRow: number,
+    private readonly nullable: boolean,
+  ) {
+    this.bytes = Buffer.allocUnsafe(Math.max(64, n * bytesPerRow));
+    this.offsets = new Int32Array(n + 1);
+    this.nulls = new NullMask(n);
+  }
+
+  push(i: number, value: string | null): void {
+    if (typeof value !== 'string') {
+      if (value !== null || !this.nullable) {
+        throw new BadValue(
+          this.name,
+          `expected a string${this.nullable ? ' or null' : ''}, got ${show(value)}`,
+        );
+      }
+      this.nulls.setNull(i);
+      this.offsets[i + 1] = this.end;
+      return;
+    }
+    const len = value.length;
+    let end = this.end;
+    let bytes = this.bytes;
+    if (end + len * 3 > bytes.length) bytes = this.grow(end + len * 3);
+    if (len >= NATIVE_WRITE_MIN_LENGTH) {
+      // Long strings: one native call beats the per-character loop.
+      end += bytes.write(value, end, 'utf8');
+    } else {
+      end = writeUtf8(bytes, end, value);
+    }
+    this.end = end;
+    this.offsets[i + 1] = end;
+  }
+
+  private grow(needed: number): Buffer {
+    if (needed > MAX_UTF8_BYTES) {
+      throw new ReconError(
+        'INTERNAL',
+        `column ${this.name} exceeds 2 GiB of text: write the rows in smaller parts`,
+      );
+    }
+    const bigger = Buffer.allocUnsafe(Math.min(MAX_UTF8_BYTES, Math.max(needed, this.bytes.length * 2)));
+    this.bytes.copy(bigger, 0, 0, this.end);
+    this.bytes = bigger;
+    return bigger;
+  }
+
+  finish(): Data<Utf8> {
+    return makeData({
+      type: new Utf8(),
+      length: this.offsets.length - 1,
+      ...this.nulls.props(),
+      valueOffsets: this.offsets,
+      data: this.bytes.subarray(0, this.end),
+    });
+  }
+}
+
+class DateColumn {
+  private readonly days: Int32Array;
+  private readonly nulls: NullMask;
+  // Dates repeat a lot (one delivery day): reuse the last parse.
+  private lastText = '';
+  private lastDays = 0;
+
+  constructor(
+    private readonly name: string,
+    n: number,
+    private readonly nullable: boolean,
+  ) {
+    this.days = new Int32Array(n);
+    this.nulls = new NullMask(n);
+  }
+
+  push(i: number, value: string | null): void {
+    if (typeof value === 'string') {
+      if (value !== this.lastText) {
+        const days = parseIsoDate(value);
+        if (days === undefined)
+          throw new BadValue(this.name, `${show(value)} is not a valid YYYY-MM-DD date`);
+        this.lastText = value;
+        this.lastDays = days;
+      }
+      this.days[i] = this.lastDays;
+    } else if (value === null && this.nullable) {
+      this.nulls.setNull(i);
+    } else {
+      throw new BadValue(
+        this.name,
+        `expected a YYYY-MM-DD string${this.nullable ? ' or null' : ''}, got ${show(value)}`,
+      );
+    }
+  }
+
+  finish(): Data<DateDay> {
+    return makeData({
+      type: new DateDay(),
+      length: this.days.length,
+      ...this.nulls.props(),
+      data: this.days,
+    });
+  }
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+function digit(s: string, i: number): number {
+  const d = s.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : Number.NaN;
+}
+
+/**
+ * "YYYY-MM-DD" (year 0001–9999, a real calendar day) → days since 1970-01-01, by integer
+ * arithmetic only; undefined if it is not such a date.
+ */
+export function parseIsoDate(s: string): number | undefined {
+  if (s.length !== 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return undefined;
+  const y = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
+  const m = digit(s, 5) * 10 + digit(s, 6);
+  const d = digit(s, 8) * 10 + digit(s, 9);
+  if (!(y >= 1 && m >= 1 && m <= 12 && d >= 1)) return undefined; // NaN fails every comparison
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  if (d > (m === 2 && leap ? 29 : (DAYS_IN_MONTH[m - 1] as number))) return undefined;
+  // days_from_civil (H. Hinnant), proleptic Gregorian calendar.
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/** Optional '-', 1 to 16 integer digits, '.', exactly 2 decimals: at most 18 digits, DECIMAL(18,2). */
+const MONEY = /^-?\d{1,16}\.\d{2}$/;
+
+class DecimalColumn {
+  /** 4 little-endian 32-bit words per value (128-bit two's complement), as Arrow wants. */
+  private readonly words: Uint32Array;
+  /** The same memory as two 64-bit halves per value: BigInt stores are exact. */
+  private readonly halves: BigInt64Array;
+  private readonly nulls: NullMask;
+
+  constructor(
+    private readonly name: string,
+    n: number,
+  ) {
+    this.words = new Uint32Array(n * 4);
+    this.halves = new BigInt64Array(this.words.buffer);
+    this.nulls = new NullMask(n);
+  }
+
+  push(i: number, value: string | null): void {
+    if (typeof value === 'string') {
+      if (!MONEY.test(value)) {
+        throw new BadValue(
+          this.name,
+          `${show(value)} is not a canonical decimal (optional '-', 1 to 16 integer digits, '.', exactly 2 decimals)`,
+        );
+      }
+      // Unscaled cents: drop the '.', parse the digits as a BigInt. |cents| < 10^18 < 2^63.
+      const cents = BigInt(value.slice(0, -3) + value.slice(-2));
+      this.halves[2 * i] = cents; // low 64 bits
+      if (cents < 0n) this.halves[2 * i + 1] = -1n; // high 64 bits: sign extension (else stays 0)
+    } else if (value === null) {
+      this.nulls.setNull(i);
+    } else {
+      throw new BadValue(this.name, `expected a decimal string or null, got ${show(value)}`);
+    }
+  }
+
+  finish(): Data<Decimal> {
+    return makeData({
+      type: new Decimal(2, 18, 128),
+      length: this.words.length / 4,
+      ...this.nulls.props(),
+      data: this.words,
+    });
+  }
+}
+
+class Int32Column {
+  private readonly values: Int32Array;
+  private readonly nulls: NullMask;
+
+  constructor(
+    private readonly name: string,
+    n: number,
+  ) {
+    this.values = new Int32Array(n);
+    this.nulls = new NullMask(n);
+  }
+
+  push(i: number, value: number | null): void {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff) {
+      this.values[i] = value;
+    } else if (value === null) {
+      this.nulls.setNull(i);
+    } else {
+      throw new BadValue(this.name, `expected a 32-bit integer or null, got ${show(value)}`);
+    }
+  }
+
+  finish(): Data<Int32> {
+    return makeData({
+      type: new Int32(),
+      length: this.values.length,
+      ...this.nulls.props(),
+      data: this.values,
+    });
+  }
+}
+
+class TimestampColumn {
+  private readonly values: BigInt64Array;
+  // Timestamps repeat (one per batch of divergences): convert each distinct value once.
+  private last = Number.NaN;
+  private lastBig = 0n;
+
+  constructor(
+    private readonly name: string,
+    n: number,
+  ) {
+    this.values = new BigInt64Array(n);
+  }
+
+  push(i: number, value: number): void {
+    if (value !== this.last) {
+      if (!Number.isSafeInteger(value)) {
+        throw new BadValue(this.name, `expected integer epoch milliseconds, got ${show(value)}`);
+      }
+      this.last = value;
+      this.lastBig = BigInt(value);
+    }
+    this.values[i] = this.lastBig;
+  }
+
+  finish(): Data<TimestampMillisecond> {
+    return makeData({
+      type: new TimestampMillisecond('UTC'),
+      length: this.values.length,
+      nullCount: 0,
+      data: this.values,
+    });
+  }
+}
