@@ -202,6 +202,35 @@ describe('encodeDivergencesParquet: schema (RULES §6)', () => {
     expect(new Set(meta.map((m) => m.compression))).toEqual(new Set(['SNAPPY']));
   });
 
+  it('writes min/max statistics that match the data for dates and money (readers prune with them)', async () => {
+    const rows = [
+      row({ valor_csv: '-9999999999999999.99', data: '1969-12-31', data_base: null, linha_arquivo: null }),
+      row({ valor_csv: '9999999999999999.99', data: '2026-01-14', linha_arquivo: 70000 }),
+      row({ valor_csv: null, data: '2000-02-29', diferenca: '-0.01', linha_arquivo: 3 }),
+    ];
+    const path = writeFile(rows);
+    const stats = await query(
+      `SELECT path_in_schema AS c, stats_min_value AS lo, stats_max_value AS hi, stats_null_count::VARCHAR AS nulls
+       FROM parquet_metadata('${path}')`,
+    );
+    const byColumn = new Map(stats.map((s) => [s.c, s]));
+    expect(byColumn.get('valor_csv')).toMatchObject({
+      lo: '-9999999999999999.99',
+      hi: '9999999999999999.99',
+      nulls: '1',
+    });
+    expect(byColumn.get('diferenca')).toMatchObject({ lo: '-7.24', hi: '-0.01', nulls: '0' });
+    expect(byColumn.get('data')).toMatchObject({ lo: '1969-12-31', hi: '2026-01-14' });
+    expect(byColumn.get('linha_arquivo')).toMatchObject({ lo: '3', hi: '70000', nulls: '1' });
+    // Text columns carry no min/max (one row group per file: nothing to prune, and they cost time).
+    expect(byColumn.get('ordem_id')).toMatchObject({ lo: null, hi: null });
+    const [counts] = await query(
+      `SELECT count(*) FILTER (WHERE valor_csv < 0)::VARCHAR AS neg, count(*) FILTER (WHERE data < DATE '1970-01-01')::VARCHAR AS old
+       FROM read_parquet('${path}')`,
+    );
+    expect(counts).toEqual({ neg: '1', old: '1' });
+  });
+
   it('writes a valid file with the full schema for 0 rows', async () => {
     const path = writeFile([]);
     expect(await query(`SELECT count(*)::VARCHAR AS n FROM read_parquet('${path}')`)).toEqual([{ n: '0' }]);

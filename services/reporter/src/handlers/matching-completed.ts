@@ -24,7 +24,7 @@ export interface ReporterOptions {
 }
 
 export const DEFAULT_REPORTER_OPTIONS: ReporterOptions = {
-  rowsPerFile: 1_000_000,
+  rowsPerFile: 250_000,
   keepWork: false,
   alerts: DEFAULT_ALERTS,
 };
