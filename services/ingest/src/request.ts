@@ -1,4 +1,7 @@
 import { type JobRequested, keys, type ObjectStore, ReconError } from '@recon/contracts';
+import { parseData } from '@recon/rules';
+
+const isIsoDay = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && parseData(s).ok;
 
 /**
  * RULES §6 reference date: given by the caller, else the date folder of the file's key
@@ -6,7 +9,7 @@ import { type JobRequested, keys, type ObjectStore, ReconError } from '@recon/co
  */
 export function resolveReferenceDate(fileKey: string, given: string | undefined, startedAt: Date): string {
   if (given !== undefined) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(given) || Number.isNaN(Date.parse(`${given}T00:00:00Z`))) {
+    if (!isIsoDay(given)) {
       throw new ReconError(
         'INVALID_ARGUMENT',
         `reference date ${JSON.stringify(given)} is not a date YYYY-MM-DD`,
@@ -15,9 +18,7 @@ export function resolveReferenceDate(fileKey: string, given: string | undefined,
     return given;
   }
   const folders = fileKey.split('/').slice(0, -1).reverse();
-  const dated = folders.find(
-    (f) => /^\d{4}-\d{2}-\d{2}$/.test(f) && !Number.isNaN(Date.parse(`${f}T00:00:00Z`)),
-  );
+  const dated = folders.find(isIsoDay);
   if (dated !== undefined) return dated;
   const dayBefore = new Date(
     Date.UTC(startedAt.getUTCFullYear(), startedAt.getUTCMonth(), startedAt.getUTCDate() - 1),

@@ -1,0 +1,161 @@
+import type { DivergenceRow, JobRecord, ShardCounts } from '@recon/contracts';
+import { describe, expect, it } from 'vitest';
+import { csvField, rejectsCsv } from './csv-writer.ts';
+import { mergeSorted } from './merge.ts';
+import { buildSummary, DEFAULT_ALERTS } from './summary.ts';
+
+const row = (tipo: DivergenceRow['tipo_divergencia'], ordem_id: string) =>
+  ({ tipo_divergencia: tipo, ordem_id }) as DivergenceRow;
+
+describe('mergeSorted', () => {
+  it('merges sorted lists into one sorted list, keeping every row', () => {
+    const lists = [
+      [row('TIPO_1', 'A'), row('TIPO_1', 'D'), row('TIPO_3_VALOR', 'B')],
+      [],
+      [row('TIPO_1', 'B'), row('TIPO_2', 'A')],
+      [row('TIPO_1', 'C')],
+    ];
+    expect(mergeSorted(lists).map((r) => `${r.tipo_divergencia}:${r.ordem_id}`)).toEqual([
+      'TIPO_1:A',
+      'TIPO_1:B',
+      'TIPO_1:C',
+      'TIPO_1:D',
+      'TIPO_2:A',
+      'TIPO_3_VALOR:B',
+    ]);
+    expect(mergeSorted([])).toEqual([]);
+  });
+});
+
+describe('rejeitados.csv', () => {
+  it('quotes fields that need it (RFC 4180) and keeps raw content exactly', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a;b')).toBe('"a;b"');
+    expect(csvField('diz "oi"')).toBe('"diz ""oi"""');
+    expect(csvField(' edge')).toBe('" edge"');
+    expect(csvField('a\nb')).toBe('"a\nb"');
+    expect(
+      rejectsCsv([
+        {
+          linha: 7,
+          motivo: 'FIELD_COUNT',
+          mensagem: 'esperados 6 campos separados por ";"',
+          conteudo: 'F;"x"',
+        },
+      ]),
+    ).toBe(
+      'linha;motivo;mensagem;conteudo\n7;FIELD_COUNT;"esperados 6 campos separados por "";""";"F;""x"""\n',
+    );
+  });
+});
+
+describe('buildSummary', () => {
+  const counts = (o: Partial<ShardCounts>): ShardCounts => ({
+    vendorValid: 0,
+    vendorDuplicates: 0,
+    baseInScope: 0,
+    baseDuplicates: 0,
+    matched: 0,
+    divergentOrders: 0,
+    distinctOrders: 0,
+    rows: 0,
+    byType: {
+      TIPO_1: 0,
+      TIPO_2: 0,
+      TIPO_3_VALOR: 0,
+      TIPO_3_DATA: 0,
+      TIPO_3_NOME: 0,
+      TIPO_3_ATIVO: 0,
+      TIPO_3_FORNECEDOR: 0,
+    },
+    bySeverity: { HIGH: 0, MEDIUM: 0, LOW: 0 },
+    bySupplier: {},
+    ...o,
+  });
+  const job: JobRecord = {
+    jobId: 'JOB-20261122-000001',
+    request: {
+      jobId: 'JOB-20261122-000001',
+      file: { key: 'f.csv' },
+      base: { kind: 'csv', key: 'b.csv' },
+      scope: 'date-window',
+      referenceDate: '2026-11-21',
+      arrivedAt: '2026-11-22T06:00:00.000Z',
+      maxInvalidRate: 0.05,
+      shardCount: 2,
+      chunkBytes: 1024,
+    },
+    status: 'REPORTING',
+    history: [{ status: 'RECEIVED', at: '2026-11-22T06:00:00.000Z' }],
+    stages: { ingest: { startedAt: '2026-11-22T06:00:00.000Z', finishedAt: '2026-11-22T06:00:01.500Z' } },
+    facts: { total_lines: 100 },
+    error: null,
+  };
+  const shards = [
+    counts({
+      vendorValid: 50,
+      vendorDuplicates: 2,
+      matched: 40,
+      baseInScope: 45,
+      divergentOrders: 15,
+      distinctOrders: 55,
+      bySupplier: { F1: 9, F2: 3 },
+    }),
+    counts({
+      vendorValid: 40,
+      vendorDuplicates: 1,
+      matched: 40,
+      baseInScope: 40,
+      divergentOrders: 0,
+      distinctOrders: 40,
+      bySupplier: { F2: 6 },
+    }),
+  ];
+  const chunks = [{ records: 100, valid: 93, invalid: 7 }];
+
+  it('adds up shards and chunks, closes the accounting and raises the alerts of RULES §7', () => {
+    const { summary, alerts } = buildSummary({
+      job,
+      shards,
+      chunks,
+      rejectsByReason: {},
+      baseInvalid: 0,
+      finishedAt: new Date('2026-11-22T06:19:00.000Z'),
+      outputs: {},
+      alerts: DEFAULT_ALERTS,
+    });
+    expect(summary).toMatchObject({
+      total_lines: 100,
+      valid_lines: 90,
+      invalid_lines: 10,
+      matched: 80,
+      base_rows: 85,
+    });
+    expect(summary.divergence_rate).toBeCloseTo(15 / 95, 12);
+    expect(summary.top_suppliers).toEqual([
+      { fornecedor_id: 'F1', count: 9 },
+      { fornecedor_id: 'F2', count: 9 },
+    ]);
+    expect(summary.stage_seconds).toEqual({ ingest: 1.5, total: 1140 });
+    expect(alerts.map((a) => [a.alert, a.severity])).toEqual([
+      ['ERROR_RATE', 'CRITICAL'],
+      ['DIVERGENCE_RATE', 'MEDIUM'],
+      ['PROCESSING_TIME', 'HIGH'],
+    ]);
+  });
+
+  it('refuses to report when the line accounting does not close', () => {
+    expect(() =>
+      buildSummary({
+        job,
+        shards,
+        chunks: [{ records: 101, valid: 93, invalid: 7 }],
+        rejectsByReason: {},
+        baseInvalid: 0,
+        finishedAt: new Date(),
+        outputs: {},
+        alerts: DEFAULT_ALERTS,
+      }),
+    ).toThrow(/line accounting does not close/);
+  });
+});
