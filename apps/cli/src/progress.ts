@@ -32,6 +32,14 @@ export class Progress {
     this.stream.write(`\r\x1b[2K${this.label} ${text} (${((now - this.started) / 1000).toFixed(1)} s)`);
   }
 
+  /** A running job: its state, lines partitioned (and their rate), shards matched. */
+  job(t: { job: { status: string }; lines: number; shardsDone: number; shardCount: number }): void {
+    const seconds = (Date.now() - this.started) / 1000;
+    const rate = seconds > 0 ? Math.round(t.lines / seconds) : 0;
+    const shards = t.shardsDone > 0 ? ` · ${t.shardsDone}/${t.shardCount} shards matched` : '';
+    this.status(`${t.job.status} · ${fmt(t.lines)} lines partitioned (${fmt(rate)} lines/s)${shards}`);
+  }
+
   done(): void {
     if (this.enabled) this.stream.write('\r\x1b[2K');
   }

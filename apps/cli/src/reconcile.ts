@@ -2,12 +2,28 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LogLevel } from '@recon/adapters';
 import { LocalFolderStore } from '@recon/adapters';
-import { type JobRecord, type JobRequested, ReconError, type Scope } from '@recon/contracts';
+import {
+  BARRIERS,
+  type JobRecord,
+  type JobRequested,
+  ReconError,
+  type Scope,
+  type VendorChunkUnit,
+} from '@recon/contracts';
 import { defaultShardCount, isValidJobId, nextJobId, resolveReferenceDate } from '@recon/ingest';
 import { EmbeddedRuntime, type JobOutcome } from './embedded/runtime.ts';
 import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from './embedded/services.ts';
 
 export type BaseParam = { kind: 'csv'; path: string } | { kind: 'postgres'; url: string; relation: string };
+
+/** What a progress display shows while a job runs. */
+export interface JobTick {
+  job: JobRecord;
+  /** Vendor lines partitioned so far. */
+  lines: number;
+  shardsDone: number;
+  shardCount: number;
+}
 
 export interface ReconcileParams {
   file: string;
@@ -27,7 +43,7 @@ export interface ReconcileParams {
   logLevel?: LogLevel;
   options?: ServiceOptions;
   /** Called a few times a second with the job's state while it runs. */
-  onTick?: (job: JobRecord) => void;
+  onTick?: (tick: JobTick) => void;
 }
 
 /** Runs one job on the embedded runtime: every service in this process, outputs under `out`. */
@@ -84,7 +100,7 @@ export async function reconcile(p: ReconcileParams): Promise<JobOutcome> {
     p.onTick === undefined
       ? null
       : setInterval(() => {
-          void runtime.jobs.getJob(jobId).then((job) => job && p.onTick?.(job));
+          void tick(runtime, jobId).then((t) => t && p.onTick?.(t));
         }, 100);
   try {
     return await runtime.run(request);
@@ -92,6 +108,19 @@ export async function reconcile(p: ReconcileParams): Promise<JobOutcome> {
     if (ticker !== null) clearInterval(ticker);
     await runtime.close();
   }
+}
+
+async function tick(runtime: EmbeddedRuntime, jobId: string): Promise<JobTick | undefined> {
+  const job = await runtime.jobs.getJob(jobId);
+  if (job === undefined) return undefined;
+  const chunks = await runtime.jobs.listUnits<VendorChunkUnit>(jobId, BARRIERS.vendorChunks);
+  const shards = await runtime.jobs.listUnits(jobId, BARRIERS.shards);
+  return {
+    job,
+    lines: chunks.reduce((n, c) => n + c.data.records, 0),
+    shardsDone: shards.length,
+    shardCount: job.request.shardCount,
+  };
 }
 
 /** Local files are keys of an ingress store rooted at `/`. */

@@ -47,7 +47,7 @@ export async function demo(env: Env, o: DemoOptions): Promise<JobOutcome & { exp
       scope: 'date-window',
       workers: env.RECON_WORKERS,
       logLevel: env.RECON_LOG_LEVEL,
-      onTick: (job) => progress.status(job.status),
+      onTick: (t) => progress.job(t),
     });
     progress.done();
     return { ...outcome, expected: day.expected['date-window'] };

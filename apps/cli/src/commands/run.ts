@@ -37,7 +37,7 @@ export async function runJob(env: Env, o: RunOptions): Promise<JobOutcome> {
       maxInvalidRate: o.maxInvalidRate,
       keepWork: o.keepWork,
       logLevel: env.RECON_LOG_LEVEL,
-      onTick: (job) => progress.status(job.status),
+      onTick: (t) => progress.job(t),
     });
   try {
     if (o.baseCsv !== undefined) return await go({ kind: 'csv', path: o.baseCsv });
