@@ -12,15 +12,17 @@ export class Progress {
     this.enabled = !quiet && stream.isTTY === true;
   }
 
-  /** `done` of `total` units (lines); throttled to ~10 updates a second. */
-  update(done: number, total: number | null, unit = 'linhas'): void {
+  /** `done` of `total` lines (or `fraction` done, when the total is not known in lines); ~10 updates a second. */
+  update(done: number, total: number | null, fraction?: number): void {
+    const unit = 'lines';
     if (!this.enabled) return;
     const now = Date.now();
     if (now - this.last < 100) return;
     this.last = now;
     const seconds = (now - this.started) / 1000;
     const rate = seconds > 0 ? Math.round(done / seconds) : 0;
-    const pct = total ? ` ${((done / total) * 100).toFixed(0).padStart(3)}%` : '';
+    const share = fraction ?? (total ? done / total : null);
+    const pct = share === null ? '' : ` ${(share * 100).toFixed(0).padStart(3)}%`;
     this.stream.write(`\r\x1b[2K${this.label}${pct} ${fmt(done)} ${unit} (${fmt(rate)} ${unit}/s)`);
   }
 

@@ -55,7 +55,7 @@ export async function baseLoad(opts: {
         seen.set(r.record.ordem_id, linha);
         batch.push(r.record);
       });
-      progress.update(reader.bytes, size, 'bytes');
+      progress.update(reader.records, null, reader.bytes / size);
       yield batch;
     }
   }
