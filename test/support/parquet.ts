@@ -1,23 +1,8 @@
 import { DuckDBInstance } from '@duckdb/node-api';
+import type { DivergenceRow } from '@recon/contracts';
 
-/** Every divergence column except the run-specific ones (job_id, timestamp), as text. */
-export interface ParquetRow {
-  tipo_divergencia: string;
-  severidade: string;
-  ordem_id: string;
-  fornecedor_id: string;
-  nome: string;
-  ativo_id: string;
-  data: string;
-  data_base: string | null;
-  valor_csv: string | null;
-  valor_base: string | null;
-  diferenca: string | null;
-  campo: string | null;
-  detalhes: string;
-  hash_linha: string;
-  linha_arquivo: number | null;
-}
+/** Every divergence column except the run-specific ones (job_id, timestamp), as DuckDB returns them. */
+export type ParquetRow = Omit<DivergenceRow, 'job_id' | 'timestamp'>;
 
 /** Reads Parquet files back with DuckDB (an independent reader), in file order. */
 export async function readParquet(

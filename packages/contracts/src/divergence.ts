@@ -50,3 +50,13 @@ export function compareDivergences(
   if (a.ordem_id === b.ordem_id) return 0;
   return a.ordem_id < b.ordem_id ? -1 : 1;
 }
+
+/** A count per divergence type, all zero. */
+export function zeroPerTipo(): Record<TipoDivergencia, number> {
+  return Object.fromEntries(TIPOS.map((t) => [t, 0])) as Record<TipoDivergencia, number>;
+}
+
+/** A count per severity, all zero. */
+export function zeroPerSeveridade(): Record<Severidade, number> {
+  return Object.fromEntries(SEVERIDADES.map((s) => [s, 0])) as Record<Severidade, number>;
+}

@@ -3,10 +3,10 @@ import {
   type JobRecord,
   type JobSummary,
   SEVERIDADES,
-  type Severidade,
   type ShardCounts,
   TIPOS,
-  type TipoDivergencia,
+  zeroPerSeveridade,
+  zeroPerTipo,
 } from '@recon/contracts';
 
 export interface AlertPolicy {
@@ -52,14 +52,10 @@ export function buildSummary(input: SummaryInput): {
   if (typeof factsTotal === 'number' && factsTotal !== totalLines) {
     throw new Error(`job ${job.jobId}: ingest counted ${factsTotal} records but partition ${totalLines}`);
   }
-  const divergences = Object.fromEntries(TIPOS.map((t) => [t, sum((c) => c.byType[t])])) as Record<
-    TipoDivergencia,
-    number
-  >;
-  const bySeverity = Object.fromEntries(SEVERIDADES.map((s) => [s, sum((c) => c.bySeverity[s])])) as Record<
-    Severidade,
-    number
-  >;
+  const divergences = zeroPerTipo();
+  for (const t of TIPOS) divergences[t] = sum((c) => c.byType[t]);
+  const bySeverity = zeroPerSeveridade();
+  for (const v of SEVERIDADES) bySeverity[v] = sum((c) => c.bySeverity[v]);
   const suppliers = new Map<string, number>();
   for (const c of shards) {
     for (const [f, n] of Object.entries(c.bySupplier)) suppliers.set(f, (suppliers.get(f) ?? 0) + n);

@@ -1,29 +1,15 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ReconError } from '@recon/contracts';
+import { type BaseExtractScope, type RawBaseRow, ReconError } from '@recon/contracts';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { baseUnavailable, closeClient, openClient, sqlState } from './connection.ts';
 import { CopyTextParser, escapeCopyText } from './copy-text.ts';
 import { quoteRelation } from './relation.ts';
 
-/** One base row as stored, before RULES §3 normalization (a view may yield NULLs). */
-export type RawBaseRow = [
-  fornecedor_id: string | null,
-  ordem_id: string | null,
-  nome: string | null,
-  ativo_id: string | null,
-  data: string | null,
-  valor: string | null,
-];
-
-/**
- * Which base rows take part (RULES §5). `date-window`: rows with `data` in [from, to] plus every
- * row whose `ordem_id` is in `ordemIds`, whatever its date.
- */
-export type ExtractScope =
-  | { mode: 'all' }
-  | { mode: 'date-window'; from: string; to: string; ordemIds: AsyncIterable<readonly string[]> };
+/** Which base rows take part (RULES §5); the port's type, named for this adapter. */
+export type ExtractScope = BaseExtractScope;
+export type { RawBaseRow };
 
 export interface ExtractBaseOptions {
   url: string;

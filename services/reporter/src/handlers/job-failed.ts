@@ -1,4 +1,11 @@
-import { type JobFailed, type JobSummary, keys, type ServiceContext } from '@recon/contracts';
+import {
+  type JobFailed,
+  type JobSummary,
+  keys,
+  type ServiceContext,
+  zeroPerSeveridade,
+  zeroPerTipo,
+} from '@recon/contracts';
 
 /** A failed job still gets a `summary.json` (status FAILED/TIMEOUT, the reason) and no divergence files. */
 export async function handleJobFailed(ctx: ServiceContext, msg: JobFailed): Promise<void> {
@@ -15,16 +22,8 @@ export async function handleJobFailed(ctx: ServiceContext, msg: JobFailed): Prom
     invalid_lines: 0,
     base_rows: 0,
     matched: 0,
-    divergences: {
-      TIPO_1: 0,
-      TIPO_2: 0,
-      TIPO_3_VALOR: 0,
-      TIPO_3_DATA: 0,
-      TIPO_3_NOME: 0,
-      TIPO_3_ATIVO: 0,
-      TIPO_3_FORNECEDOR: 0,
-    },
-    by_severity: { HIGH: 0, MEDIUM: 0, LOW: 0 },
+    divergences: zeroPerTipo(),
+    by_severity: zeroPerSeveridade(),
     divergence_rate: 0,
     top_suppliers: [],
     stage_seconds: Object.fromEntries(
