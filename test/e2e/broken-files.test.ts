@@ -121,6 +121,41 @@ describe('the recon command line', () => {
     expect(r.stdout).toContain('FAILED');
   });
 
+  it('generates the technical document scenarios (§7.2) deterministically', async () => {
+    const out = join(dir, 'gen');
+    const r = await recon([
+      'generate',
+      '--scenario',
+      'high-divergence',
+      '--rows',
+      '2000',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const day = JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!);
+    const e = day.expected['date-window'];
+    expect(e.divergences.TIPO_1).toBe(200); // 10%
+    expect(e.divergences.TIPO_2).toBe(120); // 6%
+    const tipo3Orders = e.divergent_orders - 200 - 120;
+    expect(tipo3Orders).toBe(80); // 4%: 20% of the orders diverge in all
+    const again = await recon([
+      'generate',
+      '--scenario',
+      'high-divergence',
+      '--rows',
+      '2000',
+      '--out',
+      `${out}-2`,
+    ]);
+    expect(again.code).toBe(0);
+    expect(await readFile(join(out, 'vendor.csv'))).toEqual(await readFile(join(`${out}-2`, 'vendor.csv')));
+    const missing = await recon(['generate', '--out', out]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('--rows or --scenario is required');
+  });
+
   it('names a missing file and a bad option, without a stack trace', async () => {
     const missing = await recon([
       'run',

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 import { parseArgs } from 'node:util';
-import { isReconError, type JobSummary, TIPOS } from '@recon/contracts';
+import { isReconError, type JobSummary, ReconError, TIPOS } from '@recon/contracts';
 import { generateDay } from '@recon/generator';
 import { choiceOption, intOption, numberOption, required } from './args.ts';
 import { baseLoad } from './commands/base-load.ts';
@@ -20,6 +20,7 @@ Usage:
   recon base load F [--database-url URL] [--relation transacoes] [--append] [--json]
   recon generate --rows N --out DIR [--tipo1 5 --tipo2 3 --tipo3 2] [--invalid P] [--duplicates P]
                  [--history N] [--seed S] [--json]
+  recon generate --scenario normal|peak|high-divergence --out DIR   (technical document §7.2)
   recon demo [--rows 1000000] [--seed 42] [--json]
 
 Without --database-url (or DATABASE_URL), recon starts its own PostgreSQL (data in RECON_PG_DIR,
@@ -27,6 +28,13 @@ default .recon/pg). Exit codes: 0 done (divergences are not an error), 2 the fil
 1 any other failure.`;
 
 type Flags = Record<string, string | boolean | undefined>;
+
+/** The load-test scenarios of the technical document §7.2. */
+const SCENARIOS = {
+  normal: { rows: 1_000_000, tipo1: 5, tipo2: 3, tipo3: 2 },
+  peak: { rows: 1_500_000, tipo1: 5, tipo2: 3, tipo3: 2 },
+  'high-divergence': { rows: 1_000_000, tipo1: 10, tipo2: 6, tipo3: 4 },
+} as const;
 
 const OPTIONS = {
   file: { type: 'string' },
@@ -52,6 +60,7 @@ const OPTIONS = {
   duplicates: { type: 'string' },
   history: { type: 'string' },
   seed: { type: 'string' },
+  scenario: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -118,16 +127,24 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'generate') {
-    const usage = 'recon generate --rows N --out DIR';
-    const rows = intOption(required(str('rows'), 'rows', usage), 'rows', 1, 100_000_000)!;
+    const usage = 'recon generate (--rows N | --scenario normal|peak|high-divergence) --out DIR';
+    const scenario = choiceOption(
+      str('scenario'),
+      'scenario',
+      Object.keys(SCENARIOS) as (keyof typeof SCENARIOS)[],
+    );
+    const preset = scenario === undefined ? undefined : SCENARIOS[scenario];
+    const rows = intOption(str('rows'), 'rows', 1, 100_000_000) ?? preset?.rows;
+    if (rows === undefined)
+      throw new ReconError('INVALID_ARGUMENT', `--rows or --scenario is required. Usage: ${usage}`);
     const progress = new Progress(`generating ${fmt(rows)} lines`, json);
     const day = await generateDay(
       {
         rows,
         outDir: required(str('out'), 'out', usage),
-        tipo1Pct: numberOption(str('tipo1'), 'tipo1', 0, 100) ?? 5,
-        tipo2Pct: numberOption(str('tipo2'), 'tipo2', 0, 100) ?? 3,
-        tipo3Pct: numberOption(str('tipo3'), 'tipo3', 0, 100) ?? 2,
+        tipo1Pct: numberOption(str('tipo1'), 'tipo1', 0, 100) ?? preset?.tipo1 ?? 5,
+        tipo2Pct: numberOption(str('tipo2'), 'tipo2', 0, 100) ?? preset?.tipo2 ?? 3,
+        tipo3Pct: numberOption(str('tipo3'), 'tipo3', 0, 100) ?? preset?.tipo3 ?? 2,
         invalidPct: numberOption(str('invalid'), 'invalid', 0, 100) ?? 0,
         duplicatePct: numberOption(str('duplicates'), 'duplicates', 0, 100) ?? 0,
         historyRows: intOption(str('history'), 'history', 0, 100_000_000),
