@@ -4,3 +4,4 @@ export * from './job-store/memory.ts';
 export * from './log.ts';
 export * from './object-store/local.ts';
 export * from './postgres/index.ts';
+export * from './aws/index.ts';
