@@ -5,3 +5,4 @@ export * from './log.ts';
 export * from './object-store/local.ts';
 export * from './postgres/index.ts';
 export * from './aws/index.ts';
+export * from './observability/index.ts';

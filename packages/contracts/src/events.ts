@@ -113,6 +113,8 @@ export const JobFailedSchema = z.object({
   stage: z.string(),
   code: z.string(),
   message: z.string(),
+  /** Object-store key of the job's checkpoint (`checkpoints/<job_id>/checkpoint.json`), when one was written. */
+  checkpointKey: z.string().optional(),
 });
 export type JobFailed = z.infer<typeof JobFailedSchema>;
 
