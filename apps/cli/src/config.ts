@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { ReconError } from '@recon/contracts';
+import { type NotifierConfigInput, notifierConfigFromEnv } from '@recon/notifier';
 import { z } from 'zod';
 
 /**
@@ -17,9 +18,15 @@ const EnvSchema = z.object({
   RECON_LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info']).default('silent'),
   /** Worker threads for the CPU-bound services (default: the machine's cores). */
   RECON_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  /** OpenTelemetry spans per stage: `off` (default) or `console`. */
+  RECON_TRACE_EXPORTER: z.enum(['off', 'console']).default('off'),
 });
 
-export type Env = z.infer<typeof EnvSchema>;
+/**
+ * The environment, plus the notifier's settings (RECON_SLACK_WEBHOOK_URL, RECON_SMTP_*,
+ * RECON_MAIL_FROM/TO, RECON_NOTIFY_*, RECON_DASHBOARD_URL: see services/notifier/src/config.ts).
+ */
+export type Env = z.infer<typeof EnvSchema> & { notifier: NotifierConfigInput };
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = EnvSchema.safeParse(source);
@@ -31,5 +38,6 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
     ...parsed.data,
     RECON_PG_DIR: resolve(parsed.data.RECON_PG_DIR),
     RECON_DEMO_DIR: resolve(parsed.data.RECON_DEMO_DIR),
+    notifier: notifierConfigFromEnv(source),
   };
 }

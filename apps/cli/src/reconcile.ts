@@ -1,7 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { LogLevel } from '@recon/adapters';
-import { LocalFolderStore } from '@recon/adapters';
+import {
+  createTracing,
+  LocalFolderStore,
+  PrometheusMetrics,
+  type ReconLogLevel,
+  type TraceExporterKind,
+} from '@recon/adapters';
 import {
   BARRIERS,
   type JobRecord,
@@ -11,6 +16,7 @@ import {
   type VendorChunkUnit,
 } from '@recon/contracts';
 import { defaultShardCount, isValidJobId, nextJobId, resolveReferenceDate } from '@recon/ingest';
+import type { NotifierConfigInput } from '@recon/notifier';
 import { EmbeddedRuntime, type JobOutcome } from './embedded/runtime.ts';
 import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from './embedded/services.ts';
 
@@ -40,7 +46,10 @@ export interface ReconcileParams {
   /** A fixed clock (ISO) for reproducible outputs, tests and benchmarks. */
   fixedNow?: string;
   keepWork?: boolean;
-  logLevel?: LogLevel;
+  logLevel?: ReconLogLevel;
+  logDestination?: (line: string) => void;
+  notifier?: NotifierConfigInput;
+  traceExporter?: TraceExporterKind;
   options?: ServiceOptions;
   /** Called a few times a second with the job's state while it runs. */
   onTick?: (tick: JobTick) => void;
@@ -82,6 +91,7 @@ export async function reconcile(p: ReconcileParams): Promise<JobOutcome> {
     chunkBytes: p.chunkBytes ?? 8 << 20,
   };
   const options = p.options ?? DEFAULT_SERVICE_OPTIONS;
+  const metrics = new PrometheusMetrics();
   const runtime = new EmbeddedRuntime({
     ports: {
       storeRoot: out,
@@ -91,6 +101,10 @@ export async function reconcile(p: ReconcileParams): Promise<JobOutcome> {
     },
     workers: p.workers,
     logLevel: p.logLevel ?? 'silent',
+    ...(p.logDestination === undefined ? {} : { logDestination: p.logDestination }),
+    ...(p.notifier === undefined ? {} : { notifier: p.notifier }),
+    metrics,
+    tracing: createTracing({ exporter: p.traceExporter ?? 'off' }),
     options: {
       ...options,
       reporter: { ...options.reporter, keepWork: p.keepWork ?? options.reporter.keepWork },
@@ -103,7 +117,14 @@ export async function reconcile(p: ReconcileParams): Promise<JobOutcome> {
           void tick(runtime, jobId).then((t) => t && p.onTick?.(t));
         }, 100);
   try {
-    return await runtime.run(request);
+    const outcome = await runtime.run(request);
+    // A one-shot run leaves its metrics where a Prometheus textfile collector picks them up.
+    if (outcome.summary.status === 'SUCCEEDED') {
+      const key = `jobs/${jobId}/metrics.prom`;
+      await store.put(key, await metrics.text());
+      outcome.summary.outputs.metrics = store.uri(key);
+    }
+    return outcome;
   } finally {
     if (ticker !== null) clearInterval(ticker);
     await runtime.close();

@@ -47,6 +47,8 @@ export async function demo(env: Env, o: DemoOptions): Promise<JobOutcome & { exp
       scope: 'date-window',
       workers: env.RECON_WORKERS,
       logLevel: env.RECON_LOG_LEVEL,
+      notifier: env.notifier,
+      traceExporter: env.RECON_TRACE_EXPORTER,
       onTick: (t) => progress.job(t),
     });
     progress.done();

@@ -37,6 +37,8 @@ export async function runJob(env: Env, o: RunOptions): Promise<JobOutcome> {
       maxInvalidRate: o.maxInvalidRate,
       keepWork: o.keepWork,
       logLevel: env.RECON_LOG_LEVEL,
+      notifier: env.notifier,
+      traceExporter: env.RECON_TRACE_EXPORTER,
       onTick: (t) => progress.job(t),
     });
   try {

@@ -1,10 +1,16 @@
 import { availableParallelism } from 'node:os';
 import {
-  createLogger,
+  createReconLogger,
+  createTracing,
   InMemoryJobStore,
   InProcessBus,
-  type LogLevel,
+  jobLogger,
+  type PrometheusMetrics,
   type QueueConsumer,
+  type ReconLogger,
+  type ReconLogLevel,
+  recordJobMetrics,
+  type Tracing,
   WorkerPool,
 } from '@recon/adapters';
 import {
@@ -14,17 +20,15 @@ import {
   type JobRequested,
   type JobSummary,
   keys,
-  type Logger,
   type ObjectStore,
   type QueueName,
   ReconError,
   type ServiceContext,
 } from '@recon/contracts';
-import { logChannel, type NotificationChannel } from '@recon/notifier';
+import { createNotifier, type NotifierConfigInput } from '@recon/notifier';
 import { localPorts, type ProcessPorts } from './context.ts';
 import {
   DEFAULT_SERVICE_OPTIONS,
-  notifierQueueHandlers,
   POOLED_QUEUES,
   type QueueHandlers,
   type ServiceOptions,
@@ -36,10 +40,15 @@ export interface EmbeddedConfig {
   /** Worker threads for the CPU-bound services; default: the machine's cores. */
   workers?: number;
   options?: ServiceOptions;
-  logLevel?: LogLevel;
-  logger?: Logger;
-  /** Notification channels besides the log; default: the log channel only. */
-  channels?: (ctx: ServiceContext) => readonly NotificationChannel[];
+  logLevel?: ReconLogLevel;
+  /** Where the main thread's JSON log lines go (default stderr); workers always write to stderr. */
+  logDestination?: (line: string) => void;
+  /** Slack/email channels, routing, retries (default: the log channel only). */
+  notifier?: NotifierConfigInput;
+  /** Job metrics land here when a job succeeds (Prometheus text). */
+  metrics?: PrometheusMetrics;
+  /** Spans per stage when a job ends (default: off). */
+  tracing?: Tracing;
 }
 
 export interface JobOutcome {
@@ -54,17 +63,25 @@ export interface JobOutcome {
 export class EmbeddedRuntime {
   readonly store: ObjectStore;
   readonly jobs = new InMemoryJobStore();
-  readonly log: Logger;
+  readonly log: ReconLogger;
   private readonly bus: InProcessBus;
   private readonly pool: WorkerPool;
+  private readonly metrics: PrometheusMetrics | undefined;
+  private readonly tracing: Tracing;
 
   constructor(config: EmbeddedConfig) {
     const logLevel = config.logLevel ?? 'silent';
-    this.log = config.logger ?? createLogger(logLevel);
+    this.log = createReconLogger({
+      level: logLevel,
+      base: { service: 'recon' },
+      ...(config.logDestination === undefined ? {} : { destination: config.logDestination }),
+    });
+    this.metrics = config.metrics;
+    this.tracing = config.tracing ?? createTracing();
     const ports = localPorts(config.ports);
     this.store = ports.store;
     this.bus = new InProcessBus({ clock: ports.clock, onFailure: (q, e, err) => this.failed(q, e, err) });
-    const mainCtx: ServiceContext = {
+    const mainCtx: ServiceContext & { log: ReconLogger } = {
       ...ports,
       jobs: this.jobs,
       events: this.bus.publisher('notifier'),
@@ -82,8 +99,13 @@ export class EmbeddedRuntime {
       rpc: (target, method, args) => this.serve(target, method, args),
     });
     for (const queue of POOLED_QUEUES) this.bus.register(queue, this.pool.consumerFor(queue));
-    const channels = config.channels ?? ((ctx: ServiceContext) => [logChannel(ctx)]);
-    this.bus.register('notifier', inThread(mainCtx, notifierQueueHandlers(channels)));
+    const notifier: QueueHandlers = createNotifier(config.notifier ?? {}, {
+      ...(this.metrics === undefined ? {} : { counter: this.metrics }),
+    });
+    this.bus.register(
+      'notifier',
+      inThread(mainCtx, 'notifier', notifier, (envelope) => this.observe(envelope)),
+    );
   }
 
   /** Starts a job; resolves once it is queued. */
@@ -122,6 +144,16 @@ export class EmbeddedRuntime {
     throw new Error(`unknown remote call ${target}.${method}`);
   }
 
+  /** Metrics and traces of a finished job, in the main thread where the registry lives. */
+  private async observe(envelope: Envelope): Promise<void> {
+    if (envelope.type !== 'job.succeeded') return;
+    const jobId = envelope.correlationId;
+    const job = await this.jobs.getJob(jobId);
+    const summary = job?.facts.summary as JobSummary | undefined;
+    if (this.metrics !== undefined && summary !== undefined) recordJobMetrics(summary, [this.metrics]);
+    if (job !== undefined) this.tracing.traceJob(job);
+  }
+
   /** A handler failed: the job fails with the reason, once, and the failure is announced. */
   private async failed(queue: QueueName, envelope: Envelope, error: unknown): Promise<void> {
     const jobId = envelope.correlationId;
@@ -150,12 +182,20 @@ export class EmbeddedRuntime {
   }
 }
 
-function inThread(ctx: ServiceContext, handlers: QueueHandlers): QueueConsumer {
+function inThread(
+  ctx: ServiceContext & { log: ReconLogger },
+  queue: QueueName,
+  handlers: QueueHandlers,
+  after: (envelope: Envelope) => Promise<void>,
+): QueueConsumer {
   return {
     concurrency: 1,
     deliver: async (envelope) => {
       const handler = handlers[envelope.type];
-      if (handler !== undefined) await handler(ctx, EVENT_SCHEMAS[envelope.type].parse(envelope.payload));
+      const log = jobLogger(ctx.log, { jobId: envelope.correlationId, stage: queue, event: envelope.type });
+      if (handler !== undefined)
+        await handler({ ...ctx, log }, EVENT_SCHEMAS[envelope.type].parse(envelope.payload));
+      await after(envelope);
     },
   };
 }

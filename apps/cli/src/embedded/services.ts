@@ -1,7 +1,6 @@
 import type { EventType, QueueName, ServiceContext } from '@recon/contracts';
 import { ingestHandlers } from '@recon/ingest';
 import { DEFAULT_SEVERITY, matcherHandlers, type SeverityPolicy } from '@recon/matcher';
-import { type NotificationChannel, notifierHandlers } from '@recon/notifier';
 import { partitionHandlers } from '@recon/partition';
 import { DEFAULT_REPORTER_OPTIONS, type ReporterOptions, reporterHandlers } from '@recon/reporter';
 
@@ -30,10 +29,4 @@ export function pooledHandlers(options: ServiceOptions): Record<string, QueueHan
     matcher: matcherHandlers({ severity: options.severity }),
     reporter: reporterHandlers(options.reporter),
   };
-}
-
-export function notifierQueueHandlers(
-  channels: (ctx: ServiceContext) => readonly NotificationChannel[],
-): QueueHandlers {
-  return notifierHandlers(channels);
 }

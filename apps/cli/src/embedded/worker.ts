@@ -1,9 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  createLogger,
+  createReconLogger,
   fromWireError,
-  type LogLevel,
+  jobLogger,
   type MainToWorker,
+  type ReconLogLevel,
   toWireError,
   type WorkerToMain,
 } from '@recon/adapters';
@@ -14,7 +15,7 @@ import { pooledHandlers, type ServiceOptions } from './services.ts';
 export interface WorkerConfig {
   ports: ProcessPorts;
   options: ServiceOptions;
-  logLevel: LogLevel;
+  logLevel: ReconLogLevel;
 }
 
 const config = workerData as WorkerConfig;
@@ -41,8 +42,9 @@ const ctx: ServiceContext = {
   ...localPorts(config.ports),
   jobs: remote<JobStore>('jobs'),
   events: remote<EventPublisher>('events'),
-  log: createLogger(config.logLevel),
+  log: createReconLogger({ level: config.logLevel, base: { service: 'recon', thread: 'worker' } }),
 };
+const log = ctx.log as ReturnType<typeof createReconLogger>;
 
 port.on('message', (message: MainToWorker) => {
   if (message.kind === 'rpc-result') {
@@ -56,7 +58,10 @@ port.on('message', (message: MainToWorker) => {
   const run = async () => {
     const handler = handlers[queue]?.[envelope.type];
     if (handler === undefined) throw new Error(`no handler for ${envelope.type} on queue ${queue}`);
-    await handler(ctx, EVENT_SCHEMAS[envelope.type].parse(envelope.payload));
+    const started = performance.now();
+    const jobLog = jobLogger(log, { jobId: envelope.correlationId, stage: queue, event: envelope.type });
+    await handler({ ...ctx, log: jobLog }, EVENT_SCHEMAS[envelope.type].parse(envelope.payload));
+    jobLog.info({ event_id: envelope.id, duration_ms: Math.round(performance.now() - started) }, 'handled');
   };
   run().then(
     () => port.postMessage({ kind: 'done', id, ok: true } satisfies WorkerToMain),
