@@ -1,8 +1,11 @@
+export * from './aws/index.ts';
 export * from './bus/in-process.ts';
 export * from './bus/worker-pool.ts';
 export * from './job-store/memory.ts';
+export { JOB_STORE_MIGRATION_TABLE, migrateToLatest } from './job-store/migrate.ts';
+export * from './job-store/postgres.ts';
+export type { JobStoreDatabase } from './job-store/tables.ts';
 export * from './log.ts';
 export * from './object-store/local.ts';
-export * from './postgres/index.ts';
-export * from './aws/index.ts';
 export * from './observability/index.ts';
+export * from './postgres/index.ts';
