@@ -102,3 +102,31 @@ describe('RecordBlockReader', () => {
     expect(reader.columnOrder).not.toBeNull();
   });
 });
+
+describe('RecordBlock bytes', () => {
+  it('hold the records (as text) with their line numbers, whatever the chunking', async () => {
+    const body = [
+      'a;1;João;x;2026-01-01;1\r\n',
+      'b;2;"multi\nline; ""q""";x;2026-01-01;1\r\n',
+      '\r\n',
+      'c;3;Jo\u0303ao 😀;x;2026-01-01;1\n',
+      'd;4;"x";y;2026-01-01;1',
+    ].join('');
+    const file = Buffer.from(`\uFEFF${HEADER}\r\n${body}`, 'utf8');
+    for (const piece of [1, 2, 3, 7, 64, file.length]) {
+      const parts: Uint8Array[] = [];
+      for (let k = 0; k < file.length; k += piece) parts.push(file.subarray(k, k + piece));
+      for (const blockBytes of [1, 16, 1 << 20]) {
+        const { reader, blocks, records } = await read(parts, blockBytes);
+        for (const b of blocks) expect(b.bytes.toString('utf8')).toBe(b.text);
+        expect(records).toEqual([
+          [2, 'a;1;João;x;2026-01-01;1'],
+          [3, 'b;2;"multi\nline; ""q""";x;2026-01-01;1'],
+          [6, 'c;3;Jo\u0303ao 😀;x;2026-01-01;1'],
+          [7, 'd;4;"x";y;2026-01-01;1'],
+        ]);
+        expect(reader.records).toBe(4);
+      }
+    }
+  });
+});

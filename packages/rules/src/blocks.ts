@@ -3,12 +3,31 @@ import { FileRejectedError } from '@recon/contracts';
 import { scanRecords } from './csv.ts';
 import { parseHeader } from './header.ts';
 
-/** A run of whole records of a file, decoded, with the physical line where it starts. */
+/** A run of whole records of a file, with the physical line where it starts. */
 export interface RecordBlock {
-  text: string;
+  /** The records' UTF-8 bytes (validated), as in the file. */
+  bytes: Buffer;
+  /** The same, decoded (done on first use: the hot paths work on `bytes`). */
+  readonly text: string;
   firstLine: number;
   /** Non-blank records in the block. */
   records: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+const LF = 10;
+
+function recordBlock(bytes: Buffer, firstLine: number, records: number): RecordBlock {
+  let text: string | null = null;
+  return {
+    bytes,
+    get text() {
+      text ??= bytes.toString('utf8');
+      return text;
+    },
+    firstLine,
+    records,
+  };
 }
 
 export interface BlockReaderOptions {
@@ -31,7 +50,7 @@ export class RecordBlockReader {
   records = 0;
   bytes = 0;
   private line = 1;
-  private carry = '';
+  private carry: Buffer = EMPTY;
   private readonly options: BlockReaderOptions;
 
   constructor(options: BlockReaderOptions) {
@@ -78,18 +97,20 @@ export class RecordBlockReader {
 
   private take(bytes: Buffer, final: boolean): RecordBlock | null {
     if (!isUtf8(bytes)) this.failUtf8(bytes);
-    let text = this.carry + bytes.toString('utf8');
-    this.carry = '';
+    // Bytes throughout: delimiters are ASCII, and UTF-8 never uses ASCII bytes inside a
+    // character, so boundaries found on a latin1 view (one char per byte) are the same.
+    let all = this.carry.length > 0 ? Buffer.concat([this.carry, bytes]) : bytes;
+    this.carry = EMPTY;
     if (this.columnOrder === null) {
-      if (this.line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      text = this.readHeader(text, final);
+      if (this.line === 1 && all[0] === 0xef && all[1] === 0xbb && all[2] === 0xbf) all = all.subarray(3);
+      all = this.readHeader(all, final);
       if (this.columnOrder === null) {
-        this.carry = text;
+        this.carry = all;
         return null;
       }
     }
     const firstLine = this.line;
-    const scan = scanRecords(text, firstLine, final, null);
+    const scan = scanRecords(all.toString('latin1'), firstLine, final, null);
     if (scan.unterminatedQuoteLine !== undefined) {
       throw new FileRejectedError(
         'UNTERMINATED_QUOTE',
@@ -97,26 +118,22 @@ export class RecordBlockReader {
       );
     }
     this.line += scan.lines;
-    this.carry = text.slice(scan.end);
+    this.carry = all.subarray(scan.end);
     this.records += scan.records;
     if (scan.records === 0) return null;
-    return {
-      text: scan.end === text.length ? text : text.slice(0, scan.end),
-      firstLine,
-      records: scan.records,
-    };
+    return recordBlock(all.subarray(0, scan.end), firstLine, scan.records);
   }
 
-  /** Consumes blank lines and the header record; returns the text after it. */
-  private readHeader(text: string, final: boolean): string {
+  /** Consumes blank lines and the header record; returns the bytes after it. */
+  private readHeader(bytes: Buffer, final: boolean): Buffer {
     let header: string[] | null = null;
     let headerEnd = 0;
     let pos = 0;
     while (header === null) {
-      const newline = text.indexOf('\n', pos);
-      if (newline === -1 && !final) return text.slice(pos);
-      const end = newline === -1 ? text.length : newline + 1;
-      const lineText = text.slice(pos, end);
+      const newline = bytes.indexOf(LF, pos);
+      if (newline === -1 && !final) return bytes.subarray(pos);
+      const end = newline === -1 ? bytes.length : newline + 1;
+      const lineText = bytes.toString('utf8', pos, end);
       scanRecords(lineText, this.line, true, (fields) => {
         header = fields;
       });
@@ -126,7 +143,7 @@ export class RecordBlockReader {
       if (newline === -1) break;
     }
     if (header !== null) this.columnOrder = parseHeader(header, this.options.label);
-    return text.slice(headerEnd);
+    return bytes.subarray(headerEnd);
   }
 
   private failUtf8(bytes: Buffer): never {
@@ -151,8 +168,8 @@ export class RecordBlockReader {
   }
 }
 
-function countNewlines(text: string): number {
+function countNewlines(bytes: Buffer): number {
   let count = 0;
-  for (let k = text.indexOf('\n'); k !== -1; k = text.indexOf('\n', k + 1)) count++;
+  for (let k = bytes.indexOf(LF); k !== -1; k = bytes.indexOf(LF, k + 1)) count++;
   return count;
 }

@@ -60,6 +60,19 @@ export function scanRecords(
       pos = nl + 1;
       continue;
     }
+    if (onRecord === null) {
+      // Boundaries only (ingest): skip building the fields.
+      const recordEnd = quotedRecordEnd(text, pos);
+      if (recordEnd === -1) {
+        if (!final) break;
+        return { end: pos, lines: line - firstLine, records, unterminatedQuoteLine: line };
+      }
+      records++;
+      for (let k = text.indexOf('\n', pos); k !== -1 && k < recordEnd; k = text.indexOf('\n', k + 1)) line++;
+      line++;
+      pos = recordEnd + 1;
+      continue;
+    }
     const quoted = scanQuotedRecord(text, pos);
     if (quoted.end === -1) {
       if (!final) break;
@@ -138,4 +151,41 @@ function scanQuotedRecord(text: string, start: number): QuotedRecord {
   fields.push(field);
   const rawEnd = i > start && text.charCodeAt(i - 1) === CR ? i - 1 : i;
   return { fields, end: i, rawEnd, newlines };
+}
+
+/**
+ * The index of the `\n` ending the record that starts at `start` and holds a quote (the text's
+ * length when none), or -1 when it ends inside quotes: `scanRecords`' quoted state machine
+ * without building fields.
+ */
+export function quotedRecordEnd(text: string, start: number): number {
+  const n = text.length;
+  let inQuotes = false;
+  let afterQuote = false;
+  let fieldBlank = true;
+  let i = start;
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (inQuotes) {
+      if (c === QUOTE) {
+        if (text.charCodeAt(i + 1) === QUOTE) i++;
+        else {
+          inQuotes = false;
+          afterQuote = true;
+        }
+      }
+      continue;
+    }
+    if (c === SEMI) {
+      fieldBlank = true;
+      afterQuote = false;
+    } else if (c === LF) {
+      break;
+    } else if (c === QUOTE && !afterQuote && fieldBlank) {
+      inQuotes = true;
+    } else if (!afterQuote && c !== 32 && c !== 9) {
+      fieldBlank = false;
+    }
+  }
+  return inQuotes ? -1 : i;
 }

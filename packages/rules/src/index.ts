@@ -1,6 +1,7 @@
 export * from './blocks.ts';
 export * from './csv.ts';
 export * from './data.ts';
+export * from './fast-record.ts';
 export * from './hash.ts';
 export * from './header.ts';
 export * from './record.ts';

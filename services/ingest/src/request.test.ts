@@ -38,9 +38,9 @@ describe('job ids', () => {
 });
 
 describe('shard count', () => {
-  it('keeps a shard near 16 MiB of input, at least 8', () => {
+  it('keeps a shard near 4 MiB of input, at least 8', () => {
     expect(defaultShardCount(1000, 1000)).toBe(8);
-    expect(defaultShardCount(70 << 20, 73 << 20)).toBe(8);
-    expect(defaultShardCount(700 << 20, 730 << 20)).toBe(64);
+    expect(defaultShardCount(70 << 20, 73 << 20)).toBe(32);
+    expect(defaultShardCount(700 << 20, 730 << 20)).toBe(256);
   });
 });

@@ -230,3 +230,46 @@ describe('duplicates and scope (RULES §2, §5)', () => {
     expect(out.counts.divergentOrders).toBe(5);
   });
 });
+
+describe('classifyShard on latin1-decoded parts (binary)', () => {
+  it('gives exactly what it gives on decoded text, with non-ASCII, escapes and duplicates', () => {
+    const names = ['Maria Silva', 'João Conceição', 'Jo\u0303ao', 'Nguyễn 😀', 'tab\tand\\back', '山田'];
+    const vendor: ShardRecord[] = [];
+    const base: ShardRecord[] = [];
+    for (let k = 0; k < 300; k++) {
+      const ordem_id = k % 50 === 0 ? `ORD-é${k}` : `ORD-${k}`;
+      const r = rec({ ordem_id, linha: k + 2, nome: names[k % names.length]!, valor: `${k}.00` });
+      if (k % 7 !== 0) vendor.push(r);
+      if (k % 11 !== 0) {
+        const changed =
+          k % 5 === 0
+            ? { nome: names[(k + 1) % names.length]!, fornecedor_id: 'FORN-ç' }
+            : k % 13 === 0
+              ? { valor: `${k}.01`, data: '2026-10-01' }
+              : {};
+        base.push({ ...r, linha: k + 1000, ...changed });
+      }
+      if (k % 37 === 0) vendor.push({ ...r, linha: k + 5000 });
+      if (k % 41 === 0) base.push({ ...r, linha: k + 6000, nome: 'Dupê' });
+    }
+    const encode = (records: ShardRecord[]) => records.map((r) => encodeShardRecord(r.linha, r)).join('');
+    const common = {
+      jobId: 'JOB-20261122-000001',
+      scope: 'date-window' as const,
+      window: { from: '2026-11-01', to: '2026-11-21' },
+      timestamp: 1_700_000_000_000,
+      severity: DEFAULT_SEVERITY,
+    };
+    const v = encode(vendor);
+    const b = encode(base);
+    const cut = v.indexOf('\n', 4000) + 1; // slices hold whole lines
+    const text = classifyShard({ ...common, vendor: [v.slice(0, cut), v.slice(cut)], base: [b] });
+    const latin1 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+    const binary = classifyShard({ ...common, vendor: [latin1(v)], base: [latin1(b)], binary: true });
+    expect(text.divergences.length).toBeGreaterThan(50);
+    expect(text.vendorDuplicates.length).toBeGreaterThan(3);
+    expect(text.baseDuplicates.length).toBeGreaterThan(3);
+    expect(binary).toEqual(text);
+    expect(text.divergences.some((d) => d.nome === 'João Conceição')).toBe(true);
+  });
+});

@@ -1,5 +1,5 @@
 import { encodeShardRecord, type NormalizedRecord, type PartInfo } from '@recon/contracts';
-import { shardOf } from '@recon/rules';
+import { type ShardSink, shardOf } from '@recon/rules';
 
 /**
  * Encodes records straight into one growable byte buffer per shard, then lays the shards out
@@ -7,7 +7,7 @@ import { shardOf } from '@recon/rules';
  * Writing bytes at once (instead of keeping a string per record) lets each record's strings die
  * young: at a million records, keeping them alive made garbage collection the main cost.
  */
-export class ShardWriter {
+export class ShardWriter implements ShardSink {
   private buffers: Buffer[];
   private lengths: number[];
   private total = 0;
@@ -36,6 +36,25 @@ export class ShardWriter {
     at += written;
     this.lengths[shard] = at;
     this.total += written;
+  }
+
+  /** `ShardSink`: the buffer of `shard` with at least `need` bytes (the fast path writes into it). */
+  room(shard: number, need: number): Buffer {
+    const buffer = this.buffers[shard]!;
+    if (need <= buffer.length) return buffer;
+    const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, need));
+    buffer.copy(grown, 0, 0, buffer.length);
+    this.buffers[shard] = grown;
+    return grown;
+  }
+
+  lengthOf(shard: number): number {
+    return this.lengths[shard]!;
+  }
+
+  commit(shard: number, length: number): void {
+    this.total += length - this.lengths[shard]!;
+    this.lengths[shard] = length;
   }
 
   /** Bytes buffered so far. */

@@ -39,7 +39,7 @@ export async function handleJobRequested(ctx: ServiceContext, req: JobRequested)
   let chunks = 0;
   for await (const block of reader.blocks(ctx.ingress.getStream(req.file.key))) {
     const key = keys.chunk(jobId, 'vendor', chunks);
-    await ctx.store.put(key, block.text);
+    await ctx.store.put(key, block.bytes);
     await ctx.events.publish('chunk.written', `chunk.written:${jobId}:vendor:${chunks}`, {
       jobId,
       side: 'vendor',

@@ -30,6 +30,7 @@ export async function handleShardReady(
     jobId: msg.jobId,
     vendor,
     base,
+    binary: true,
     scope: msg.scope,
     window: msg.window,
     timestamp: startedAt.getTime(),
@@ -50,7 +51,8 @@ export async function handleShardReady(
   }
 }
 
+/** The slices as one latin1 text (a byte copy; see `ShardInput.binary`). */
 async function readRecords(ctx: ServiceContext, parts: readonly PartRef[]): Promise<string[]> {
-  const texts = await Promise.all(parts.map((p) => ctx.store.getRange(p.key, p.start, p.end)));
-  return texts.map((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  const bytes = await Promise.all(parts.map((p) => ctx.store.getRange(p.key, p.start, p.end)));
+  return [Buffer.concat(bytes).toString('latin1')];
 }

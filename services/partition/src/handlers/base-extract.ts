@@ -3,7 +3,8 @@ import {
   type BaseExtractRequested,
   type BaseExtractScope,
   type BaseUnit,
-  decodeShardRecords,
+  decodeShardLine,
+  forEachShardLine,
   keys,
   type PartInfo,
   type PartRef,
@@ -11,7 +12,7 @@ import {
   type RejectedLine,
   type ServiceContext,
 } from '@recon/contracts';
-import { normalizeRecord, RecordBlockReader, scanRecords } from '@recon/rules';
+import { FastRecordEncoder, normalizeRecord, RecordBlockReader, scanRecordBytes } from '@recon/rules';
 import { isJobOpen } from '../fan-in.ts';
 import { ShardWriter } from '../shard-writer.ts';
 
@@ -42,15 +43,28 @@ export async function handleBaseExtractRequested(
       label: `base snapshot ${ctx.ingress.uri(msg.source.key)}`,
       blockBytes: 8 << 20,
     });
+    let encoder: FastRecordEncoder | null = null;
     for await (const block of reader.blocks(ctx.ingress.getStream(msg.source.key))) {
       const order = reader.columnOrder!;
-      scanRecords(block.text, block.firstLine, true, (fields, linha, raw) => {
-        const result = normalizeRecord(fields, order);
-        if (result.ok) {
-          writer.add(linha, result.record);
+      const bytes = block.bytes;
+      encoder ??= new FastRecordEncoder(order);
+      const fast = encoder;
+      scanRecordBytes(
+        bytes,
+        block.firstLine,
+        (start, end, linha) => {
+          if (!fast.encode(bytes, start, end, linha, writer)) return false;
           rows++;
-        } else rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
-      });
+          return true;
+        },
+        (fields, linha, raw) => {
+          const result = normalizeRecord(fields, order);
+          if (result.ok) {
+            writer.add(linha, result.record);
+            rows++;
+          } else rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
+        },
+      );
       if (writer.size > PART_CHARS) await flush();
     }
   } else {
@@ -111,7 +125,10 @@ async function* vendorOrdemIds(ctx: ServiceContext, parts: readonly PartRef[]): 
   for (const part of parts) {
     const text = Buffer.from(await ctx.store.getRange(part.key, part.start, part.end)).toString('utf8');
     const ids: string[] = [];
-    decodeShardRecords(text, (r) => ids.push(r.ordem_id));
+    // Only the second field of each line is needed: no full decode of a million records.
+    forEachShardLine(text, (line, key) => {
+      ids.push(key.includes('\\') ? decodeShardLine(line).ordem_id : key);
+    });
     yield ids;
   }
 }

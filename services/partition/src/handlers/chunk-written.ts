@@ -6,7 +6,7 @@ import {
   type ServiceContext,
   type VendorChunkUnit,
 } from '@recon/contracts';
-import { normalizeRecord, scanRecords } from '@recon/rules';
+import { dataKeyOf, dataOfKey, FastRecordEncoder, normalizeRecord, scanRecordBytes } from '@recon/rules';
 import { isJobOpen } from '../fan-in.ts';
 import { ShardWriter } from '../shard-writer.ts';
 
@@ -17,24 +17,41 @@ const NEEDS_ESCAPE = /[\t\\\r\n]/;
 export async function handleChunkWritten(ctx: ServiceContext, msg: ChunkWritten): Promise<void> {
   if (!(await isJobOpen(ctx, msg.jobId))) return;
   const startedAt = ctx.clock.now().toISOString();
-  const text = Buffer.from(await ctx.store.get(msg.key)).toString('utf8');
+  const stored = await ctx.store.get(msg.key);
+  const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
   const writer = new ShardWriter(msg.shardCount);
   const rejects: RejectedLine[] = [];
   let valid = 0;
-  let minData: string | null = null;
-  let maxData: string | null = null;
-  const scan = scanRecords(text, msg.firstLine, true, (fields, linha, raw) => {
-    const result = normalizeRecord(fields, msg.columnOrder);
-    if (!result.ok) {
-      rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
-      return;
-    }
-    valid++;
-    const data = result.record.data;
-    if (minData === null || data < minData) minData = data;
-    if (maxData === null || data > maxData) maxData = data;
-    writer.add(linha, result.record, !NEEDS_ESCAPE.test(raw));
-  });
+  // Dates as YYYYMMDD numbers: same order as the ISO strings, no string per record.
+  let minKey = Number.POSITIVE_INFINITY;
+  let maxKey = Number.NEGATIVE_INFINITY;
+  const encoder = new FastRecordEncoder(msg.columnOrder);
+  const scan = scanRecordBytes(
+    bytes,
+    msg.firstLine,
+    (start, end, linha) => {
+      if (!encoder.encode(bytes, start, end, linha, writer)) return false;
+      valid++;
+      const key = encoder.dataKey;
+      if (key < minKey) minKey = key;
+      if (key > maxKey) maxKey = key;
+      return true;
+    },
+    (fields, linha, raw) => {
+      const result = normalizeRecord(fields, msg.columnOrder);
+      if (!result.ok) {
+        rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
+        return;
+      }
+      valid++;
+      const key = dataKeyOf(result.record.data);
+      if (key < minKey) minKey = key;
+      if (key > maxKey) maxKey = key;
+      writer.add(linha, result.record, !NEEDS_ESCAPE.test(raw));
+    },
+  );
+  const minData = valid > 0 ? dataOfKey(minKey) : null;
+  const maxData = valid > 0 ? dataOfKey(maxKey) : null;
 
   const partKey = keys.part(msg.jobId, 'vendor', msg.index);
   const { body, part } = writer.take(partKey);

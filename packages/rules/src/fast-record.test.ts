@@ -1,0 +1,405 @@
+import { encodeShardRecord, type RejectedLine } from '@recon/contracts';
+import { describe, expect, it } from 'vitest';
+import { scanRecords } from './csv.ts';
+import { parseData } from './data.ts';
+import {
+  dataKeyOf,
+  dataOfKey,
+  FastRecordEncoder,
+  parseDataBytes,
+  parseValorBytes,
+  type ShardSink,
+  scanRecordBytes,
+} from './fast-record.ts';
+import { shardOf } from './hash.ts';
+import { normalizeRecord } from './record.ts';
+import { parseValor } from './valor.ts';
+
+/** A deterministic PRNG, so a failure is reproducible. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function pick<T>(r: () => number, items: readonly T[]): T {
+  return items[Math.floor(r() * items.length)]!;
+}
+
+function valorViaBytes(raw: string): string | null {
+  const src = Buffer.from(raw, 'latin1');
+  const out = new Uint8Array(raw.length + 8);
+  const end = parseValorBytes(src, 0, src.length, out, 0, new Uint8Array(raw.length + 8));
+  return end < 0 ? null : Buffer.from(out.subarray(0, end)).toString('latin1');
+}
+
+function expectSameValor(raw: string): void {
+  const general = parseValor(raw);
+  expect([raw, valorViaBytes(raw)]).toEqual([raw, general.ok ? general.value : null]);
+}
+
+describe('parseValorBytes = parseValor (RULES §3)', () => {
+  it('agrees on every notation of RULES §3 and on edge cases', () => {
+    for (const raw of [
+      '1.234,56',
+      '1,234.56',
+      '1234,56',
+      '1234.56',
+      '1.234',
+      '1.234.567',
+      '1,234,567.891',
+      '-10,5',
+      '-1.234,56',
+      '10.005',
+      '10.015',
+      '10.025',
+      '10.0251',
+      '0.005',
+      '0.015',
+      '-0.004',
+      '-0.005',
+      '-0.00',
+      '-0',
+      '0',
+      '00012.30',
+      '0.99999',
+      '9.995',
+      '99.995',
+      '9999999999999999.99',
+      '9999999999999999.995',
+      '99999999999999999',
+      '0000000000000000000001.00',
+      '1',
+      '-',
+      '',
+      '.5',
+      '5.',
+      '1..5',
+      '1.,5',
+      '--1',
+      '1-',
+      '1 2',
+      'abc',
+      '12a',
+      '１２',
+    ]) {
+      expectSameValor(raw);
+    }
+  });
+
+  it('agrees on 200k random strings', () => {
+    const r = rng(7);
+    const alphabet = ['0', '1', '5', '9', '4', '6', '.', ',', '-', '0', '2', '7'];
+    for (let k = 0; k < 200_000; k++) {
+      const length = Math.floor(r() * 14);
+      let raw = r() < 0.3 ? '-' : '';
+      for (let j = 0; j < length; j++) raw += pick(r, alphabet);
+      expectSameValor(raw);
+    }
+  });
+});
+
+describe('parseDataBytes = parseData (RULES §2)', () => {
+  function viaBytes(raw: string): string | null {
+    const src = Buffer.from(raw, 'latin1');
+    const out = new Uint8Array(10);
+    const key = parseDataBytes(src, 0, src.length, out, 0);
+    if (key < 0) return null;
+    const iso = Buffer.from(out).toString('latin1');
+    expect(dataKeyOf(iso)).toBe(key);
+    expect(dataOfKey(key)).toBe(iso);
+    return iso;
+  }
+
+  it('agrees on both formats, leap years, impossible dates and garbage', () => {
+    const r = rng(11);
+    const samples = [
+      '2026-02-28',
+      '2026-02-29',
+      '2024-02-29',
+      '1900-02-29',
+      '2000-02-29',
+      '2026-04-31',
+      '2026-13-01',
+      '2026-00-10',
+      '0000-01-01',
+      '0001-01-01',
+      '31/12/2026',
+      '29/02/2024',
+      '30/02/2026',
+      '2026/11/20',
+      '20-11-2026',
+      '2026-1-20',
+      '2026-11-2a',
+      '',
+      '26-11-2026x',
+    ];
+    for (let k = 0; k < 50_000; k++) {
+      const y = String(Math.floor(r() * 10000)).padStart(4, '0');
+      const m = String(Math.floor(r() * 14)).padStart(2, '0');
+      const d = String(Math.floor(r() * 33)).padStart(2, '0');
+      samples.push(r() < 0.5 ? `${y}-${m}-${d}` : `${d}/${m}/${y}`);
+    }
+    for (const raw of samples) {
+      const general = parseData(raw);
+      expect([raw, viaBytes(raw)]).toEqual([raw, general.ok ? general.value : null]);
+    }
+  });
+});
+
+describe('text below U+0300 is NFC in any combination', () => {
+  it('holds for every single code point and every pair (the fast path copies such bytes)', () => {
+    const chars: string[] = [];
+    for (let cp = 0x20; cp < 0x300; cp++) chars.push(String.fromCodePoint(cp));
+    for (const a of chars) {
+      expect(a.normalize('NFC')).toBe(a);
+      for (const b of chars) {
+        const s = a + b;
+        if (s.normalize('NFC') !== s) throw new Error(`not NFC: U+${a.codePointAt(0)} U+${b.codePointAt(0)}`);
+      }
+    }
+  });
+});
+
+/** One growable buffer per shard, as the partition's ShardWriter. */
+class Sink implements ShardSink {
+  buffers: Buffer[];
+  lengths: number[];
+  constructor(readonly shardCount: number) {
+    this.buffers = Array.from({ length: shardCount }, () => Buffer.alloc(16));
+    this.lengths = new Array(shardCount).fill(0);
+  }
+  room(shard: number, need: number): Buffer {
+    const b = this.buffers[shard]!;
+    if (need <= b.length) return b;
+    const grown = Buffer.alloc(Math.max(2 * b.length, need));
+    b.copy(grown);
+    this.buffers[shard] = grown;
+    return grown;
+  }
+  lengthOf(shard: number): number {
+    return this.lengths[shard]!;
+  }
+  commit(shard: number, length: number): void {
+    this.lengths[shard] = length;
+  }
+  add(shard: number, line: string): void {
+    const bytes = Buffer.from(line, 'utf8');
+    const at = this.lengths[shard]!;
+    bytes.copy(this.room(shard, at + bytes.length), at);
+    this.lengths[shard] = at + bytes.length;
+  }
+  text(): string[] {
+    return this.buffers.map((b, k) => b.toString('utf8', 0, this.lengths[k]));
+  }
+}
+
+interface Outcome {
+  shards: string[];
+  rejects: RejectedLine[];
+  records: number;
+  lines: number;
+  valid: number;
+  min: number;
+  max: number;
+  fast: number;
+}
+
+/** The path before the fast one: decode, scanRecords, normalizeRecord, encodeShardRecord, shardOf. */
+function generalPath(bytes: Buffer, order: number[], shards: number): Outcome {
+  const sink = new Sink(shards);
+  const rejects: RejectedLine[] = [];
+  let valid = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  const scan = scanRecords(bytes.toString('utf8'), 2, true, (fields, linha, raw) => {
+    const r = normalizeRecord(fields, order);
+    if (!r.ok) {
+      rejects.push({ linha, motivo: r.motivo, mensagem: r.mensagem, conteudo: raw });
+      return;
+    }
+    valid++;
+    min = Math.min(min, dataKeyOf(r.record.data));
+    max = Math.max(max, dataKeyOf(r.record.data));
+    sink.add(shardOf(r.record.ordem_id, shards), encodeShardRecord(linha, r.record));
+  });
+  return { shards: sink.text(), rejects, records: scan.records, lines: scan.lines, valid, min, max, fast: 0 };
+}
+
+function fastPath(bytes: Buffer, order: number[], shards: number): Outcome {
+  const sink = new Sink(shards);
+  const encoder = new FastRecordEncoder(order);
+  const rejects: RejectedLine[] = [];
+  let valid = 0;
+  let fast = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  const scan = scanRecordBytes(
+    bytes,
+    2,
+    (start, end, linha) => {
+      if (!encoder.encode(bytes, start, end, linha, sink)) return false;
+      valid++;
+      fast++;
+      min = Math.min(min, encoder.dataKey);
+      max = Math.max(max, encoder.dataKey);
+      return true;
+    },
+    (fields, linha, raw) => {
+      const r = normalizeRecord(fields, order);
+      if (!r.ok) {
+        rejects.push({ linha, motivo: r.motivo, mensagem: r.mensagem, conteudo: raw });
+        return;
+      }
+      valid++;
+      min = Math.min(min, dataKeyOf(r.record.data));
+      max = Math.max(max, dataKeyOf(r.record.data));
+      sink.add(shardOf(r.record.ordem_id, shards), encodeShardRecord(linha, r.record));
+    },
+  );
+  return { shards: sink.text(), rejects, records: scan.records, lines: scan.lines, valid, min, max, fast };
+}
+
+const NAMES = [
+  'Maria Silva',
+  'João Conceição',
+  'Inês Estêvão',
+  'Jo\u0303ao Conceic\u0327a\u0303o', // NFD
+  'Cla\u0301udio Simo\u0303es', // NFD
+  'Nguyễn Thị',
+  'Nguye\u0302\u0303n', // NFD with stacked marks
+  'Å\u212B ohm \u2126', // Angstrom and ohm signs: singletons that NFC changes
+  'what\u037E', // Greek question mark: NFC gives ";"
+  '山田 太郎',
+  'emoji 😀 ok',
+  'tab\tinside',
+  'back\\slash',
+  'cr\rinside',
+  'ʼmodifierˀ',
+  '',
+  'a',
+];
+const ORDENS = ['ORD-1', 'ORD-2', 'ORD-0003', 'X', 'ORD-à', 'ORD-a\u0300', 'ORD\\7', 'ORD\t8', 'ORD-1', ''];
+const DATAS = [
+  '2026-11-20',
+  '20/11/2026',
+  '2026-02-29',
+  '29/02/2024',
+  '2026-13-01',
+  '31/04/2026',
+  'ontem',
+  '',
+];
+const VALORES = [
+  '1234.56',
+  '1.234,56',
+  '1,234.56',
+  '1234,56',
+  '1.234',
+  '1.234.567',
+  '10.005',
+  '10.015',
+  '-10,5',
+  '-0.00',
+  '0',
+  '007.50',
+  '9999999999999999.995',
+  '12a',
+  '',
+  '1..5',
+];
+
+function randomField(r: () => number, value: string): string {
+  const blanks = ['', '', '', ' ', '\t', '  '];
+  let f = `${pick(r, blanks)}${value}${pick(r, blanks)}`;
+  if (r() < 0.08) f = `"${f.replaceAll('"', '""')}"`;
+  if (r() < 0.02) f = `"${value};x"`;
+  if (r() < 0.01) f = `"multi\nline ${value}"`;
+  if (r() < 0.01) f = ` "${value}" `;
+  if (r() < 0.005) f = `a"b${value}`;
+  return f;
+}
+
+function randomChunk(seed: number, lines: number, order: number[]): Buffer {
+  const r = rng(seed);
+  const out: string[] = [];
+  for (let k = 0; k < lines; k++) {
+    if (r() < 0.02) {
+      out.push(pick(r, ['', ' ', '\t ', '\r']));
+      continue;
+    }
+    const canonical = [
+      `FORN-${Math.floor(r() * 5)}${r() < 0.05 ? 'é' : ''}`,
+      r() < 0.9 ? `ORD-${Math.floor(r() * 400)}` : pick(r, ORDENS),
+      pick(r, NAMES),
+      r() < 0.05 ? pick(r, ['ATV-\u00e9', 'ATV-e\u0301', 'ATV\\x']) : `ATV-${Math.floor(r() * 9)}`,
+      r() < 0.85 ? pick(r, DATAS.slice(0, 4)) : pick(r, DATAS),
+      r() < 0.85 ? pick(r, VALORES.slice(0, 12)) : pick(r, VALORES),
+    ];
+    const fields = order.map((_, filePos) => canonical[order.indexOf(filePos)]!);
+    let line = fields.map((f) => randomField(r, f)).join(';');
+    if (r() < 0.02) line += ';extra';
+    if (r() < 0.02) line = fields.slice(0, 4).join(';');
+    out.push(line);
+  }
+  const eol = seed % 2 === 0 ? '\r\n' : '\n';
+  return Buffer.from(out.join(eol) + (seed % 3 === 0 ? '' : eol), 'utf8');
+}
+
+describe('fast partition path = general path', () => {
+  it('gives the same shard bytes, rejects, counts and date window', () => {
+    for (const [seed, order] of [
+      [1, [0, 1, 2, 3, 4, 5]],
+      [2, [1, 0, 2, 3, 4, 5]],
+      [3, [5, 4, 3, 2, 1, 0]],
+      [4, [0, 1, 2, 3, 4, 5]],
+      [5, [2, 0, 1, 5, 3, 4]],
+      [6, [0, 1, 2, 3, 4, 5]],
+    ] as const) {
+      const bytes = randomChunk(seed, 4000, [...order]);
+      const general = generalPath(bytes, [...order], 7);
+      const fast = fastPath(bytes, [...order], 7);
+      expect(fast.fast).toBeGreaterThan(1000);
+      expect(general.rejects.length).toBeGreaterThan(50);
+      expect({ ...fast, fast: 0 }).toEqual(general);
+    }
+  });
+
+  it('handles a record of a single line without a final line break, and blank lines', () => {
+    for (const text of [
+      'a;1;n;x;2026-01-01;1',
+      '\n\n  \na;1;n;x;2026-01-01;1\r\n\r\n',
+      'a;1;"n\n\nm";x;01/01/2026;1,5',
+    ]) {
+      const bytes = Buffer.from(text, 'utf8');
+      expect(fastPath(bytes, [0, 1, 2, 3, 4, 5], 3)).toEqual({
+        ...generalPath(bytes, [0, 1, 2, 3, 4, 5], 3),
+        fast: expect.any(Number),
+      });
+    }
+  });
+});
+
+describe('scanRecords boundaries without a callback', () => {
+  it('match the boundaries and counts with one, final or not', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const text = randomChunk(seed, 300, [0, 1, 2, 3, 4, 5]).toString('utf8');
+      for (const cut of [text.length, Math.floor(text.length / 2), Math.floor(text.length / 3)]) {
+        const piece = text.slice(0, cut);
+        for (const final of [true, false]) {
+          expect(scanRecords(piece, 5, final, null)).toEqual(scanRecords(piece, 5, final, () => {}));
+        }
+      }
+    }
+    for (const text of ['a;"b\n', 'a;"b"";\nc\n', 'x;" "q"\n', '"a"b";c\nd', ' "a\n"\n']) {
+      for (const final of [true, false]) {
+        expect(scanRecords(text, 1, final, null)).toEqual(scanRecords(text, 1, final, () => {}));
+      }
+    }
+  });
+});

@@ -1,0 +1,427 @@
+import { type OnRecord, quotedRecordEnd, type ScanResult, scanRecords } from './csv.ts';
+
+/**
+ * The partition fast path: records validated, normalized and encoded as shard lines straight
+ * from the file's UTF-8 bytes, without building a string per field. It only accepts the common
+ * shapes; anything else (quotes, field count, empty `ordem_id`, a bad date or valor, non-ASCII
+ * `ordem_id`) returns -1 and goes through the general path (`scanRecords` + `normalizeRecord`),
+ * so rejects and their messages come from one place. Byte strings decoded with `latin1` have one
+ * character per byte, so string positions are byte offsets.
+ */
+
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const SPACE = 32;
+const MINUS = 45;
+const DOT = 46;
+const SLASH = 47;
+const SEMI = 59;
+const COMMA = 44;
+const BACKSLASH = 92;
+
+/** decimal(18,2): at most 16 digits before the decimal point (as `MAX_INTEGER_DIGITS`). */
+const MAX_UNITS = 16;
+
+/**
+ * The ISO date of `DD/MM/YYYY` or `YYYY-MM-DD` at bytes [s, e), written at `out[at]` (10 bytes);
+ * returns YYYYMMDD as a number (same order as the ISO strings), or -1 where `parseData` fails.
+ */
+export function parseDataBytes(src: Uint8Array, s: number, e: number, out: Uint8Array, at: number): number {
+  if (e - s !== 10) return -1;
+  let year: number;
+  let month: number;
+  let day: number;
+  if (src[s + 4] === MINUS && src[s + 7] === MINUS) {
+    year = digits(src, s, 4);
+    month = digits(src, s + 5, 2);
+    day = digits(src, s + 8, 2);
+    if (year < 0 || month < 0 || day < 0) return -1;
+    for (let k = 0; k < 10; k++) out[at + k] = src[s + k]!;
+  } else if (src[s + 2] === SLASH && src[s + 5] === SLASH) {
+    day = digits(src, s, 2);
+    month = digits(src, s + 3, 2);
+    year = digits(src, s + 6, 4);
+    if (year < 0 || month < 0 || day < 0) return -1;
+    for (let k = 0; k < 4; k++) out[at + k] = src[s + 6 + k]!;
+    out[at + 4] = MINUS;
+    out[at + 5] = src[s + 3]!;
+    out[at + 6] = src[s + 4]!;
+    out[at + 7] = MINUS;
+    out[at + 8] = src[s]!;
+    out[at + 9] = src[s + 1]!;
+  } else return -1;
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return -1;
+  return year * 10000 + month * 100 + day;
+}
+
+/** YYYYMMDD of an ISO date string. */
+export function dataKeyOf(iso: string): number {
+  return Number(iso.slice(0, 4)) * 10000 + Number(iso.slice(5, 7)) * 100 + Number(iso.slice(8, 10));
+}
+
+/** The ISO date string of a YYYYMMDD number. */
+export function dataOfKey(key: number): string {
+  const text = String(key).padStart(8, '0');
+  return `${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6, 8)}`;
+}
+
+function digits(src: Uint8Array, start: number, length: number): number {
+  let value = 0;
+  for (let k = start; k < start + length; k++) {
+    const d = src[k]! - 48;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * `parseValor` on bytes [s, e) (already trimmed): writes the canonical valor at `out[at]` and
+ * returns the index past it, or -1 where `parseValor` rejects. `scratch` holds the digits.
+ */
+export function parseValorBytes(
+  src: Uint8Array,
+  s: number,
+  e: number,
+  out: Uint8Array,
+  at: number,
+  scratch: Uint8Array,
+): number {
+  if (e === s) return -1;
+  let i = s;
+  let negative = false;
+  if (src[s] === MINUS) {
+    negative = true;
+    i = s + 1;
+  }
+  let dots = 0;
+  let commas = 0;
+  let lastSep = -1;
+  let digitCount = 0;
+  let previousWasDigit = false;
+  for (let j = i; j < e; j++) {
+    const c = src[j]!;
+    if (c >= 48 && c <= 57) {
+      digitCount++;
+      previousWasDigit = true;
+      continue;
+    }
+    if (c !== DOT && c !== COMMA) return -1;
+    if (!previousWasDigit || j === e - 1) return -1;
+    previousWasDigit = false;
+    if (c === DOT) dots++;
+    else commas++;
+    lastSep = j;
+  }
+  if (digitCount === 0) return -1;
+  const decimalAt = (dots > 0 && commas > 0) || dots + commas === 1 ? lastSep : -1;
+  const intEnd = decimalAt === -1 ? e : decimalAt;
+  // scratch[1..]: integer digits without leading zeros ("0" when all zero), then 2 cents digits;
+  // scratch[0] stays free for a carry out of the rounding.
+  let n = 1;
+  let leading = true;
+  for (let j = i; j < intEnd; j++) {
+    const c = src[j]!;
+    if (c < 48 || c > 57) continue;
+    if (leading && c === 48) continue;
+    leading = false;
+    scratch[n++] = c;
+  }
+  if (n === 1) scratch[n++] = 48;
+  const unitsEnd = n;
+  let fracCount = 0;
+  let decider = -1;
+  let restNonZero = false;
+  if (decimalAt !== -1) {
+    for (let j = decimalAt + 1; j < e; j++) {
+      const c = src[j]!;
+      if (c < 48 || c > 57) continue;
+      if (fracCount < 2) scratch[n++] = c;
+      else if (fracCount === 2) decider = c - 48;
+      else if (c !== 48) restNonZero = true;
+      fracCount++;
+    }
+  }
+  while (n < unitsEnd + 2) scratch[n++] = 48;
+  let first = 1;
+  if (decider !== -1) {
+    const lastKeptOdd = (scratch[n - 1]! - 48) % 2 === 1;
+    if (decider > 5 || (decider === 5 && (restNonZero || lastKeptOdd))) {
+      let k = n - 1;
+      while (k >= 1 && scratch[k] === 57) {
+        scratch[k] = 48;
+        k--;
+      }
+      if (k >= 1) scratch[k]!++;
+      else {
+        scratch[0] = 49;
+        first = 0;
+      }
+    }
+  }
+  // Units after rounding: "0.99" + carry gives "1.00"; a leading zero unit can only be the "0".
+  let unitsStart = first;
+  const unitsStop = n - 2;
+  while (unitsStart < unitsStop - 1 && scratch[unitsStart] === 48) unitsStart++;
+  if (unitsStop - unitsStart > MAX_UNITS) return -1;
+  let zero = true;
+  for (let k = unitsStart; k < n; k++) {
+    if (scratch[k] !== 48) {
+      zero = false;
+      break;
+    }
+  }
+  if (negative && !zero) out[at++] = MINUS;
+  for (let k = unitsStart; k < unitsStop; k++) out[at++] = scratch[k]!;
+  out[at++] = DOT;
+  out[at++] = scratch[n - 2]!;
+  out[at++] = scratch[n - 1]!;
+  return at;
+}
+
+/** Field escapes of the shard format (`@recon/contracts` shard-format), on a real string. */
+function escapeText(value: string): string {
+  if (!/[\t\n\r\\]/.test(value)) return value;
+  return value.replace(/[\t\n\r\\]/g, (c) =>
+    c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\\\',
+  );
+}
+
+/** Where encoded lines go: one growable byte buffer per shard (the partition's `ShardWriter`). */
+export interface ShardSink {
+  readonly shardCount: number;
+  /** The buffer of `shard`, grown when needed so that index `need - 1` exists (content kept). */
+  room(shard: number, need: number): Buffer;
+  /** Bytes already in `shard`. */
+  lengthOf(shard: number): number;
+  /** `shard` now holds `length` bytes (the line just written after the old length). */
+  commit(shard: number, length: number): void;
+}
+
+/**
+ * Encodes records of one file (given its column order) as shard-format lines (the bytes
+ * `encodeShardRecord` + UTF-8 would give), from the raw bytes of one unquoted line, straight
+ * into the shard's buffer.
+ */
+export class FastRecordEncoder {
+  /** The last `data` as YYYYMMDD. */
+  dataKey = 0;
+  private out: Buffer = Buffer.alloc(0);
+  private sink: ShardSink | null = null;
+  private shard = 0;
+  private readonly starts = new Int32Array(6);
+  private readonly ends = new Int32Array(6);
+  private readonly order: Int32Array;
+  private readonly dataBytes = new Uint8Array(10);
+  private valorBytes = new Uint8Array(64);
+  private scratch = new Uint8Array(64);
+  /** An upper bound of the bytes of a line being encoded, apart from normalized text. */
+  private tail = 0;
+
+  constructor(columnOrder: readonly number[]) {
+    this.order = Int32Array.from(columnOrder);
+  }
+
+  /**
+   * Bytes [start, end) of `src` hold one record's line (no quote, no LF, trailing CR removed).
+   * Appends its shard line to `sink` and returns true, or returns false (nothing written) for
+   * the general path.
+   */
+  encode(src: Buffer, start: number, end: number, linha: number, sink: ShardSink): boolean {
+    const starts = this.starts;
+    const ends = this.ends;
+    let f = 0;
+    let fieldStart = start;
+    // Whether any byte may need escaping or NFC work; most lines need neither.
+    let special = false;
+    for (let i = start; i < end; i++) {
+      const c = src[i]!;
+      if (c === SEMI) {
+        if (f === 5) return false;
+        starts[f] = fieldStart;
+        ends[f] = i;
+        f++;
+        fieldStart = i + 1;
+      } else if (c < SPACE || c === BACKSLASH || c >= 0xcc) special = true;
+    }
+    if (f !== 5) return false;
+    starts[5] = fieldStart;
+    ends[5] = end;
+    for (let k = 0; k < 6; k++) {
+      let s = starts[k]!;
+      let e = ends[k]!;
+      while (s < e && (src[s] === SPACE || src[s] === TAB)) s++;
+      while (e > s && (src[e - 1] === SPACE || src[e - 1] === TAB)) e--;
+      starts[k] = s;
+      ends[k] = e;
+    }
+    const order = this.order;
+    const os = starts[order[1]!]!;
+    const oe = ends[order[1]!]!;
+    if (os === oe) return false;
+    let h = 0x811c9dc5;
+    for (let i = os; i < oe; i++) {
+      const c = src[i]!;
+      // A non-ASCII ordem_id hashes over UTF-16 units after NFC: the general path does that.
+      if (c >= 0x80) return false;
+      h ^= c;
+      h = Math.imul(h, 0x01000193);
+    }
+    const dataKey = parseDataBytes(src, starts[order[4]!]!, ends[order[4]!]!, this.dataBytes, 0);
+    if (dataKey < 0) return false;
+    const vs = starts[order[5]!]!;
+    const ve = ends[order[5]!]!;
+    if (ve - vs + 8 > this.valorBytes.length) {
+      this.valorBytes = new Uint8Array(2 * (ve - vs) + 8);
+      this.scratch = new Uint8Array(2 * (ve - vs) + 8);
+    }
+    const valorLength = parseValorBytes(src, vs, ve, this.valorBytes, 0, this.scratch);
+    if (valorLength < 0) return false;
+    this.dataKey = dataKey;
+    const shard = (h >>> 0) % sink.shardCount;
+    const lineStart = sink.lengthOf(shard);
+
+    // Escapes at most double a text field; 32 covers linha, tabs, data and the newline.
+    this.tail = 2 * (end - start) + valorLength + 32;
+    this.sink = sink;
+    this.shard = shard;
+    this.out = sink.room(shard, lineStart + this.tail);
+    let at = writeInt(this.out, lineStart, linha);
+    this.out[at++] = TAB;
+    if (special) {
+      // text() may replace `out` (a field that grows under NFC), so it is read again after each.
+      at = this.text(src, os, oe, at);
+      this.out[at++] = TAB;
+      at = this.text(src, starts[order[0]!]!, ends[order[0]!]!, at);
+      this.out[at++] = TAB;
+      at = this.text(src, starts[order[2]!]!, ends[order[2]!]!, at);
+      this.out[at++] = TAB;
+      at = this.text(src, starts[order[3]!]!, ends[order[3]!]!, at);
+    } else {
+      const o = this.out;
+      for (let i = os; i < oe; i++) o[at++] = src[i]!;
+      o[at++] = TAB;
+      for (let i = starts[order[0]!]!, e = ends[order[0]!]!; i < e; i++) o[at++] = src[i]!;
+      o[at++] = TAB;
+      for (let i = starts[order[2]!]!, e = ends[order[2]!]!; i < e; i++) o[at++] = src[i]!;
+      o[at++] = TAB;
+      for (let i = starts[order[3]!]!, e = ends[order[3]!]!; i < e; i++) o[at++] = src[i]!;
+    }
+    const out = this.out;
+    out[at++] = TAB;
+    for (let k = 0; k < 10; k++) out[at++] = this.dataBytes[k]!;
+    out[at++] = TAB;
+    const valor = this.valorBytes;
+    for (let k = 0; k < valorLength; k++) out[at++] = valor[k]!;
+    out[at++] = LF;
+    sink.commit(shard, at);
+    return true;
+  }
+
+  /**
+   * A text field, trimmed, NFC and escaped. Code points below U+0300 (UTF-8 lead bytes up to
+   * 0xCB) are NFC in any combination (no decompositions, no combining classes), so such bytes
+   * are copied; anything else is decoded and normalized like `normalizeText`.
+   */
+  private text(src: Buffer, s: number, e: number, at: number): number {
+    const out = this.out;
+    const from = at;
+    for (let i = s; i < e; i++) {
+      const c = src[i]!;
+      if (c < 0x80) {
+        if (c === TAB || c === BACKSLASH || c === CR) {
+          out[at++] = BACKSLASH;
+          out[at++] = c === TAB ? 116 : c === CR ? 114 : BACKSLASH;
+        } else out[at++] = c;
+      } else if (c < 0xc0 || c <= 0xcb) out[at++] = c;
+      else return this.normalizedText(src, s, e, from);
+    }
+    return at;
+  }
+
+  private normalizedText(src: Buffer, s: number, e: number, at: number): number {
+    const value = escapeText(src.toString('utf8', s, e).normalize('NFC'));
+    // Room for this field as UTF-8 plus the rest of the line.
+    this.out = this.sink!.room(this.shard, at + 3 * value.length + this.tail);
+    return at + this.out.write(value, at, 'utf8');
+  }
+}
+
+/** `String(value)` for a non-negative integer, as bytes, without making the string. */
+function writeInt(out: Uint8Array, at: number, value: number): number {
+  let digits = 1;
+  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+  let v = value;
+  for (let k = at + digits - 1; k >= at; k--) {
+    out[k] = 48 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return at + digits;
+}
+
+/**
+ * `scanRecords` over UTF-8 bytes (a block of whole records). Each unquoted non-blank line is
+ * first offered to `onLine(start, end, linha)` (byte range without the line break); when it
+ * returns false, and for every quoted record, the record's bytes are decoded and go through
+ * `scanRecords`, so `onRecord` sees exactly what `scanRecords` on the decoded text would give.
+ */
+export function scanRecordBytes(
+  bytes: Buffer,
+  firstLine: number,
+  onLine: (start: number, end: number, linha: number) => boolean,
+  onRecord: OnRecord,
+): ScanResult {
+  // One byte per character: indexOf runs natively and positions are byte offsets.
+  const text = bytes.toString('latin1');
+  const n = text.length;
+  let pos = 0;
+  let line = firstLine;
+  let records = 0;
+  let nextQuote = text.indexOf('"');
+  while (pos < n) {
+    let nl = text.indexOf('\n', pos);
+    if (nl === -1) nl = n;
+    if (nextQuote !== -1 && nextQuote < pos) nextQuote = text.indexOf('"', pos);
+    if (nextQuote === -1 || nextQuote >= nl) {
+      const end = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+      if (!isBlank(text, pos, end)) {
+        records++;
+        if (!onLine(pos, end, line)) {
+          scanRecords(bytes.toString('utf8', pos, Math.min(nl + 1, n)), line, true, onRecord);
+        }
+      }
+      line++;
+      pos = nl + 1;
+      continue;
+    }
+    const recordEnd = quotedRecordEnd(text, pos);
+    const stop = recordEnd === -1 ? n : Math.min(recordEnd + 1, n);
+    const scan = scanRecords(bytes.toString('utf8', pos, stop), line, true, onRecord);
+    records += scan.records;
+    if (scan.unterminatedQuoteLine !== undefined) {
+      return {
+        end: pos,
+        lines: line - firstLine,
+        records,
+        unterminatedQuoteLine: scan.unterminatedQuoteLine,
+      };
+    }
+    line += scan.lines;
+    pos = stop;
+  }
+  return { end: Math.min(pos, n), lines: line - firstLine, records };
+}
+
+function isBlank(text: string, start: number, end: number): boolean {
+  for (let k = start; k < end; k++) {
+    const c = text.charCodeAt(k);
+    if (c !== SPACE && c !== TAB) return false;
+  }
+  return true;
+}
