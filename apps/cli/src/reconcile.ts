@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import {
   createTracing,
@@ -89,6 +90,8 @@ export async function reconcile(p: ReconcileParams): Promise<JobOutcome> {
     maxInvalidRate: p.maxInvalidRate ?? 0.05,
     shardCount: p.shards ?? defaultShardCount(fileSize, baseSize),
     chunkBytes: p.chunkBytes ?? 8 << 20,
+    // A database base is read in one slice per worker, in parallel.
+    baseSlices: p.base.kind === 'postgres' ? Math.max(1, p.workers ?? availableParallelism()) : 1,
   };
   const options = p.options ?? DEFAULT_SERVICE_OPTIONS;
   const metrics = new PrometheusMetrics();

@@ -50,6 +50,11 @@ export const JobRequestedSchema = z.object({
   shardCount: z.number().int().min(1).max(4096),
   /** Target size of a vendor/base chunk in bytes. */
   chunkBytes: z.number().int().min(1024),
+  /**
+   * A database base is read in this many disjoint slices, in parallel (one COPY each); a CSV
+   * snapshot is always one. Default 1.
+   */
+  baseSlices: z.number().int().min(1).max(64).optional(),
 });
 export type JobRequested = z.infer<typeof JobRequestedSchema>;
 
@@ -66,13 +71,20 @@ export const ChunkWrittenSchema = z.object({
 });
 export type ChunkWritten = z.infer<typeof ChunkWrittenSchema>;
 
+/** Slice `index` of `count` disjoint slices of the base. */
+export const BaseSliceSchema = z
+  .object({ index: z.number().int().nonnegative(), count: z.number().int().positive() })
+  .refine((s) => s.index < s.count, 'slice index must be below the slice count');
+export type BaseSlice = z.infer<typeof BaseSliceSchema>;
+
 export const BaseExtractRequestedSchema = z.object({
   jobId,
   source: BaseSourceSchema,
+  slice: BaseSliceSchema,
   scope: ScopeSchema,
   window: DateWindowSchema.nullable(),
   shardCount: z.number().int().positive(),
-  /** Vendor shard parts, read for their `ordem_id`s when the scope includes out-of-window rows. */
+  /** Vendor shard slices whose `ordem_id`s this base slice must bring even out of the window. */
   vendorParts: z.array(PartRefSchema),
 });
 export type BaseExtractRequested = z.infer<typeof BaseExtractRequestedSchema>;
@@ -128,8 +140,29 @@ export const AlertRaisedSchema = z.object({
 });
 export type AlertRaised = z.infer<typeof AlertRaisedSchema>;
 
+/**
+ * A vendor file landed in the ingress bucket: the S3 "Object Created" event as EventBridge delivers
+ * it (`source: aws.s3`), reduced to what ingest needs. The SQS adapter turns the raw EventBridge
+ * event into this envelope; nothing in recon publishes it. It has no job yet: ingest creates one.
+ */
+export const ObjectCreatedSchema = z.object({
+  bucket: z.string().min(1),
+  /** `YYYY-MM-DD/<file>.csv`: the date folder is the reference date. */
+  key: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  etag: z.string().optional(),
+  /** S3's per-object ordering token: distinguishes two uploads of the same key. */
+  sequencer: z.string().optional(),
+  /** The EventBridge event id. */
+  eventId: z.string().min(1),
+  /** When the object was created (the event's `time`): the file's arrival time. */
+  time: z.string(),
+});
+export type ObjectCreated = z.infer<typeof ObjectCreatedSchema>;
+
 /** Every event type and its payload schema: the one list producers and consumers share. */
 export const EVENT_SCHEMAS = {
+  'object.created': ObjectCreatedSchema,
   'job.requested': JobRequestedSchema,
   'chunk.written': ChunkWrittenSchema,
   'base.extract-requested': BaseExtractRequestedSchema,
@@ -142,6 +175,22 @@ export const EVENT_SCHEMAS = {
 } as const;
 export type EventType = keyof typeof EVENT_SCHEMAS;
 export type EventPayload<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
+
+/**
+ * The envelope's correlation id: the job id, or for an event that precedes its job (a file that
+ * just landed) the object it is about.
+ */
+export function correlationIdOf(payload: unknown): string {
+  const p = payload as { jobId?: unknown; bucket?: unknown; key?: unknown };
+  if (typeof p.jobId === 'string') return p.jobId;
+  return `${String(p.bucket)}/${String(p.key)}`;
+}
+
+/** The job an event belongs to, when it belongs to one. */
+export function jobIdOf(envelope: { payload: unknown }): string | undefined {
+  const jobId = (envelope.payload as { jobId?: unknown } | null)?.jobId;
+  return typeof jobId === 'string' ? jobId : undefined;
+}
 
 export const EnvelopeSchema = z.object({
   /** Deterministic for a given fact, so a redelivered or re-published event is recognisable. */

@@ -100,7 +100,16 @@ export type BaseExtractScope =
 
 /** The internal base when it is a database relation (PostgreSQL / RDS). */
 export interface BaseReader {
-  read(relation: string, scope: BaseExtractScope): AsyncIterable<RawBaseRow[]>;
+  /**
+   * The rows of `scope`; with `slice`, only that slice of the rows in the window (or of all rows),
+   * split by a hash of `ordem_id` — rows named by `scope.ordemIds` come whatever the slice, so the
+   * caller gives each slice its own share of those ids.
+   */
+  read(
+    relation: string,
+    scope: BaseExtractScope,
+    slice?: { index: number; count: number },
+  ): AsyncIterable<RawBaseRow[]>;
 }
 
 /** What every handler receives: the ports of its process. */

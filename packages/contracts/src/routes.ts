@@ -9,6 +9,9 @@ export type QueueName = (typeof QUEUES)[number];
  * the local distributed runtime route with it directly, the CDK app turns it into EventBridge rules.
  */
 export const ROUTES: Readonly<Record<EventType, readonly QueueName[]>> = {
+  // Locally `recon stack drop` sends it to the ingest queue; on AWS an EventBridge rule on the
+  // ingress bucket's S3 events does (not derived from this table: the event is not recon's).
+  'object.created': ['ingest'],
   'job.requested': ['ingest'],
   'chunk.written': ['partition'],
   'base.extract-requested': ['partition'],

@@ -7,6 +7,8 @@ export const keys = {
   work: (jobId: string) => `work/${jobId}/`,
   chunk: (jobId: string, side: Side, index: number) => `work/${jobId}/chunks/${side}-${pad(index, 5)}.csv`,
   part: (jobId: string, side: Side, index: number) => `work/${jobId}/parts/${side}-${pad(index, 5)}.bin`,
+  basePart: (jobId: string, slice: number, index: number) =>
+    `work/${jobId}/parts/base-${pad(slice, 2)}-${pad(index, 5)}.bin`,
   rejects: (jobId: string, side: Side, index: number) =>
     `work/${jobId}/rejects/${side}-${pad(index, 5)}.json`,
   shardResult: (jobId: string, shard: number) => `work/${jobId}/results/shard-${pad(shard, 4)}.json`,
@@ -16,6 +18,11 @@ export const keys = {
   divergences: (referenceDate: string, jobId: string, part: number, parts: number) =>
     `divergencias/dt=${referenceDate}/${jobId}${parts > 1 ? `-part-${part}` : ''}.parquet`,
 };
+
+/** How many slices the base is read in: a CSV snapshot is read whole. */
+export function baseSliceCount(req: { base: { kind: string }; baseSlices?: number | undefined }): number {
+  return req.base.kind === 'postgres' ? (req.baseSlices ?? 1) : 1;
+}
 
 /** Barrier names of the job store (fan-in points). */
 export const BARRIERS = {

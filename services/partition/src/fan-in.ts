@@ -1,6 +1,7 @@
 import {
   BARRIERS,
   type BaseUnit,
+  baseSliceCount,
   type DateWindow,
   type JobRecord,
   type PartInfo,
@@ -58,20 +59,36 @@ export async function handleSideCompleted(
     (u) => u.data,
   );
   if (msg.side === 'vendor' && req.base.kind === 'postgres' && req.scope === 'date-window') {
-    // The database extraction needs the vendor window and the vendor's orders (RULES §5).
-    await ctx.events.publish('base.extract-requested', `base.extract-requested:${msg.jobId}`, {
-      jobId: msg.jobId,
-      source: req.base,
-      scope: req.scope,
-      window: vendorWindow(vendor),
-      shardCount: req.shardCount,
-      vendorParts: vendor.map((u) => ({ key: u.part.key, start: 0, end: u.part.offsets[req.shardCount]! })),
-    });
+    // The database extraction needs the vendor window and the vendor's orders (RULES §5). Each
+    // slice brings the orders of its own group of vendor shards, so every order is asked once.
+    const count = baseSliceCount(req);
+    const window = vendorWindow(vendor);
+    for (let index = 0; index < count; index++) {
+      const vendorParts: PartRef[] = [];
+      for (let shard = index; shard < req.shardCount; shard += count) {
+        vendorParts.push(
+          ...shardSlices(
+            vendor.map((u) => u.part),
+            shard,
+          ),
+        );
+      }
+      await ctx.events.publish('base.extract-requested', `base.extract-requested:${msg.jobId}:${index}`, {
+        jobId: msg.jobId,
+        source: req.base,
+        slice: { index, count },
+        scope: req.scope,
+        window,
+        shardCount: req.shardCount,
+        vendorParts,
+      });
+    }
   }
   if (!(await ctx.jobs.completeUnit(msg.jobId, BARRIERS.partition, msg.side, null))) return;
 
-  const base = (await ctx.jobs.listUnits<BaseUnit>(msg.jobId, BARRIERS.base))[0]?.data;
-  if (base === undefined) throw new Error(`job ${msg.jobId}: partition completed without a base unit`);
+  const baseUnits = (await ctx.jobs.listUnits<BaseUnit>(msg.jobId, BARRIERS.base)).map((u) => u.data);
+  if (baseUnits.length === 0) throw new Error(`job ${msg.jobId}: partition completed without a base unit`);
+  const baseParts = baseUnits.flatMap((u) => u.parts);
   const window = vendorWindow(vendor);
   const vendorParts = vendor.map((u) => u.part);
   await ctx.jobs.mergeFacts(msg.jobId, { window });
@@ -84,7 +101,7 @@ export async function handleSideCompleted(
       scope: req.scope,
       window,
       vendorParts: shardSlices(vendorParts, shard),
-      baseParts: shardSlices(base.parts, shard),
+      baseParts: shardSlices(baseParts, shard),
     });
   }
 }

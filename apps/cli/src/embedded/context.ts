@@ -18,7 +18,10 @@ export function clockOf(fixedNow: string | null): Clock {
 }
 
 export function pgBaseReader(url: string): BaseReader {
-  return { read: (relation, scope) => extractBase({ url, relation, scope }) };
+  return {
+    read: (relation, scope, slice) =>
+      extractBase({ url, relation, scope, ...(slice === undefined ? {} : { slice }) }),
+  };
 }
 
 /** The ports every thread builds for itself from plain settings. */

@@ -1,4 +1,5 @@
 import {
+  correlationIdOf,
   type Envelope,
   EnvelopeSchema,
   EVENT_SCHEMAS,
@@ -31,7 +32,7 @@ export function createEnvelope(event: EventToPublish, producedBy: string, now: D
     schemaVersion: SCHEMA_VERSION,
     occurredAt: now.toISOString(),
     producedBy,
-    correlationId: (parsed.data as { jobId: string }).jobId,
+    correlationId: correlationIdOf(parsed.data),
     payload: parsed.data,
   } as Envelope;
 }
@@ -51,6 +52,7 @@ export function decodeEnvelope(body: string | undefined): DecodeResult {
   } catch (error) {
     return invalid(`the message body is not JSON: ${(error as Error).message}`, error);
   }
+  if (isS3ObjectCreated(json)) return objectCreatedEnvelope(json);
   if (isEventBridgeEvent(json)) json = json.detail;
   const envelope = EnvelopeSchema.safeParse(json);
   if (!envelope.success) return invalid(`the message is not an event envelope: ${envelope.error.message}`);
@@ -61,6 +63,104 @@ export function decodeEnvelope(body: string | undefined): DecodeResult {
     );
   }
   return { ok: true, envelope: { ...envelope.data, payload: payload.data } as Envelope };
+}
+
+/** The EventBridge event S3 sends for a new object (bucket with EventBridge notifications on). */
+export interface S3ObjectCreatedEvent {
+  version?: string;
+  id: string;
+  'detail-type': 'Object Created';
+  source: 'aws.s3';
+  account?: string;
+  time: string;
+  region?: string;
+  resources?: string[];
+  detail: {
+    version?: string;
+    bucket: { name: string };
+    object: { key: string; size?: number; etag?: string; sequencer?: string };
+    'request-id'?: string;
+    requester?: string;
+    reason?: string;
+  };
+}
+
+function isS3ObjectCreated(json: unknown): json is S3ObjectCreatedEvent {
+  const e = json as Partial<S3ObjectCreatedEvent> | null;
+  return (
+    typeof e === 'object' && e !== null && e.source === 'aws.s3' && e['detail-type'] === 'Object Created'
+  );
+}
+
+/**
+ * An S3 "Object Created" event becomes an `object.created` envelope for ingest. Its id is
+ * deterministic (the EventBridge event id), so a redelivered event is recognisable.
+ */
+function objectCreatedEnvelope(event: S3ObjectCreatedEvent): DecodeResult {
+  // S3 URL-encodes keys in event notifications ('+' for spaces).
+  const rawKey = event.detail?.object?.key;
+  let key = rawKey;
+  try {
+    if (typeof rawKey === 'string') key = decodeURIComponent(rawKey.replaceAll('+', ' '));
+  } catch {
+    key = rawKey;
+  }
+  const payload = EVENT_SCHEMAS['object.created'].safeParse({
+    bucket: event.detail?.bucket?.name,
+    key,
+    size: event.detail?.object?.size ?? 0,
+    etag: event.detail?.object?.etag,
+    sequencer: event.detail?.object?.sequencer,
+    eventId: event.id,
+    time: event.time,
+  });
+  if (!payload.success) return invalid(`S3 Object Created event ${event.id}: ${payload.error.message}`);
+  return {
+    ok: true,
+    envelope: {
+      id: `object.created:${event.id}`,
+      type: 'object.created',
+      schemaVersion: SCHEMA_VERSION,
+      occurredAt: typeof event.time === 'string' ? event.time : new Date(0).toISOString(),
+      producedBy: 'aws.s3',
+      correlationId: correlationIdOf(payload.data),
+      payload: payload.data,
+    },
+  };
+}
+
+/** The S3 "Object Created" EventBridge event for an object (what `recon stack drop` sends locally). */
+export function s3ObjectCreatedEvent(o: {
+  bucket: string;
+  key: string;
+  size: number;
+  etag?: string;
+  sequencer?: string;
+  time: Date;
+  id?: string;
+  region?: string;
+}): S3ObjectCreatedEvent {
+  return {
+    version: '0',
+    id: o.id ?? crypto.randomUUID(),
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account: '000000000000',
+    time: o.time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: o.region ?? 'us-east-1',
+    resources: [`arn:aws:s3:::${o.bucket}`],
+    detail: {
+      version: '0',
+      bucket: { name: o.bucket },
+      object: {
+        key: encodeURIComponent(o.key).replaceAll('%2F', '/'),
+        size: o.size,
+        ...(o.etag === undefined ? {} : { etag: o.etag }),
+        ...(o.sequencer === undefined ? {} : { sequencer: o.sequencer }),
+      },
+      reason: 'PutObject',
+    },
+  };
 }
 
 function isEventBridgeEvent(json: unknown): json is { detail: unknown } {

@@ -1,5 +1,6 @@
 import {
   type Clock,
+  correlationIdOf,
   type Envelope,
   EVENT_SCHEMAS,
   type EventPublisher,
@@ -71,7 +72,7 @@ export class InProcessBus {
       schemaVersion: SCHEMA_VERSION,
       occurredAt: this.clock.now().toISOString(),
       producedBy,
-      correlationId: (parsed.data as { jobId: string }).jobId,
+      correlationId: correlationIdOf(parsed.data),
       payload: parsed.data,
     };
     for (const queue of ROUTES[type]) {

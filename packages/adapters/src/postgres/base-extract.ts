@@ -18,6 +18,12 @@ export interface ExtractBaseOptions {
   scope: ExtractScope;
   /** Rows per yielded batch (default 10,000). */
   batchSize?: number;
+  /**
+   * Only slice `index` of `count`: rows whose `hashtext(ordem_id)` falls in it. Applies to every
+   * row of `all` and to the window branch of `date-window`; the listed ids come whatever the
+   * slice (the caller splits the id list), so slices are disjoint and together complete.
+   */
+  slice?: { index: number; count: number };
 }
 
 const DEFAULT_BATCH_SIZE = 10_000;
@@ -45,7 +51,17 @@ export function extractBase(opts: ExtractBaseOptions): AsyncIterable<RawBaseRow[
       `invalid base scope ${JSON.stringify((scope as { mode: unknown }).mode)}: use all or date-window`,
     );
   }
-  return streamRows(opts.url, opts.relation, relation, scope, batchSize);
+  const slice = opts.slice ?? { index: 0, count: 1 };
+  if (
+    !Number.isInteger(slice.count) ||
+    slice.count < 1 ||
+    !Number.isInteger(slice.index) ||
+    slice.index < 0 ||
+    slice.index >= slice.count
+  ) {
+    throw new ReconError('INVALID_ARGUMENT', `invalid base slice ${JSON.stringify(slice)}`);
+  }
+  return streamRows(opts.url, opts.relation, relation, scope, batchSize, slice);
 }
 
 function checkDate(name: string, value: string): void {
@@ -70,13 +86,19 @@ function checkDate(name: string, value: string): void {
  */
 const SELECT_LIST = 'fornecedor_id, ordem_id, nome, ativo_id, data::date, valor::text';
 
-function scopeQuery(relation: string, scope: ExtractScope): string {
-  if (scope.mode === 'all') return `SELECT ${SELECT_LIST} FROM ${relation}`;
+function scopeQuery(relation: string, scope: ExtractScope, slice: { index: number; count: number }): string {
+  // hashtext is int4: widen before abs() so -2^31 cannot overflow.
+  const inSlice =
+    slice.count === 1
+      ? 'TRUE'
+      : `mod(abs(hashtext(ordem_id::text)::bigint), ${slice.count}) = ${slice.index}`;
+  if (scope.mode === 'all')
+    return `SELECT ${SELECT_LIST} FROM ${relation}${slice.count === 1 ? '' : ` WHERE ${inSlice}`}`;
   const window = `data::date BETWEEN DATE '${scope.from}' AND DATE '${scope.to}'`;
   // The second branch takes the listed orders the window missed; "IS NOT TRUE" also keeps a
   // listed row whose data is NULL (a view may have one), and no row can match both branches.
   return (
-    `SELECT ${SELECT_LIST} FROM ${relation} WHERE ${window} ` +
+    `SELECT ${SELECT_LIST} FROM ${relation} WHERE ${window} AND ${inSlice} ` +
     `UNION ALL SELECT ${SELECT_LIST} FROM ${relation} ` +
     `WHERE ordem_id::text IN (SELECT ordem_id FROM pg_temp.recon_scope_ids) AND (${window}) IS NOT TRUE`
   );
@@ -88,6 +110,7 @@ async function* streamRows(
   relation: string,
   scope: ExtractScope,
   batchSize: number,
+  slice: { index: number; count: number },
 ): AsyncGenerator<RawBaseRow[]> {
   const { client, target } = await openClient(url);
   let step = `reading ${name}`;
@@ -108,7 +131,7 @@ async function* streamRows(
       step = `reading ${name}`;
     }
     await client.query(`SET DateStyle = 'ISO, YMD'`);
-    const stream = client.query(copyTo(`COPY (${scopeQuery(relation, scope)}) TO STDOUT`));
+    const stream = client.query(copyTo(`COPY (${scopeQuery(relation, scope, slice)}) TO STDOUT`));
     const parser = new CopyTextParser(6);
     let rows: (string | null)[][] = [];
     for await (const chunk of stream as AsyncIterable<Buffer>) {

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { BARRIERS, FileRejectedError, type JobRequested, keys, type ServiceContext } from '@recon/contracts';
+import {
+  BARRIERS,
+  baseSliceCount,
+  FileRejectedError,
+  type JobRequested,
+  keys,
+  type ServiceContext,
+} from '@recon/contracts';
 import { RecordBlockReader } from '@recon/rules';
 
 /**
@@ -17,17 +24,21 @@ export async function handleJobRequested(ctx: ServiceContext, req: JobRequested)
   const { jobId } = req;
   await ctx.jobs.setStatus(jobId, 'VALIDATING', startedAt);
   await ctx.jobs.setExpected(jobId, BARRIERS.partition, 2);
-  await ctx.jobs.setExpected(jobId, BARRIERS.base, 1);
+  const slices = baseSliceCount(req);
+  await ctx.jobs.setExpected(jobId, BARRIERS.base, slices);
   await ctx.jobs.setExpected(jobId, BARRIERS.shards, req.shardCount);
   if (req.base.kind === 'csv' || req.scope === 'all') {
-    await ctx.events.publish('base.extract-requested', `base.extract-requested:${jobId}`, {
-      jobId,
-      source: req.base,
-      scope: req.scope,
-      window: null,
-      shardCount: req.shardCount,
-      vendorParts: [],
-    });
+    for (let index = 0; index < slices; index++) {
+      await ctx.events.publish('base.extract-requested', `base.extract-requested:${jobId}:${index}`, {
+        jobId,
+        source: req.base,
+        slice: { index, count: slices },
+        scope: req.scope,
+        window: null,
+        shardCount: req.shardCount,
+        vendorParts: [],
+      });
+    }
   }
 
   const sha256 = createHash('sha256');

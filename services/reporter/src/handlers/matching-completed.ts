@@ -46,7 +46,7 @@ export async function handleMatchingCompleted(
   const startedAt = ctx.clock.now().toISOString();
   const { jobId } = job;
   const chunks = (await ctx.jobs.listUnits<VendorChunkUnit>(jobId, BARRIERS.vendorChunks)).map((u) => u.data);
-  const base = (await ctx.jobs.listUnits<BaseUnit>(jobId, BARRIERS.base))[0]?.data;
+  const baseUnits = (await ctx.jobs.listUnits<BaseUnit>(jobId, BARRIERS.base)).map((u) => u.data);
   const shards = (await ctx.jobs.listUnits<ShardUnit>(jobId, BARRIERS.shards)).map((u) => u.data);
 
   const lists: DivergenceRow[][] = [];
@@ -66,7 +66,9 @@ export async function handleMatchingCompleted(
   }
   rejects.push(...(await withRawLines(ctx, chunks, duplicates)));
   rejects.sort((a, b) => a.linha - b.linha);
-  if (base?.rejectsKey) baseRejects.push(...(await readJson<RejectedLine[]>(ctx, base.rejectsKey)));
+  for (const unit of baseUnits) {
+    if (unit.rejectsKey !== null) baseRejects.push(...(await readJson<RejectedLine[]>(ctx, unit.rejectsKey)));
+  }
   baseRejects.sort((a, b) => a.linha - b.linha);
 
   const rows = mergeSorted(lists);
