@@ -1,4 +1,4 @@
-import { type PostgresHandle, startEmbeddedPostgres } from '@recon/adapters';
+import { type PostgresHandle, startEmbeddedPostgres } from '@recon/adapters/postgres';
 import type { Env } from './config.ts';
 
 /**

@@ -1,13 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import {
-  createTracing,
-  LocalFolderStore,
-  PrometheusMetrics,
-  type ReconLogLevel,
-  type TraceExporterKind,
-} from '@recon/adapters';
+import { LocalFolderStore } from '@recon/adapters/embedded';
+import type { ReconLogLevel } from '@recon/adapters/logger';
+import { createTracing, PrometheusMetrics, type TraceExporterKind } from '@recon/adapters/observability';
 import {
   BARRIERS,
   type JobRecord,

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadBase } from '@recon/adapters';
+import { loadBase } from '@recon/adapters/postgres';
 import { type NormalizedRecord, ReconError, type RejectedLine } from '@recon/contracts';
 import { normalizeRecord, RecordBlockReader, scanRecords } from '@recon/rules';
 import { Progress } from '../progress.ts';

@@ -1,4 +1,5 @@
-import { extractBase, LocalFolderStore } from '@recon/adapters';
+import { LocalFolderStore } from '@recon/adapters/embedded';
+import { extractBase } from '@recon/adapters/postgres';
 import type { BaseReader, Clock, ServiceContext } from '@recon/contracts';
 
 export interface ProcessPorts {

@@ -1,18 +1,12 @@
 import { availableParallelism } from 'node:os';
+import { InMemoryJobStore, InProcessBus, type QueueConsumer, WorkerPool } from '@recon/adapters/embedded';
+import { createReconLogger, jobLogger, type ReconLogger, type ReconLogLevel } from '@recon/adapters/logger';
 import {
-  createReconLogger,
   createTracing,
-  InMemoryJobStore,
-  InProcessBus,
-  jobLogger,
   type PrometheusMetrics,
-  type QueueConsumer,
-  type ReconLogger,
-  type ReconLogLevel,
   recordJobMetrics,
   type Tracing,
-  WorkerPool,
-} from '@recon/adapters';
+} from '@recon/adapters/observability';
 import {
   type Envelope,
   EVENT_SCHEMAS,

@@ -1,13 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  createReconLogger,
-  fromWireError,
-  jobLogger,
-  type MainToWorker,
-  type ReconLogLevel,
-  toWireError,
-  type WorkerToMain,
-} from '@recon/adapters';
+import { fromWireError, type MainToWorker, toWireError, type WorkerToMain } from '@recon/adapters/embedded';
+import { createReconLogger, jobLogger, type ReconLogLevel } from '@recon/adapters/logger';
 import { EVENT_SCHEMAS, type EventPublisher, type JobStore, type ServiceContext } from '@recon/contracts';
 import { localPorts, type ProcessPorts } from './context.ts';
 import { pooledHandlers, type ServiceOptions } from './services.ts';
