@@ -4,6 +4,7 @@ export * from './data.ts';
 export * from './fast-record.ts';
 export * from './hash.ts';
 export * from './header.ts';
+export * from './mask.ts';
 export * from './record.ts';
 export * from './text.ts';
 export * from './valor.ts';
