@@ -1,0 +1,40 @@
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { buildStack, TEST_CONFIG } from './fixture.ts';
+
+const workspaceRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('container images', () => {
+  it('registry mode: <repository>:<service>-<tag>, one per workload', () => {
+    // (the default: images built and pushed by CI; covered by the main template)
+    expect(TEST_CONFIG.images).toEqual({ kind: 'registry', repositoryName: 'recon', tag: '0.1.0' });
+  });
+
+  it('asset mode: cdk builds infra/docker/Dockerfile from the workspace with SERVICE per service', () => {
+    const { app, stack } = buildStack({ ...TEST_CONFIG, images: { kind: 'asset', workspaceRoot } });
+    const assembly = app.synth();
+    const assets = JSON.parse(
+      readFileSync(join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8'),
+    ) as {
+      dockerImages: Record<
+        string,
+        { source: { directory: string; dockerFile: string; dockerBuildArgs: Record<string, string> } }
+      >;
+    };
+    const images = Object.values(assets.dockerImages).map((i) => i.source);
+    expect(images.map((i) => i.dockerBuildArgs.SERVICE).sort()).toEqual(
+      ['admin-api', 'ingest', 'matcher', 'notifier', 'partition', 'reporter'].sort(),
+    );
+    for (const image of images) {
+      expect(image.dockerFile).toBe('infra/docker/Dockerfile');
+      // The staged context is the workspace without node_modules, .git or .recon.
+      const staged = readdirSync(join(assembly.directory, image.directory));
+      expect(staged).toEqual(expect.arrayContaining(['pnpm-lock.yaml', 'services', 'packages', 'infra']));
+      expect(staged).not.toContain('node_modules');
+      expect(staged).not.toContain('.recon');
+    }
+    rmSync(assembly.directory, { recursive: true, force: true });
+  });
+});
