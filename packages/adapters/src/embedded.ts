@@ -7,3 +7,4 @@ export * from './bus/worker-pool.ts';
 export * from './job-store/memory.ts';
 export * from './log.ts';
 export * from './object-store/local.ts';
+export * from './object-store/prefix-routed.ts';

@@ -7,5 +7,6 @@ export * from './job-store/postgres.ts';
 export type { JobStoreDatabase } from './job-store/tables.ts';
 export * from './log.ts';
 export * from './object-store/local.ts';
+export * from './object-store/prefix-routed.ts';
 export * from './observability/index.ts';
 export * from './postgres/index.ts';
