@@ -3,7 +3,9 @@
  * CSV snapshot and as a PostgreSQL relation, and prints wall time, per-stage time, lines/s and
  * peak RSS next to DuckDB doing the same join in the same run. Figures, not assertions.
  *
- *   pnpm bench [--rows 1000000] [--skip-pg] [--workers N] [--shards N]
+ *   pnpm bench [--rows 1000000] [--skip-pg] [--workers N] [--shards N] [--distributed]
+ *
+ * `--distributed` adds the distributed stack (bench/distributed.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     'skip-pg': { type: 'boolean', default: false },
     workers: { type: 'string' },
     shards: { type: 'string' },
+    distributed: { type: 'boolean', default: false },
   },
 });
 const rows = Number(values.rows as string);
@@ -103,6 +106,16 @@ for (const r of results) {
       .map(([k, v]) => `${k} ${fmt(v)} s`)
       .join(' · ')}`,
   );
+}
+
+if (values.distributed) {
+  const { benchDistributed } = await import('./distributed.ts');
+  const embedded = results.find((r) => r.name === 'recon, PostgreSQL base');
+  await benchDistributed({
+    day,
+    root,
+    ...(embedded === undefined ? {} : { embeddedSeconds: embedded.seconds }),
+  });
 }
 
 async function job(params: ReconcileParams) {

@@ -10,6 +10,7 @@ import { readEnv } from './config.ts';
 import { withDatabase } from './database.ts';
 import { renderSummary } from './output.ts';
 import { fmt, Progress } from './progress.ts';
+import { STACK_USAGE, stackCommand } from './stack/command.ts';
 
 const USAGE = `recon — reconcile the vendor's daily file against the internal base
 
@@ -22,6 +23,8 @@ Usage:
                  [--history N] [--seed S] [--json]
   recon generate --scenario normal|peak|high-divergence --out DIR   (technical document §7.2)
   recon demo [--rows 1000000] [--seed 42] [--json]
+  Distributed runtime, locally (every service its own process over fauxqs SQS/S3 and PostgreSQL):
+${STACK_USAGE}
 
 Without --database-url (or DATABASE_URL), recon starts its own PostgreSQL (data in RECON_PG_DIR,
 default .recon/pg). Exit codes: 0 done (divergences are not an error), 2 the file was rejected,
@@ -65,6 +68,7 @@ const OPTIONS = {
 } as const;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'stack') return stackCommand(argv.slice(1), readEnv());
   const { values, positionals } = parseArgs({
     args: argv,
     options: OPTIONS,

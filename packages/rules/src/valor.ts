@@ -95,7 +95,7 @@ function canonicalFastPath(raw: string): string | null {
 /** Builds the canonical string from sign and digit strings, rounding half-to-even. */
 function canonical(negative: boolean, intDigits: string, fracDigits: string): ValorResult {
   let units = stripLeadingZeros(intDigits);
-  let cents = (fracDigits + '00').slice(0, 2);
+  let cents = `${fracDigits}00`.slice(0, 2);
   if (fracDigits.length > 2) {
     const decider = fracDigits.charCodeAt(2) - 48;
     const restNonZero = /[1-9]/.test(fracDigits.slice(3));

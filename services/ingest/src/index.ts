@@ -1,2 +1,7 @@
-export { ingestHandlers } from './app.ts';
+export { createIngestHandlers, ingestHandlers } from './app.ts';
+export {
+  DEFAULT_OBJECT_CREATED_OPTIONS,
+  handleObjectCreated,
+  type ObjectCreatedOptions,
+} from './handlers/object-created.ts';
 export * from './request.ts';

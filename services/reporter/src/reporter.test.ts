@@ -1,10 +1,4 @@
-import {
-  type DivergenceRow,
-  type JobRecord,
-  type ShardCounts,
-  zeroPerSeveridade,
-  zeroPerTipo,
-} from '@recon/contracts';
+import type { DivergenceRow, JobRecord, ShardCounts } from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
 import { csvField, rejectsCsv } from './csv-writer.ts';
 import { mergeSorted } from './merge.ts';

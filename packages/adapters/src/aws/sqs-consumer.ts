@@ -11,7 +11,18 @@ import { backoffMs, delay } from './batches.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { toReconError } from './errors.ts';
 
-export type EnvelopeHandler = (envelope: Envelope) => Promise<void>;
+/** Handles one decoded message; `message` says which delivery this is (receive count). */
+export type EnvelopeHandler = (envelope: Envelope, message: ReceivedMessage) => Promise<void>;
+
+/**
+ * Called (and awaited) when a message does not decode, before it is left for the DLQ: the runtime
+ * uses it to fail the job the message names, if its body names one.
+ */
+export type InvalidMessageHandler = (
+  body: string | undefined,
+  message: ReceivedMessage,
+  error: ReconError,
+) => Promise<void>;
 
 /** What is known of a received message before (and whether or not) it decodes. */
 export interface ReceivedMessage {
@@ -70,6 +81,14 @@ export interface SqsConsumerOptions {
    * timeout. `null` leaves such messages to the visibility timeout like any other failure.
    */
   transientRetryDelaySeconds?: ((receiveCount: number) => number) | null;
+  /** Runs before an undecodable message is left for the DLQ (its failures are only logged). */
+  onInvalidMessage?: InvalidMessageHandler;
+  /**
+   * Seconds before an undecodable message is visible again. Default null: the visibility timeout.
+   * 0 sends it through its maxReceiveCount receives (and so to the DLQ) at once: retrying a message
+   * that does not match its schema cannot help.
+   */
+  invalidRetryDelaySeconds?: number | null;
   /** Successful deletes are grouped into DeleteMessageBatch calls for up to this long; default 10 ms. */
   deleteBatchWindowMs?: number;
   hooks?: SqsConsumerHooks;
@@ -115,6 +134,8 @@ export class SqsConsumer {
   private readonly heartbeatMs: number | null;
   private readonly transientDelay: ((receiveCount: number) => number) | null;
   private readonly deleter: DeleteBatcher;
+  private readonly onInvalidMessage: InvalidMessageHandler | undefined;
+  private readonly invalidRetryDelay: number | null;
 
   private readonly inFlight = new Map<Promise<void>, InFlight>();
   private readonly abort = new AbortController();
@@ -142,6 +163,8 @@ export class SqsConsumer {
       options.transientRetryDelaySeconds === undefined
         ? (count) => Math.min(cap, 2 ** (count - 1) - 1)
         : options.transientRetryDelaySeconds;
+    this.onInvalidMessage = options.onInvalidMessage;
+    this.invalidRetryDelay = options.invalidRetryDelaySeconds ?? null;
     this.deleter = new DeleteBatcher(this.client, this.queueUrl, options.deleteBatchWindowMs ?? 10);
   }
 
@@ -287,6 +310,19 @@ export class SqsConsumer {
         transient: false,
         message,
       });
+      if (this.onInvalidMessage !== undefined) {
+        await this.onInvalidMessage(raw.Body, message, decoded.error).catch((error: unknown) =>
+          this.log.error(
+            {
+              queueUrl: this.queueUrl,
+              ...message,
+              err: error instanceof Error ? error.message : String(error),
+            },
+            'invalid-message handler failed',
+          ),
+        );
+      }
+      if (this.invalidRetryDelay !== null) await this.changeVisibility(entry, this.invalidRetryDelay);
       return;
     }
     const envelope = decoded.envelope;
@@ -299,7 +335,7 @@ export class SqsConsumer {
     };
     entry.stopHeartbeat = this.startHeartbeat(entry);
     try {
-      await this.handler(envelope);
+      await this.handler(envelope, message);
     } catch (error) {
       entry.stopHeartbeat();
       const code = error instanceof ReconError ? error.code : 'INTERNAL';

@@ -8,6 +8,7 @@ import {
   appendStatusHistory,
   type BarrierState,
   countBarrierUnits,
+  deleteProcessedMessage,
   insertBarrierUnit,
   insertJob,
   insertProcessedMessage,
@@ -17,6 +18,7 @@ import {
   mergeJobFacts,
   selectBarrierUnits,
   selectJob,
+  selectProcessedMessage,
   setBarrierExpected,
   updateJobStatus,
   widenStageSpan,
@@ -129,6 +131,16 @@ export class PostgresJobStore implements JobStore {
     // A transaction, not one statement: it is not idempotent, so it may only be retried when it
     // failed before it started (see `transaction`).
     return this.transaction('markProcessed', (trx) => insertProcessedMessage(trx, key));
+  }
+
+  /** Whether a message with this key was recorded as handled (markProcessed). */
+  isProcessed(key: string): Promise<boolean> {
+    return this.idempotent('isProcessed', () => selectProcessedMessage(this.db, key));
+  }
+
+  /** Forgets a processed-message key (a claim given back after its work failed). */
+  releaseProcessed(key: string): Promise<void> {
+    return this.idempotent('releaseProcessed', () => deleteProcessedMessage(this.db, key));
   }
 
   /**

@@ -242,3 +242,16 @@ export async function insertProcessedMessage(db: JobStoreDb, key: string): Promi
     .executeTakeFirst();
   return row !== undefined;
 }
+
+export async function selectProcessedMessage(db: JobStoreDb, key: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('processed_messages')
+    .select('key')
+    .where('key', '=', key)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function deleteProcessedMessage(db: JobStoreDb, key: string): Promise<void> {
+  await db.deleteFrom('processed_messages').where('key', '=', key).execute();
+}

@@ -2,6 +2,7 @@ import {
   BARRIERS,
   type BaseUnit,
   type DivergenceRow,
+  type JobSummary,
   keys,
   type MatchingCompleted,
   type RejectedLine,
@@ -42,6 +43,16 @@ export async function handleMatchingCompleted(
   options: ReporterOptions = DEFAULT_REPORTER_OPTIONS,
 ): Promise<void> {
   const job = await ctx.jobs.getJob(msg.jobId);
+  if (job?.status === 'SUCCEEDED') {
+    // A redelivery after the report was written but before it was announced (the process died in
+    // between): announce it again. The event id is the same, so the notifier sends it once.
+    const summary = job.facts.summary as JobSummary | undefined;
+    if (summary !== undefined) {
+      const rows = Object.values(summary.divergences).reduce((a, b) => a + b, 0);
+      await announce(ctx, job.jobId, summary, rows);
+    }
+    return;
+  }
   if (job === undefined || job.status !== 'REPORTING') return;
   const startedAt = ctx.clock.now().toISOString();
   const { jobId } = job;
@@ -110,18 +121,27 @@ export async function handleMatchingCompleted(
   await ctx.jobs.setStatus(jobId, 'SUCCEEDED', finishedAt.toISOString());
   if (!options.keepWork) await ctx.store.deletePrefix(keys.work(jobId));
 
-  await ctx.events.publish('job.succeeded', `job.succeeded:${jobId}`, {
+  await announce(ctx, jobId, summary, rows.length);
+  for (const alert of alerts) {
+    await ctx.events.publish('alert.raised', `alert.raised:${jobId}:${alert.alert}`, { jobId, ...alert });
+  }
+}
+
+function announce(
+  ctx: ServiceContext,
+  jobId: string,
+  summary: JobSummary,
+  divergences: number,
+): Promise<void> {
+  return ctx.events.publish('job.succeeded', `job.succeeded:${jobId}`, {
     jobId,
     referenceDate: summary.reference_date,
     summaryKey: keys.summary(jobId),
     totalLines: summary.total_lines,
-    divergences: rows.length,
+    divergences,
     divergenceRate: summary.divergence_rate,
     durationSeconds: summary.stage_seconds.total ?? 0,
   });
-  for (const alert of alerts) {
-    await ctx.events.publish('alert.raised', `alert.raised:${jobId}:${alert.alert}`, { jobId, ...alert });
-  }
 }
 
 async function readJson<T>(ctx: ServiceContext, key: string): Promise<T> {

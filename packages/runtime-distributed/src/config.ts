@@ -1,0 +1,86 @@
+import { ReconError } from '@recon/contracts';
+import { z } from 'zod';
+
+/** A boolean from the environment: `1`/`true`/`yes` are true, anything else (or unset) false. */
+export const envFlag = z
+  .string()
+  .optional()
+  .transform((v) => v !== undefined && /^(1|true|yes)$/i.test(v.trim()));
+
+/**
+ * The environment every service reads (each service's `main` extends it with its own fields).
+ * Credentials are not here: the AWS SDK takes them from its default chain (the Fargate task role;
+ * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY against the local emulator).
+ */
+export const CommonEnvSchema = z.object({
+  /** AWS region of the queues, buckets and event bus. */
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** An SQS/S3-compatible endpoint (fauxqs locally); unset on AWS. */
+  AWS_ENDPOINT_URL: z.string().url().optional(),
+  /** Queues are named `<prefix><service>` (and `<prefix><service>-dlq`). */
+  RECON_QUEUE_PREFIX: z.string().default('recon-'),
+  /** This service's queue URL; default: looked up by name (`<prefix><service>`). */
+  RECON_QUEUE_URL: z.string().url().optional(),
+  /** Publish through this EventBridge bus (AWS); unset: straight to the routed SQS queues (local). */
+  RECON_EVENT_BUS_NAME: z.string().min(1).optional(),
+  /** Bucket of the job's objects (chunks, parts, results, Parquet, summaries). */
+  RECON_STORE_BUCKET: z.string().min(3),
+  /** Key prefix inside the store bucket (e.g. `recon/`). */
+  RECON_STORE_PREFIX: z.string().default(''),
+  /** Bucket where vendor files arrive (`YYYY-MM-DD/<file>.csv`). */
+  RECON_INGRESS_BUCKET: z.string().min(3),
+  /** PostgreSQL of the job store (RDS on AWS). Migrated on start. */
+  DATABASE_URL: z.string().url(),
+  /** Connections of the job store's pool in this process. */
+  RECON_PG_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+  /** Messages handled at once by this process (default per service). */
+  RECON_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /** Visibility timeout asked on receive, extended while a handler runs (heartbeat at half of it). */
+  RECON_VISIBILITY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(43_200).default(30),
+  /** Long-poll wait of each receive (0–20 s). */
+  RECON_WAIT_TIME_SECONDS: z.coerce.number().int().min(0).max(20).default(20),
+  /** Receives before SQS dead-letters a message; default: read from the queue's RedrivePolicy. */
+  RECON_MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).optional(),
+  /** Seconds before a message that does not match its schema is received again (0: to the DLQ at once). */
+  RECON_INVALID_RETRY_DELAY_SECONDS: z.coerce.number().int().min(0).max(43_200).default(0),
+  /** How long SIGTERM waits for running handlers before leaving their messages to redelivery. */
+  RECON_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Structured JSON logs on stderr. */
+  RECON_LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
+  /** A fixed "now" (ISO) for reproducible outputs (tests, benchmarks); unset: the system clock. */
+  RECON_FIXED_NOW: z.string().datetime({ offset: true }).optional(),
+  /**
+   * TEST ONLY: every event this process publishes is sent twice (two queue messages), to prove
+   * the handlers idempotent under duplicated delivery. Never set in production.
+   */
+  RECON_TEST_DUPLICATE_DELIVERY: envFlag,
+  /**
+   * TEST ONLY: comma-separated event types whose handler in this process always throws (a
+   * "poison" handler), to prove the DLQ and job-failure path. Never set in production.
+   */
+  RECON_TEST_FAIL_EVENTS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+});
+export type CommonEnv = z.output<typeof CommonEnvSchema>;
+
+/** Parses the environment once, failing fast with every problem named (INVALID_CONFIG). */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  source: Readonly<Record<string, string | undefined>>,
+) {
+  // Empty strings count as unset, as in a shell `VAR= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ReconError('INVALID_CONFIG', `invalid environment: ${issues}`);
+  }
+  return parsed.data as z.output<S>;
+}

@@ -1,0 +1,3 @@
+export * from './config.ts';
+export * from './handling.ts';
+export * from './service.ts';

@@ -1,0 +1,81 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type PostgresHandle, startEmbeddedPostgres } from '@recon/adapters';
+import type { Stack } from '@recon/cli/stack';
+import type { GeneratedDay } from '@recon/generator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ParquetRow } from '../support/parquet.ts';
+import {
+  comparable,
+  distributedRows,
+  dropAndWait,
+  embeddedRun,
+  generate,
+  loadBase,
+  REFERENCE_DATE,
+  startStack,
+  tempDir,
+} from './support.ts';
+
+/**
+ * The distributed runtime against the embedded one: every service its own OS process over fauxqs
+ * (SQS + S3) and a real PostgreSQL, reconciling the same generated day.
+ */
+let dir: string;
+let pg: PostgresHandle;
+let day: GeneratedDay;
+let embedded: { summary: import('@recon/contracts').JobSummary; rows: ParquetRow[] };
+const stacks: Stack[] = [];
+
+beforeAll(async () => {
+  dir = await tempDir('pipeline');
+  [pg, day] = await Promise.all([startEmbeddedPostgres({ dataDir: join(dir, 'pg') }), generate(dir)]);
+  await loadBase(pg.url, day);
+  embedded = await embeddedRun(dir, day, pg.url);
+  expect(embedded.rows.length).toBeGreaterThan(1000);
+});
+
+afterAll(async () => {
+  for (const s of stacks) await s.stop();
+  await pg?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the distributed stack', () => {
+  it('reconciles a dropped day into exactly the divergence rows of the embedded run', async () => {
+    const stack = await startStack(dir, { databaseUrl: pg.url });
+    stacks.push(stack);
+    const { dropped, job } = await dropAndWait(stack, day);
+    expect(job.status).toBe('SUCCEEDED');
+    expect(dropped.key).toBe(`${REFERENCE_DATE}/vendor.csv`);
+    const result = await distributedRows(stack, job.jobId, dir);
+    expect(result.jobIds).toEqual([job.jobId]);
+    expect(comparable(result.summary)).toEqual(comparable(embedded.summary));
+    expect(result.rows).toEqual(embedded.rows);
+    // The file's arrival time is the Object Created event's time.
+    const record = await import('pg').then(async ({ default: pgm }) => {
+      const c = new pgm.Client({ connectionString: pg.url });
+      await c.connect();
+      try {
+        return (await c.query('SELECT request FROM jobs WHERE id = $1', [job.jobId])).rows[0].request;
+      } finally {
+        await c.end();
+      }
+    });
+    expect(new Date(record.arrivedAt).toISOString()).toBe(new Date(dropped.arrivedAt).toISOString());
+    expect(record.referenceDate).toBe(REFERENCE_DATE);
+    // Every service ran in its own process, and both matchers matched shards.
+    const pids = new Set(
+      stack
+        .logs()
+        .filter((l) => l.msg === 'handled')
+        .map((l) => `${l.service}:${l.pid}`),
+    );
+    expect([...pids].filter((p) => p.startsWith('matcher:')).length).toBe(2);
+    for (const service of ['ingest', 'partition', 'reporter', 'notifier']) {
+      expect([...pids].some((p) => p.startsWith(`${service}:`))).toBe(true);
+    }
+    await stack.stop();
+    expect(stack.processes.every((p) => !p.alive)).toBe(true);
+  });
+});
