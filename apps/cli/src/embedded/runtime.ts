@@ -13,6 +13,7 @@ import {
   type JobRecord,
   type JobRequested,
   type JobSummary,
+  jobIdOf,
   keys,
   type ObjectStore,
   type QueueName,
@@ -150,14 +151,14 @@ export class EmbeddedRuntime {
 
   /** A handler failed: the job fails with the reason, once, and the failure is announced. */
   private async failed(queue: QueueName, envelope: Envelope, error: unknown): Promise<void> {
-    const jobId = envelope.correlationId;
+    const jobId = jobIdOf(envelope);
     const code = error instanceof ReconError ? error.code : 'INTERNAL';
     const message = error instanceof Error ? error.message : String(error);
     this.log.error(
       { job_id: jobId, stage: queue, event: envelope.type, code, err: message },
       'handler failed',
     );
-    if (envelope.type === 'job.failed' || queue === 'notifier') return;
+    if (jobId === undefined || envelope.type === 'job.failed' || queue === 'notifier') return;
     const changed = await this.jobs.fail(
       jobId,
       'FAILED',

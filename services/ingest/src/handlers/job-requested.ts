@@ -19,7 +19,10 @@ export async function handleJobRequested(ctx: ServiceContext, req: JobRequested)
   const startedAt = ctx.clock.now().toISOString();
   if (!(await ctx.jobs.createJob(req, startedAt))) {
     const job = await ctx.jobs.getJob(req.jobId);
-    if (job?.status !== 'RECEIVED') return; // a redelivery of a job already under way
+    // A redelivery: a job past partitioning (or ended) needs nothing more from ingest; one that
+    // stopped mid-file (the process died) is ingested again — every step is idempotent
+    // (deterministic chunk keys and event ids, barriers that count each unit once).
+    if (job === undefined || !['RECEIVED', 'VALIDATING', 'PARTITIONING'].includes(job.status)) return;
   }
   const { jobId } = req;
   await ctx.jobs.setStatus(jobId, 'VALIDATING', startedAt);
