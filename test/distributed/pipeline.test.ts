@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type PostgresHandle, startEmbeddedPostgres } from '@recon/adapters';
 import type { Stack } from '@recon/cli/stack';
 import type { GeneratedDay } from '@recon/generator';
+import type { S3SpyEvent } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParquetRow } from '../support/parquet.ts';
 import {
@@ -52,6 +53,15 @@ describe('the distributed stack', () => {
     expect(result.jobIds).toEqual([job.jobId]);
     expect(comparable(result.summary)).toEqual(comparable(embedded.summary));
     expect(result.rows).toEqual(embedded.rows);
+    // Intermediate objects went to the work bucket, outputs to the store bucket (as the CDK grants).
+    const uploads = stack.fauxqs.spy
+      .getAllMessages()
+      .filter((m): m is S3SpyEvent => m.service === 's3' && m.status === 'uploaded');
+    const bucketsOf = (prefix: string) =>
+      new Set(uploads.filter((m) => String(m.key).startsWith(prefix)).map((m) => m.bucket));
+    expect(bucketsOf(`work/${job.jobId}/`)).toEqual(new Set([stack.state.workBucket]));
+    expect(bucketsOf(`jobs/${job.jobId}/`)).toEqual(new Set([stack.state.storeBucket]));
+    expect(bucketsOf('divergencias/')).toEqual(new Set([stack.state.storeBucket]));
     // The file's arrival time is the Object Created event's time.
     const record = await import('pg').then(async ({ default: pgm }) => {
       const c = new pgm.Client({ connectionString: pg.url });

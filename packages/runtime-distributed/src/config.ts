@@ -27,6 +27,10 @@ export const CommonEnvSchema = z.object({
   RECON_STORE_BUCKET: z.string().min(3),
   /** Key prefix inside the store bucket (e.g. `recon/`). */
   RECON_STORE_PREFIX: z.string().default(''),
+  /** Bucket of the intermediate objects (`work/`: chunks, parts, shard results); default the store bucket. */
+  RECON_WORK_BUCKET: z.string().min(3).optional(),
+  /** Bucket of the checkpoints (`checkpoints/`); default the store bucket. */
+  RECON_CHECKPOINT_BUCKET: z.string().min(3).optional(),
   /** Bucket where vendor files arrive (`YYYY-MM-DD/<file>.csv`). */
   RECON_INGRESS_BUCKET: z.string().min(3),
   /** PostgreSQL of the job store (RDS on AWS). Migrated on start. */

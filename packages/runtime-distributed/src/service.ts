@@ -9,6 +9,7 @@ import {
   EventBridgePublisher,
   extractBase,
   type PostgresJobStore,
+  PrefixRoutedStore,
   type ReconLogger,
   S3ObjectStore,
   SqsConsumer,
@@ -20,6 +21,7 @@ import {
   type Clock,
   type EventPublisher,
   type EventType,
+  type ObjectStore,
   QUEUES,
   type QueueName,
   ReconError,
@@ -106,11 +108,7 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
       events = duplicatingPublisher(events);
     }
     const ctx: ServiceContext & { log: ReconLogger } = {
-      store: new S3ObjectStore({
-        client: s3,
-        bucket: env.RECON_STORE_BUCKET,
-        prefix: env.RECON_STORE_PREFIX,
-      }),
+      store: jobStore(s3, env),
       ingress: new S3ObjectStore({ client: s3, bucket: env.RECON_INGRESS_BUCKET }),
       jobs: db.store,
       events,
@@ -244,4 +242,18 @@ async function readMaxReceiveCount(sqs: SQSClient, queueUrl: string): Promise<nu
   } catch (error) {
     throw toReconError(error, `reading the redrive policy of ${queueUrl}`);
   }
+}
+
+/**
+ * The job's objects: the store bucket, with `work/` and `checkpoints/` in their own buckets when
+ * configured (the CDK app gives each its lifecycle and grants).
+ */
+function jobStore(s3: ConstructorParameters<typeof S3ObjectStore>[0]['client'], env: CommonEnv): ObjectStore {
+  const bucket = (name: string) =>
+    new S3ObjectStore({ client: s3, bucket: name, prefix: env.RECON_STORE_PREFIX });
+  const main = bucket(env.RECON_STORE_BUCKET);
+  const routes: Record<string, ObjectStore> = {};
+  if (env.RECON_WORK_BUCKET !== undefined) routes['work/'] = bucket(env.RECON_WORK_BUCKET);
+  if (env.RECON_CHECKPOINT_BUCKET !== undefined) routes['checkpoints/'] = bucket(env.RECON_CHECKPOINT_BUCKET);
+  return Object.keys(routes).length === 0 ? main : new PrefixRoutedStore(main, routes);
 }

@@ -4,9 +4,12 @@
  *
  * Environment: CommonEnvSchema (packages/runtime-distributed/src/config.ts) plus the fields below.
  */
+
+import { EmfMetrics, recordJobMetrics } from '@recon/adapters/observability';
 import { CommonEnvSchema, envFlag, parseEnv, runMain, startService } from '@recon/runtime-distributed';
 import { z } from 'zod';
 import { reporterHandlers } from './app.ts';
+import { createGlueQuickSightBiRefresh } from './bi-refresh.ts';
 import { DEFAULT_REPORTER_OPTIONS } from './handlers/matching-completed.ts';
 
 const ReporterEnvSchema = CommonEnvSchema.extend({
@@ -14,6 +17,13 @@ const ReporterEnvSchema = CommonEnvSchema.extend({
   RECON_ROWS_PER_FILE: z.coerce.number().int().min(1).default(DEFAULT_REPORTER_OPTIONS.rowsPerFile),
   /** Keep the job's intermediate objects (work/<job>/) after success. */
   RECON_KEEP_WORK: envFlag,
+  /** Glue catalog of the divergences table; with the QuickSight ids, turns the BI refresh on. */
+  RECON_GLUE_DATABASE: z.string().min(1).optional(),
+  RECON_GLUE_TABLE: z.string().min(1).default('divergencias'),
+  RECON_QUICKSIGHT_ACCOUNT_ID: z.string().min(1).optional(),
+  RECON_QUICKSIGHT_DATASET_ID: z.string().min(1).optional(),
+  /** Write each job's metrics as CloudWatch Embedded Metric Format lines on stdout (default on). */
+  RECON_EMF_METRICS: envFlag.default(true),
 });
 
 const env = parseEnv(ReporterEnvSchema, process.env);
@@ -27,6 +37,29 @@ runMain(() =>
       ...DEFAULT_REPORTER_OPTIONS,
       rowsPerFile: env.RECON_ROWS_PER_FILE,
       keepWork: env.RECON_KEEP_WORK,
+      ...(env.RECON_GLUE_DATABASE !== undefined &&
+      env.RECON_QUICKSIGHT_ACCOUNT_ID !== undefined &&
+      env.RECON_QUICKSIGHT_DATASET_ID !== undefined
+        ? {
+            biRefresh: createGlueQuickSightBiRefresh({
+              region: env.AWS_REGION,
+              target: {
+                glue: { database: env.RECON_GLUE_DATABASE, table: env.RECON_GLUE_TABLE },
+                quickSight: {
+                  awsAccountId: env.RECON_QUICKSIGHT_ACCOUNT_ID,
+                  dataSetId: env.RECON_QUICKSIGHT_DATASET_ID,
+                },
+              },
+            }),
+          }
+        : {}),
+      ...(env.RECON_EMF_METRICS
+        ? {
+            onReported: (summary) => {
+              recordJobMetrics(summary, [new EmfMetrics()]);
+            },
+          }
+        : {}),
     }),
   }),
 );

@@ -1,6 +1,8 @@
-import type { DivergenceRow, JobRecord, ShardCounts } from '@recon/contracts';
+import type { DivergenceRow, JobRecord, ServiceContext, ShardCounts } from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
+import type { BiRefresh } from './bi-refresh.ts';
 import { csvField, rejectsCsv } from './csv-writer.ts';
+import { DEFAULT_REPORTER_OPTIONS, refreshBi } from './handlers/matching-completed.ts';
 import { mergeSorted } from './merge.ts';
 import { buildSummary, DEFAULT_ALERTS } from './summary.ts';
 
@@ -157,5 +159,48 @@ describe('buildSummary', () => {
         alerts: DEFAULT_ALERTS,
       }),
     ).toThrow(/line accounting does not close/);
+  });
+});
+
+describe('the BI refresh step', () => {
+  const lines: string[] = [];
+  const ctx = {
+    log: {
+      info: (f: Record<string, unknown>, m: string) => lines.push(`info ${m} ${JSON.stringify(f)}`),
+      warn: () => {},
+      error: (f: Record<string, unknown>, m: string) => lines.push(`error ${m} ${JSON.stringify(f)}`),
+    },
+  } as unknown as ServiceContext;
+
+  it('refreshes the day with the job id as ingestion id, and a failure is logged, not thrown', async () => {
+    const calls: unknown[] = [];
+    const ok: BiRefresh = {
+      refresh: async (r) => {
+        calls.push(r);
+        return { partition: 'created', ingestionId: r.ingestionId ?? '', ingestionStatus: 'INITIALIZED' };
+      },
+    };
+    await refreshBi(ctx, { ...DEFAULT_REPORTER_OPTIONS, biRefresh: ok }, 'JOB-20261122-000001', '2026-11-21');
+    expect(calls).toEqual([
+      { jobId: 'JOB-20261122-000001', referenceDate: '2026-11-21', ingestionId: 'JOB-20261122-000001' },
+    ]);
+    const failing: BiRefresh = {
+      refresh: async () => {
+        throw new Error('QuickSight throttled');
+      },
+    };
+    await expect(
+      refreshBi(
+        ctx,
+        { ...DEFAULT_REPORTER_OPTIONS, biRefresh: failing },
+        'JOB-20261122-000002',
+        '2026-11-21',
+      ),
+    ).resolves.toBeUndefined();
+    expect(
+      lines.some((l) => l.startsWith('error BI refresh failed') && l.includes('QuickSight throttled')),
+    ).toBe(true);
+    await refreshBi(ctx, DEFAULT_REPORTER_OPTIONS, 'JOB-20261122-000003', '2026-11-21');
+    expect(lines).toHaveLength(2);
   });
 });

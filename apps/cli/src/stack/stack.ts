@@ -35,6 +35,8 @@ export interface StackOptions {
   queuePrefix?: string;
   storeBucket?: string;
   ingressBucket?: string;
+  /** Bucket of the intermediate `work/` objects (as in AWS, apart from the outputs). */
+  workBucket?: string;
   /** Visibility timeout of every queue and consumer (seconds); default 30. */
   visibilityTimeoutSeconds?: number;
   /** Receives before a message is dead-lettered; default 5. */
@@ -54,6 +56,7 @@ export interface StackState {
   queuePrefix: string;
   storeBucket: string;
   ingressBucket: string;
+  workBucket: string;
   databaseUrl: string;
   queues: Record<QueueName, QueueWithDlq>;
   processes: { name: string; pid: number }[];
@@ -130,12 +133,14 @@ export class Stack {
       };
       const storeBucket = o.storeBucket ?? 'recon-store';
       const ingressBucket = o.ingressBucket ?? 'recon-ingress';
+      const workBucket = o.workBucket ?? 'recon-work';
       const queuePrefix = o.queuePrefix ?? 'recon-';
       let queues: Record<QueueName, QueueWithDlq>;
       try {
         queues = await ensureReconQueues(sqs, { prefix: queuePrefix, settings });
         await ensureBucket(s3, storeBucket);
         await ensureBucket(s3, ingressBucket);
+        await ensureBucket(s3, workBucket);
       } finally {
         sqs.destroy();
         s3.destroy();
@@ -146,6 +151,7 @@ export class Stack {
         queuePrefix,
         storeBucket,
         ingressBucket,
+        workBucket,
         databaseUrl,
         queues,
         processes: [],
@@ -177,6 +183,7 @@ export class Stack {
       RECON_QUEUE_PREFIX: this.state.queuePrefix,
       RECON_STORE_BUCKET: this.state.storeBucket,
       RECON_INGRESS_BUCKET: this.state.ingressBucket,
+      RECON_WORK_BUCKET: this.state.workBucket,
       DATABASE_URL: this.state.databaseUrl,
       RECON_VISIBILITY_TIMEOUT_SECONDS: String(o.visibilityTimeoutSeconds ?? 30),
       RECON_LOG_LEVEL: o.logLevel ?? 'info',

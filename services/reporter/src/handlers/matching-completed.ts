@@ -11,12 +11,17 @@ import {
   type VendorChunkUnit,
 } from '@recon/contracts';
 import { scanRecords } from '@recon/rules';
+import type { BiRefresh } from '../bi-refresh.ts';
 import { rejectsCsv } from '../csv-writer.ts';
 import { mergeSorted } from '../merge.ts';
 import { encodeDivergencesParquet } from '../parquet.ts';
 import { type AlertPolicy, buildSummary, DEFAULT_ALERTS } from '../summary.ts';
 
 export interface ReporterOptions {
+  /** The BI refresh after a report (Glue partition + QuickSight ingestion in AWS); none embedded. */
+  biRefresh?: BiRefresh;
+  /** Called with the written summary (e.g. CloudWatch EMF metrics in AWS). */
+  onReported?: (summary: JobSummary) => void | Promise<void>;
   /** Rows per Parquet file; more rows give `<job_id>-part-N.parquet` files. */
   rowsPerFile: number;
   /** Keep the job's intermediate objects (chunks, parts, shard results) after success. */
@@ -120,6 +125,8 @@ export async function handleMatchingCompleted(
   await ctx.jobs.mergeFacts(jobId, { summary });
   await ctx.jobs.setStatus(jobId, 'SUCCEEDED', finishedAt.toISOString());
   if (!options.keepWork) await ctx.store.deletePrefix(keys.work(jobId));
+  await refreshBi(ctx, options, jobId, summary.reference_date);
+  await options.onReported?.(summary);
 
   await announce(ctx, jobId, summary, rows.length);
   for (const alert of alerts) {
@@ -172,4 +179,27 @@ async function withRawLines(
     throw new Error(`found the raw text of ${out.length} of ${duplicates.length} duplicate lines`);
   }
   return out;
+}
+
+/**
+ * The dashboard learns of the new day. A failed refresh is logged, not fatal: the Parquet and the
+ * summary are written, and the next refresh (or an operator) picks the partition up.
+ */
+export async function refreshBi(
+  ctx: ServiceContext,
+  options: ReporterOptions,
+  jobId: string,
+  referenceDate: string,
+) {
+  if (options.biRefresh === undefined) return;
+  try {
+    // A fixed ingestion id: a redelivered message starts no second ingestion.
+    const result = await options.biRefresh.refresh({ jobId, referenceDate, ingestionId: jobId });
+    ctx.log.info({ job_id: jobId, ...result }, 'BI refreshed');
+  } catch (error) {
+    ctx.log.error(
+      { job_id: jobId, err: error instanceof Error ? error.message : String(error) },
+      'BI refresh failed',
+    );
+  }
 }
