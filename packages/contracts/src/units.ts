@@ -11,7 +11,8 @@ export const keys = {
     `work/${jobId}/parts/base-${pad(slice, 2)}-${pad(index, 5)}.bin`,
   rejects: (jobId: string, side: Side, index: number) =>
     `work/${jobId}/rejects/${side}-${pad(index, 5)}.json`,
-  shardResult: (jobId: string, shard: number) => `work/${jobId}/results/shard-${pad(shard, 4)}.json`,
+  /** A matcher's result (binary, format RSR2: services/reporter/src/shard-result.ts). */
+  shardResult: (jobId: string, shard: number) => `work/${jobId}/results/shard-${pad(shard, 4)}.rsr`,
   summary: (jobId: string) => `jobs/${jobId}/summary.json`,
   rejectsCsv: (jobId: string) => `jobs/${jobId}/rejeitados.csv`,
   baseRejectsCsv: (jobId: string) => `jobs/${jobId}/rejeitados_base.csv`,

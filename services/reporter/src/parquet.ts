@@ -79,7 +79,27 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * and the column; nothing is written then.
  */
 export function encodeDivergencesParquet(rows: readonly DivergenceRow[]): Uint8Array {
-  const ipc = tableToIPC(divergencesToArrow(rows), 'stream');
+  return arrowToParquet(divergencesToArrow(rows));
+}
+
+/**
+ * The same file as encodeDivergencesParquet(rows), from rows held column by column (shard results,
+ * see shard-result.ts): row k is row `at[k]` of `sources[list[k]]`, for k in [from, to). Text is
+ * copied byte for byte into the Arrow buffers; the values are validated as encodeDivergencesParquet
+ * does, with the same errors.
+ */
+export function encodeDivergenceColumnsParquet(
+  sources: readonly DivergenceColumns[],
+  list: Int32Array,
+  at: Int32Array,
+  from: number,
+  to: number,
+): Uint8Array {
+  return arrowToParquet(divergenceColumnsToArrow(sources, list, at, from, to));
+}
+
+function arrowToParquet(table: Table): Uint8Array {
+  const ipc = tableToIPC(table, 'stream');
   let builder = new WriterPropertiesBuilder().setCompression(Compression.SNAPPY).setDictionaryEnabled(false);
   for (const column of DICTIONARY_COLUMNS) builder = builder.setColumnDictionaryEnabled(column, true);
   for (const column of NO_STATISTICS_COLUMNS) {
@@ -138,40 +158,175 @@ export function divergencesToArrow(rows: readonly DivergenceRow[]): Table {
       timestamp.push(i, r.timestamp);
     }
   } catch (error) {
-    if (!(error instanceof BadValue)) throw error;
-    const ordem = (rows[i] as Partial<DivergenceRow> | undefined)?.ordem_id;
-    const which = typeof ordem === 'string' ? `row ${i} (ordem_id ${JSON.stringify(ordem)})` : `row ${i}`;
-    throw new ReconError(
-      'INTERNAL',
-      `cannot encode divergence ${which}, column ${error.column}: ${error.message}`,
-    );
+    badRow(error, i, (rows[i] as Partial<DivergenceRow> | undefined)?.ordem_id);
   }
 
-  const struct = makeData({
-    type: new Struct(DIVERGENCE_SCHEMA.fields),
-    length: n,
-    nullCount: 0,
-    children: [
-      jobId.finish(),
-      tipo.finish(),
-      severidade.finish(),
-      ordemId.finish(),
-      fornecedorId.finish(),
-      nome.finish(),
-      ativoId.finish(),
-      data.finish(),
-      dataBase.finish(),
-      valorCsv.finish(),
-      valorBase.finish(),
-      diferenca.finish(),
-      campo.finish(),
-      detalhes.finish(),
-      hashLinha.finish(),
-      linhaArquivo.finish(),
-      timestamp.finish(),
-    ],
-  });
+  return toTable(n, [
+    jobId.finish(),
+    tipo.finish(),
+    severidade.finish(),
+    ordemId.finish(),
+    fornecedorId.finish(),
+    nome.finish(),
+    ativoId.finish(),
+    data.finish(),
+    dataBase.finish(),
+    valorCsv.finish(),
+    valorBase.finish(),
+    diferenca.finish(),
+    campo.finish(),
+    detalhes.finish(),
+    hashLinha.finish(),
+    linhaArquivo.finish(),
+    timestamp.finish(),
+  ]);
+}
+
+function toTable(n: number, children: Data[]): Table {
+  const struct = makeData({ type: new Struct(DIVERGENCE_SCHEMA.fields), length: n, nullCount: 0, children });
   return new Table(DIVERGENCE_SCHEMA, [new RecordBatch(DIVERGENCE_SCHEMA, struct)]);
+}
+
+function badRow(error: unknown, i: number, ordem: unknown): never {
+  if (!(error instanceof BadValue)) throw error;
+  const which = typeof ordem === 'string' ? `row ${i} (ordem_id ${JSON.stringify(ordem)})` : `row ${i}`;
+  throw new ReconError(
+    'INTERNAL',
+    `cannot encode divergence ${which}, column ${error.column}: ${error.message}`,
+  );
+}
+
+/** The DivergenceRow fields held as text by DivergenceColumns. */
+export const TEXT_COLUMNS = [
+  'job_id',
+  'tipo_divergencia',
+  'severidade',
+  'ordem_id',
+  'fornecedor_id',
+  'nome',
+  'ativo_id',
+  'data',
+  'data_base',
+  'valor_csv',
+  'valor_base',
+  'diferenca',
+  'campo',
+  'detalhes',
+  'hash_linha',
+] as const satisfies readonly (keyof DivergenceRow)[];
+
+export type TextColumnName = (typeof TEXT_COLUMNS)[number];
+
+/** One text field of n rows: value i is UTF-8 bytes[offsets[i], offsets[i + 1]), or null if nulls[i] is 1. */
+export interface TextColumnData {
+  offsets: Int32Array;
+  bytes: Buffer;
+  nulls: Uint8Array;
+}
+
+/** Divergence rows held column by column. */
+export interface DivergenceColumns {
+  rows: number;
+  text: Record<TextColumnName, TextColumnData>;
+  /** Null where linhaArquivoNulls[i] is 1. */
+  linhaArquivo: Float64Array;
+  linhaArquivoNulls: Uint8Array;
+  timestamp: Float64Array;
+}
+
+/** divergencesToArrow for the rows (list[k], at[k]), k in [from, to), of column-held sources. */
+export function divergenceColumnsToArrow(
+  sources: readonly DivergenceColumns[],
+  list: Int32Array,
+  at: Int32Array,
+  from: number,
+  to: number,
+): Table {
+  if (!LITTLE_ENDIAN) throw new ReconError('INTERNAL', 'the Parquet encoder needs a little-endian platform');
+  const n = to - from;
+  const textBytes = (name: TextColumnName) => {
+    let total = 0;
+    for (let k = from; k < to; k++) {
+      const o = sources[list[k]!]!.text[name].offsets;
+      const i = at[k]!;
+      total += o[i + 1]! - o[i]!;
+    }
+    return total;
+  };
+  const utf8 = (name: TextColumnName, nullable: boolean) =>
+    new Utf8Column(name, n, 0, nullable, textBytes(name));
+  const jobId = utf8('job_id', false);
+  const tipo = utf8('tipo_divergencia', false);
+  const severidade = utf8('severidade', false);
+  const ordemId = utf8('ordem_id', false);
+  const fornecedorId = utf8('fornecedor_id', false);
+  const nome = utf8('nome', false);
+  const ativoId = utf8('ativo_id', false);
+  const data = new DateColumn('data', n, false);
+  const dataBase = new DateColumn('data_base', n, true);
+  const valorCsv = new DecimalColumn('valor_csv', n);
+  const valorBase = new DecimalColumn('valor_base', n);
+  const diferenca = new DecimalColumn('diferenca', n);
+  const campo = utf8('campo', true);
+  const detalhes = utf8('detalhes', false);
+  const hashLinha = utf8('hash_linha', false);
+  const linhaArquivo = new Int32Column('linha_arquivo', n);
+  const timestamp = new TimestampColumn('timestamp', n);
+
+  let j = 0;
+  let k = from;
+  try {
+    for (; k < to; k++, j++) {
+      const src = sources[list[k]!]!;
+      const i = at[k]!;
+      const t = src.text;
+      jobId.copy(j, t.job_id, i);
+      tipo.copy(j, t.tipo_divergencia, i);
+      severidade.copy(j, t.severidade, i);
+      ordemId.copy(j, t.ordem_id, i);
+      fornecedorId.copy(j, t.fornecedor_id, i);
+      nome.copy(j, t.nome, i);
+      ativoId.copy(j, t.ativo_id, i);
+      data.copy(j, t.data, i);
+      dataBase.copy(j, t.data_base, i);
+      valorCsv.copy(j, t.valor_csv, i);
+      valorBase.copy(j, t.valor_base, i);
+      diferenca.copy(j, t.diferenca, i);
+      campo.copy(j, t.campo, i);
+      detalhes.copy(j, t.detalhes, i);
+      hashLinha.copy(j, t.hash_linha, i);
+      linhaArquivo.push(j, src.linhaArquivoNulls[i] === 1 ? null : src.linhaArquivo[i]!);
+      timestamp.push(j, src.timestamp[i]!);
+    }
+  } catch (error) {
+    const src = sources[list[k]!]!;
+    badRow(error, j, textAt(src.text.ordem_id, at[k]!));
+  }
+  return toTable(n, [
+    jobId.finish(),
+    tipo.finish(),
+    severidade.finish(),
+    ordemId.finish(),
+    fornecedorId.finish(),
+    nome.finish(),
+    ativoId.finish(),
+    data.finish(),
+    dataBase.finish(),
+    valorCsv.finish(),
+    valorBase.finish(),
+    diferenca.finish(),
+    campo.finish(),
+    detalhes.finish(),
+    hashLinha.finish(),
+    linhaArquivo.finish(),
+    timestamp.finish(),
+  ]);
+}
+
+/** Value i of a text column as a string (null if null). */
+export function textAt(column: TextColumnData, i: number): string | null {
+  if (column.nulls[i] === 1) return null;
+  return column.bytes.toString('utf8', column.offsets[i]!, column.offsets[i + 1]!);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,6 +373,9 @@ const MAX_UTF8_BYTES = 0x7fffffff; // Utf8 offsets are int32
 
 /** From this many UTF-16 units on, Buffer#write is faster than the JS loop (measured on Node 20). */
 const NATIVE_WRITE_MIN_LENGTH = 24;
+
+/** From this many bytes on, Buffer#copy is faster than the JS loop. */
+const NATIVE_COPY_MIN_LENGTH = 32;
 
 /**
  * Writes `s` as UTF-8 at `bytes[end]` (capacity for 3 bytes per UTF-16 unit checked by the caller)
@@ -267,8 +425,10 @@ class Utf8Column {
     n: number,
     bytesPerRow: number,
     private readonly nullable: boolean,
+    exactBytes?: number,
   ) {
-    this.bytes = Buffer.allocUnsafe(Math.max(64, n * bytesPerRow));
+    if (exactBytes !== undefined && exactBytes > MAX_UTF8_BYTES) this.grow(exactBytes);
+    this.bytes = Buffer.allocUnsafe(Math.max(64, exactBytes ?? n * bytesPerRow));
     this.offsets = new Int32Array(n + 1);
     this.nulls = new NullMask(n);
   }
@@ -294,6 +454,26 @@ class Utf8Column {
       end += bytes.write(value, end, 'utf8');
     } else {
       end = writeUtf8(bytes, end, value);
+    }
+    this.end = end;
+    this.offsets[i + 1] = end;
+  }
+
+  /** push(i, value i of `from`), the bytes copied as they are (capacity given to the constructor). */
+  copy(i: number, from: TextColumnData, at: number): void {
+    if (from.nulls[at] === 1) {
+      this.push(i, null);
+      return;
+    }
+    const start = from.offsets[at]!;
+    const stop = from.offsets[at + 1]!;
+    let end = this.end;
+    if (stop - start >= NATIVE_COPY_MIN_LENGTH) {
+      end += from.bytes.copy(this.bytes, end, start, stop);
+    } else {
+      const src = from.bytes;
+      const dst = this.bytes;
+      for (let p = start; p < stop; p++) dst[end++] = src[p]!;
     }
     this.end = end;
     this.offsets[i + 1] = end;
@@ -359,6 +539,18 @@ class DateColumn {
     }
   }
 
+  /** push(i, value i of `from`), parsed from its bytes. */
+  copy(i: number, from: TextColumnData, at: number): void {
+    if (from.nulls[at] === 1) {
+      this.push(i, null);
+      return;
+    }
+    const days = parseIsoDateBytes(from.bytes, from.offsets[at]!, from.offsets[at + 1]!);
+    if (days === undefined)
+      this.push(i, textAt(from, at)); // throws the error of the text
+    else this.days[i] = days;
+  }
+
   finish(): Data<DateDay> {
     return makeData({
       type: new DateDay(),
@@ -385,6 +577,28 @@ export function parseIsoDate(s: string): number | undefined {
   const y = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
   const m = digit(s, 5) * 10 + digit(s, 6);
   const d = digit(s, 8) * 10 + digit(s, 9);
+  return civilDays(y, m, d);
+}
+
+function byteDigit(b: Uint8Array, i: number): number {
+  const d = b[i]! - 48;
+  return d >= 0 && d <= 9 ? d : Number.NaN;
+}
+
+/** parseIsoDate of the UTF-8 text b[start, end) (a valid date is ASCII: same answer). */
+export function parseIsoDateBytes(b: Uint8Array, start: number, end: number): number | undefined {
+  if (end - start !== 10 || b[start + 4] !== 45 || b[start + 7] !== 45) return undefined;
+  const y =
+    byteDigit(b, start) * 1000 +
+    byteDigit(b, start + 1) * 100 +
+    byteDigit(b, start + 2) * 10 +
+    byteDigit(b, start + 3);
+  const m = byteDigit(b, start + 5) * 10 + byteDigit(b, start + 6);
+  const d = byteDigit(b, start + 8) * 10 + byteDigit(b, start + 9);
+  return civilDays(y, m, d);
+}
+
+function civilDays(y: number, m: number, d: number): number | undefined {
   if (!(y >= 1 && m >= 1 && m <= 12 && d >= 1)) return undefined; // NaN fails every comparison
   const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
   if (d > (m === 2 && leap ? 29 : (DAYS_IN_MONTH[m - 1] as number))) return undefined;
@@ -432,6 +646,54 @@ class DecimalColumn {
       this.nulls.setNull(i);
     } else {
       throw new BadValue(this.name, `expected a decimal string or null, got ${show(value)}`);
+    }
+  }
+
+  /** push(i, value i of `from`), parsed from its bytes without a BigInt when it has at most 15 digits. */
+  copy(i: number, from: TextColumnData, at: number): void {
+    if (from.nulls[at] === 1) {
+      this.nulls.setNull(i);
+      return;
+    }
+    const b = from.bytes;
+    const start = from.offsets[at]!;
+    const end = from.offsets[at + 1]!;
+    const negative = b[start] === 45;
+    const first = negative ? start + 1 : start;
+    const point = end - 3;
+    const intDigits = point - first;
+    if (intDigits < 1 || intDigits > 13 || b[point] !== 46) {
+      this.push(i, textAt(from, at)); // over 15 digits, or not canonical (throws)
+      return;
+    }
+    let cents = 0;
+    for (let p = first; p < end; p++) {
+      if (p === point) continue;
+      const d = b[p]! - 48;
+      if (d < 0 || d > 9) {
+        this.push(i, textAt(from, at)); // throws
+        return;
+      }
+      cents = cents * 10 + d; // < 10^15 < 2^53: exact
+    }
+    // The 128-bit two's complement words, as push's BigInt stores give ("-0.00" is 0).
+    const w = this.words;
+    const o = 4 * i;
+    const lo = cents % 0x100000000;
+    const hi = (cents - lo) / 0x100000000;
+    if (!negative || cents === 0) {
+      w[o] = lo;
+      w[o + 1] = hi;
+    } else if (lo === 0) {
+      w[o] = 0;
+      w[o + 1] = 0x100000000 - hi;
+      w[o + 2] = 0xffffffff;
+      w[o + 3] = 0xffffffff;
+    } else {
+      w[o] = 0x100000000 - lo;
+      w[o + 1] = 0xffffffff - hi;
+      w[o + 2] = 0xffffffff;
+      w[o + 3] = 0xffffffff;
     }
   }
 

@@ -1,7 +1,6 @@
 import {
   BARRIERS,
   type BaseUnit,
-  type DivergenceRow,
   type JobSummary,
   keys,
   type MatchingCompleted,
@@ -13,8 +12,9 @@ import {
 import { scanRecords } from '@recon/rules';
 import type { BiRefresh } from '../bi-refresh.ts';
 import { rejectsCsv } from '../csv-writer.ts';
-import { mergeSorted } from '../merge.ts';
-import { encodeDivergencesParquet } from '../parquet.ts';
+import { mergeOrder } from '../merge.ts';
+import { type DivergenceColumns, encodeDivergenceColumnsParquet, type TextColumnData } from '../parquet.ts';
+import { decodeShardResult, type ShardResult } from '../shard-result.ts';
 import { type AlertPolicy, buildSummary, DEFAULT_ALERTS } from '../summary.ts';
 
 export interface ReporterOptions {
@@ -34,12 +34,6 @@ export const DEFAULT_REPORTER_OPTIONS: ReporterOptions = {
   keepWork: false,
   alerts: DEFAULT_ALERTS,
 };
-
-interface ShardResult {
-  divergences: DivergenceRow[];
-  vendorDuplicates: (Omit<RejectedLine, 'conteudo'> & { conteudo: string | null })[];
-  baseDuplicates: RejectedLine[];
-}
 
 /** Assembles the job's outputs: Parquet (sorted), rejects, summary; then announces the outcome. */
 export async function handleMatchingCompleted(
@@ -65,14 +59,14 @@ export async function handleMatchingCompleted(
   const baseUnits = (await ctx.jobs.listUnits<BaseUnit>(jobId, BARRIERS.base)).map((u) => u.data);
   const shards = (await ctx.jobs.listUnits<ShardUnit>(jobId, BARRIERS.shards)).map((u) => u.data);
 
-  const lists: DivergenceRow[][] = [];
+  const lists: DivergenceColumns[] = [];
   const rejects: RejectedLine[] = [];
   const baseRejects: RejectedLine[] = [];
   const duplicates: ShardResult['vendorDuplicates'] = [];
-  for (const shard of shards) {
-    const result = JSON.parse(
-      Buffer.from(await ctx.store.get(shard.resultKey)).toString('utf8'),
-    ) as ShardResult;
+  const bodies = await Promise.all(shards.map((shard) => ctx.store.get(shard.resultKey)));
+  for (let s = 0; s < shards.length; s++) {
+    const result = decodeShardResult(bodies[s]!, shards[s]!.resultKey);
+    bodies[s] = new Uint8Array(0);
     lists.push(result.divergences);
     duplicates.push(...result.vendorDuplicates);
     baseRejects.push(...result.baseDuplicates);
@@ -87,13 +81,18 @@ export async function handleMatchingCompleted(
   }
   baseRejects.sort((a, b) => a.linha - b.linha);
 
-  const rows = mergeSorted(lists);
-  const files = Math.max(1, Math.ceil(rows.length / options.rowsPerFile));
+  const order = mergeOrder(
+    lists.map((l) => texts(l.text.tipo_divergencia, l.rows)),
+    lists.map((l) => texts(l.text.ordem_id, l.rows)),
+  );
+  const rowCount = order.list.length;
+  const files = Math.max(1, Math.ceil(rowCount / options.rowsPerFile));
   const parquetKeys: string[] = [];
   for (let part = 0; part < files; part++) {
     const key = keys.divergences(job.request.referenceDate, jobId, part + 1, files);
-    const slice = rows.slice(part * options.rowsPerFile, (part + 1) * options.rowsPerFile);
-    await ctx.store.put(key, encodeDivergencesParquet(slice));
+    const from = part * options.rowsPerFile;
+    const to = Math.min(rowCount, from + options.rowsPerFile);
+    await ctx.store.put(key, encodeDivergenceColumnsParquet(lists, order.list, order.at, from, to));
     parquetKeys.push(key);
   }
   await ctx.store.put(keys.rejectsCsv(jobId), rejectsCsv(rejects));
@@ -128,7 +127,7 @@ export async function handleMatchingCompleted(
   await refreshBi(ctx, options, jobId, summary.reference_date);
   await options.onReported?.(summary);
 
-  await announce(ctx, jobId, summary, rows.length);
+  await announce(ctx, jobId, summary, rowCount);
   for (const alert of alerts) {
     await ctx.events.publish('alert.raised', `alert.raised:${jobId}:${alert.alert}`, { jobId, ...alert });
   }
@@ -149,6 +148,33 @@ function announce(
     divergenceRate: summary.divergence_rate,
     durationSeconds: summary.stage_seconds.total ?? 0,
   });
+}
+
+/**
+ * The n values of a sort-key column as strings (UTF-8 decoded, the strings the matcher wrote; a
+ * null, which the encoder refuses later, sorts as ''). A value equal to the one before is shared.
+ */
+function texts(column: TextColumnData, n: number): string[] {
+  const out: string[] = new Array(n);
+  const { bytes, offsets, nulls } = column;
+  let last = '';
+  let lastStart = 0;
+  let lastEnd = 0;
+  for (let i = 0; i < n; i++) {
+    const start = offsets[i]!;
+    const end = offsets[i + 1]!;
+    if (nulls[i] === 1) {
+      out[i] = '';
+      continue;
+    }
+    if (end - start !== lastEnd - lastStart || bytes.compare(bytes, lastStart, lastEnd, start, end) !== 0) {
+      last = bytes.toString('utf8', start, end);
+      lastStart = start;
+      lastEnd = end;
+    }
+    out[i] = last;
+  }
+  return out;
 }
 
 async function readJson<T>(ctx: ServiceContext, key: string): Promise<T> {
