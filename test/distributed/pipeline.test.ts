@@ -62,6 +62,17 @@ describe('the distributed stack', () => {
     expect(bucketsOf(`work/${job.jobId}/`)).toEqual(new Set([stack.state.workBucket]));
     expect(bucketsOf(`jobs/${job.jobId}/`)).toEqual(new Set([stack.state.storeBucket]));
     expect(bucketsOf('divergencias/')).toEqual(new Set([stack.state.storeBucket]));
+    // The reporter process wrote the job's metrics as CloudWatch EMF (the alarms read them).
+    const emf = stack
+      .logs('reporter')
+      .filter(
+        (l) =>
+          (l as Record<string, unknown>)._aws !== undefined &&
+          (l as Record<string, unknown>).job_id === job.jobId,
+      );
+    expect(emf.some((l) => (l as Record<string, unknown>).TotalLines === result.summary.total_lines)).toBe(
+      true,
+    );
     // The file's arrival time is the Object Created event's time.
     const record = await import('pg').then(async ({ default: pgm }) => {
       const c = new pgm.Client({ connectionString: pg.url });

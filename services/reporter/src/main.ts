@@ -5,7 +5,7 @@
  * Environment: CommonEnvSchema (packages/runtime-distributed/src/config.ts) plus the fields below.
  */
 
-import { EmfMetrics, recordJobMetrics } from '@recon/adapters/observability';
+import { createTracing, EmfMetrics, recordJobMetrics } from '@recon/adapters/observability';
 import { CommonEnvSchema, envFlag, parseEnv, runMain, startService } from '@recon/runtime-distributed';
 import { z } from 'zod';
 import { reporterHandlers } from './app.ts';
@@ -22,11 +22,14 @@ const ReporterEnvSchema = CommonEnvSchema.extend({
   RECON_GLUE_TABLE: z.string().min(1).default('divergencias'),
   RECON_QUICKSIGHT_ACCOUNT_ID: z.string().min(1).optional(),
   RECON_QUICKSIGHT_DATASET_ID: z.string().min(1).optional(),
+  /** OpenTelemetry spans per stage of each reported job: `off` (default) or `console`. */
+  RECON_TRACE_EXPORTER: z.enum(['off', 'console']).default('off'),
   /** Write each job's metrics as CloudWatch Embedded Metric Format lines on stdout (default on). */
   RECON_EMF_METRICS: envFlag.default(true),
 });
 
 const env = parseEnv(ReporterEnvSchema, process.env);
+const tracing = createTracing({ exporter: env.RECON_TRACE_EXPORTER });
 
 runMain(() =>
   startService({
@@ -53,13 +56,10 @@ runMain(() =>
             }),
           }
         : {}),
-      ...(env.RECON_EMF_METRICS
-        ? {
-            onReported: (summary) => {
-              recordJobMetrics(summary, [new EmfMetrics()]);
-            },
-          }
-        : {}),
+      onReported: (summary, job) => {
+        if (env.RECON_EMF_METRICS) recordJobMetrics(summary, [new EmfMetrics()]);
+        tracing.traceJob(job);
+      },
     }),
   }),
 );

@@ -1,6 +1,7 @@
 import {
   BARRIERS,
   type BaseUnit,
+  type JobRecord,
   type JobSummary,
   keys,
   type MatchingCompleted,
@@ -21,7 +22,7 @@ export interface ReporterOptions {
   /** The BI refresh after a report (Glue partition + QuickSight ingestion in AWS); none embedded. */
   biRefresh?: BiRefresh;
   /** Called with the written summary (e.g. CloudWatch EMF metrics in AWS). */
-  onReported?: (summary: JobSummary) => void | Promise<void>;
+  onReported?: (summary: JobSummary, job: JobRecord) => void | Promise<void>;
   /** Rows per Parquet file; more rows give `<job_id>-part-N.parquet` files. */
   rowsPerFile: number;
   /** Keep the job's intermediate objects (chunks, parts, shard results) after success. */
@@ -125,7 +126,10 @@ export async function handleMatchingCompleted(
   await ctx.jobs.setStatus(jobId, 'SUCCEEDED', finishedAt.toISOString());
   if (!options.keepWork) await ctx.store.deletePrefix(keys.work(jobId));
   await refreshBi(ctx, options, jobId, summary.reference_date);
-  await options.onReported?.(summary);
+  if (options.onReported !== undefined) {
+    const reported = await ctx.jobs.getJob(jobId);
+    if (reported !== undefined) await options.onReported(summary, reported);
+  }
 
   await announce(ctx, jobId, summary, rowCount);
   for (const alert of alerts) {
