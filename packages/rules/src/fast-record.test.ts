@@ -403,3 +403,65 @@ describe('scanRecords boundaries without a callback', () => {
     }
   });
 });
+
+describe('FastRecordEncoder.encodeFields = normalizeRecord + encodeShardRecord', () => {
+  const canonicalValores = ['1234.50', '-0.07', '0.00', '-1234.50', '9999999999999999.99'];
+  const otherValores = [
+    ...VALORES,
+    '1234.5',
+    '0010.00',
+    '1234.567',
+    '-0.00',
+    '10000000000000000.00',
+    ' 1.00',
+  ];
+  const texts = [...NAMES, ' lead', 'trail ', '\tlead', 'trail\t', 'new\nline', 'ÿ ʼ'];
+
+  it('writes exactly the general line for canonical rows and nothing for the others', () => {
+    const r = rng(21);
+    for (const order of [
+      [0, 1, 2, 3, 4, 5],
+      [5, 4, 3, 2, 1, 0],
+      [2, 0, 1, 5, 3, 4],
+    ]) {
+      const encoder = new FastRecordEncoder(order);
+      let fast = 0;
+      for (let k = 0; k < 20_000; k++) {
+        const plain = r() < 0.5;
+        const canonical: (string | null)[] = [
+          plain ? `FORN-${k % 7}` : pick(r, texts),
+          plain ? `ORD-${k}` : pick(r, [...ORDENS, null]),
+          plain ? pick(r, ['Maria Silva', 'João Conceição', '']) : pick(r, [...texts, null]),
+          plain ? `ATV-${k % 3}` : pick(r, texts),
+          plain
+            ? pick(r, ['2026-11-20', '2024-02-29', '0001-01-01'])
+            : pick(r, [...DATAS, '0000-01-01', null]),
+          plain ? pick(r, canonicalValores) : pick(r, [...otherValores, null]),
+        ];
+        const fields = order.map((_, filePos) => canonical[order.indexOf(filePos)]!);
+        const sink = new Sink(5);
+        const ok = encoder.encodeFields(fields, k, sink);
+        const general = normalizeRecord(
+          fields.map((v) => v ?? ''),
+          order,
+        );
+        if (!ok) {
+          expect(sink.lengths).toEqual([0, 0, 0, 0, 0]);
+          continue;
+        }
+        fast++;
+        // Taken only when normalizeRecord changes nothing.
+        expect(general.ok).toBe(true);
+        if (!general.ok) continue;
+        for (let c = 0; c < 6; c++) expect(general.record[NAMES_OF[c]!]).toBe(canonical[c]);
+        const expected = new Sink(5);
+        expected.add(shardOf(general.record.ordem_id, 5), encodeShardRecord(k, general.record));
+        expect(sink.text()).toEqual(expected.text());
+        expect(encoder.dataKey).toBe(dataKeyOf(general.record.data));
+      }
+      expect(fast).toBeGreaterThan(9000);
+    }
+  });
+});
+
+const NAMES_OF = ['fornecedor_id', 'ordem_id', 'nome', 'ativo_id', 'data', 'valor'] as const;

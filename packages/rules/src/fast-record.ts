@@ -325,6 +325,73 @@ export class FastRecordEncoder {
   }
 
   /**
+   * One record given as already-split string fields (file order, `null` for a missing value),
+   * e.g. a database row: appends its shard line to `sink` and returns true only when every value
+   * is already canonical, so that `normalizeRecord` would return it unchanged: text fields without
+   * blanks at the edges, tab, CR, LF or backslash, and below U+0300 (NFC is a no-op there; the
+   * hash over UTF-16 units is then the one of `shardOf`); a non-empty `ordem_id`; `data` as a
+   * valid `YYYY-MM-DD`; `valor` as `-?D+.DD` with no leading zero, at most 16 integer digits and
+   * no negative zero (numeric::text of a decimal(18,2)). Otherwise returns false, nothing written,
+   * and the caller takes the general path. One pass per field checks and writes at once: bytes
+   * past the shard's length are only kept by `commit`.
+   */
+  encodeFields(fields: readonly (string | null)[], linha: number, sink: ShardSink): boolean {
+    const order = this.order;
+    const ordemId = fields[order[1]!];
+    const fornecedor = fields[order[0]!];
+    const nome = fields[order[2]!];
+    const ativo = fields[order[3]!];
+    const data = fields[order[4]!];
+    const valor = fields[order[5]!];
+    if (
+      ordemId == null ||
+      fornecedor == null ||
+      nome == null ||
+      ativo == null ||
+      data == null ||
+      valor == null ||
+      ordemId.length === 0 ||
+      data.length !== 10
+    )
+      return false;
+    let h = 0x811c9dc5;
+    for (let k = 0; k < ordemId.length; k++) {
+      h ^= ordemId.charCodeAt(k);
+      h = Math.imul(h, 0x01000193);
+    }
+    const shard = (h >>> 0) % sink.shardCount;
+    const lineStart = sink.lengthOf(shard);
+    // Text below U+0300 takes at most 2 UTF-8 bytes per unit; 40 covers linha, tabs and LF.
+    const need =
+      lineStart + 2 * (ordemId.length + fornecedor.length + nome.length + ativo.length) + valor.length + 40;
+    const out = sink.room(shard, need);
+    let at = writeInt(out, lineStart, linha);
+    out[at++] = TAB;
+    at = plainText(ordemId, out, at);
+    if (at < 0) return false;
+    out[at++] = TAB;
+    at = plainText(fornecedor, out, at);
+    if (at < 0) return false;
+    out[at++] = TAB;
+    at = plainText(nome, out, at);
+    if (at < 0) return false;
+    out[at++] = TAB;
+    at = plainText(ativo, out, at);
+    if (at < 0) return false;
+    out[at++] = TAB;
+    const dataKey = isoDataKey(data);
+    if (dataKey < 0) return false;
+    for (let k = 0; k < 10; k++) out[at++] = data.charCodeAt(k);
+    out[at++] = TAB;
+    at = canonicalValor(valor, out, at);
+    if (at < 0) return false;
+    out[at++] = LF;
+    this.dataKey = dataKey;
+    sink.commit(shard, at);
+    return true;
+  }
+
+  /**
    * A text field, trimmed, NFC and escaped. Code points below U+0300 (UTF-8 lead bytes up to
    * 0xCB) are NFC in any combination (no decompositions, no combining classes), so such bytes
    * are copied; anything else is decoded and normalized like `normalizeText`.
@@ -351,6 +418,75 @@ export class FastRecordEncoder {
     this.out = this.sink!.room(this.shard, at + 3 * value.length + this.tail);
     return at + this.out.write(value, at, 'utf8');
   }
+}
+
+/**
+ * Writes `value` as UTF-8 at `out[at]` and returns the index past it, or -1 when it is not
+ * already normalized and plain (see `encodeFields`).
+ */
+function plainText(value: string, out: Uint8Array, at: number): number {
+  const n = value.length;
+  if (n === 0) return at;
+  const first = value.charCodeAt(0);
+  const last = value.charCodeAt(n - 1);
+  if (first === SPACE || first === TAB || last === SPACE || last === TAB) return -1;
+  for (let k = 0; k < n; k++) {
+    const c = value.charCodeAt(k);
+    if (c < 0x80) {
+      if (c === TAB || c === LF || c === CR || c === BACKSLASH) return -1;
+      out[at++] = c;
+    } else if (c < 0x300) {
+      out[at++] = 0xc0 | (c >> 6);
+      out[at++] = 0x80 | (c & 0x3f);
+    } else return -1;
+  }
+  return at;
+}
+
+/** YYYYMMDD of a valid `YYYY-MM-DD` string of length 10, or -1 (as `parseData`). */
+function isoDataKey(s: string): number {
+  if (s.charCodeAt(4) !== MINUS || s.charCodeAt(7) !== MINUS) return -1;
+  let year = 0;
+  for (let k = 0; k < 4; k++) {
+    const d = s.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) return -1;
+    year = year * 10 + d;
+  }
+  const m1 = s.charCodeAt(5) - 48;
+  const m2 = s.charCodeAt(6) - 48;
+  const d1 = s.charCodeAt(8) - 48;
+  const d2 = s.charCodeAt(9) - 48;
+  if (m1 < 0 || m1 > 9 || m2 < 0 || m2 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return -1;
+  const month = m1 * 10 + m2;
+  const day = d1 * 10 + d2;
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return -1;
+  return year * 10000 + month * 100 + day;
+}
+
+/**
+ * Writes a valor already in canonical form (`-?D+.DD`, no leading zero, at most 16 integer
+ * digits, not `-0.00`) at `out[at]`; returns the index past it, or -1 for any other shape.
+ */
+function canonicalValor(s: string, out: Uint8Array, at: number): number {
+  const n = s.length;
+  const start = n > 0 && s.charCodeAt(0) === MINUS ? 1 : 0;
+  const units = n - 3 - start;
+  if (units < 1 || units > MAX_UNITS || s.charCodeAt(n - 3) !== DOT) return -1;
+  if (units > 1 && s.charCodeAt(start) === 48) return -1;
+  let nonZero = false;
+  if (start === 1) out[at++] = MINUS;
+  for (let k = start; k < n; k++) {
+    if (k === n - 3) {
+      out[at++] = DOT;
+      continue;
+    }
+    const c = s.charCodeAt(k);
+    if (c < 48 || c > 57) return -1;
+    if (c !== 48) nonZero = true;
+    out[at++] = c;
+  }
+  if (start === 1 && !nonZero) return -1;
+  return at;
 }
 
 /** `String(value)` for a non-negative integer, as bytes, without making the string. */

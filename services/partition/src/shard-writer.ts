@@ -62,7 +62,11 @@ export class ShardWriter implements ShardSink {
     return this.total;
   }
 
-  /** The part's bytes and offsets; empties the writer. */
+  /**
+   * The part's bytes and offsets; empties the writer. The shard buffers are kept for the next
+   * part (their bytes were copied into `body`): the next part of the same size fills them
+   * without growing them again, a copy of the whole part saved per part.
+   */
   take(key: string): { body: Buffer; part: PartInfo } {
     const body = Buffer.allocUnsafe(this.total);
     const offsets = [0];
@@ -71,8 +75,7 @@ export class ShardWriter implements ShardSink {
       at += this.buffers[s]!.copy(body, at, 0, this.lengths[s]!);
       offsets.push(at);
     }
-    this.buffers = Array.from({ length: this.shardCount }, () => Buffer.allocUnsafe(1 << 16));
-    this.lengths = new Array(this.shardCount).fill(0);
+    this.lengths.fill(0);
     this.total = 0;
     return { body, part: { key, offsets } };
   }

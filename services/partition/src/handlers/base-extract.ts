@@ -19,8 +19,6 @@ import { ShardWriter } from '../shard-writer.ts';
 /** Flush a base part every ~32 MiB of text: memory stays bounded however large the base is. */
 const PART_CHARS = 32 << 20;
 const CANONICAL = [0, 1, 2, 3, 4, 5];
-/** Characters the shard format escapes; database text rarely has them. */
-const TEXT_NEEDS_ESCAPE = /[\t\n\r\\]/;
 
 /** Streams the internal base (CSV snapshot or database relation) into shard parts. */
 export async function handleBaseExtractRequested(
@@ -86,27 +84,9 @@ export async function handleBaseExtractRequested(
             to: msg.window?.to ?? '0001-01-01',
             ordemIds: vendorOrdemIds(ctx, msg.vendorParts),
           };
+    const encoder = new FastRecordEncoder(CANONICAL);
     for await (const batch of ctx.base.read(msg.source.relation, scope, msg.slice)) {
-      for (const row of batch) {
-        const fields = row.map((v) => v ?? '');
-        const result = normalizeRecord(fields, CANONICAL);
-        if (result.ok) {
-          // One test over the text fields instead of one per field in the encoder.
-          writer.add(
-            0,
-            result.record,
-            !TEXT_NEEDS_ESCAPE.test(fields[0]! + fields[1]! + fields[2]! + fields[3]!),
-          );
-          rows++;
-        } else {
-          const nulls = row.flatMap((v, k) => (v === null ? [k] : []));
-          const mensagem =
-            nulls.length > 0
-              ? `${result.mensagem} (coluna(s) nula(s) na base: ${nulls.join(', ')})`
-              : result.mensagem;
-          rejects.push({ linha: 0, motivo: result.motivo, mensagem, conteudo: fields.join(';') });
-        }
-      }
+      for (const row of batch) if (addBaseRow(row, encoder, writer, rejects)) rows++;
       if (writer.size > PART_CHARS) await flush();
     }
   }
@@ -126,6 +106,34 @@ export async function handleBaseExtractRequested(
       side: 'base',
     });
   }
+}
+
+/**
+ * One database row into `writer`, or into `rejects` (returns false). Rows already canonical
+ * (numeric::text, ISO dates, plain text: nearly all) are encoded straight into the writer's
+ * buffers by `encoder` (made with the canonical column order); the rest take `normalizeRecord`,
+ * which alone decides rejects and their messages.
+ */
+export function addBaseRow(
+  row: readonly (string | null)[],
+  encoder: FastRecordEncoder,
+  writer: ShardWriter,
+  rejects: RejectedLine[],
+): boolean {
+  if (encoder.encodeFields(row, 0, writer)) return true;
+  const fields = row.map((v) => v ?? '');
+  const result = normalizeRecord(fields, CANONICAL);
+  if (result.ok) {
+    writer.add(0, result.record);
+    return true;
+  }
+  const nulls = row.flatMap((v, k) => (v === null ? [k] : []));
+  const mensagem =
+    nulls.length > 0
+      ? `${result.mensagem} (coluna(s) nula(s) na base: ${nulls.join(', ')})`
+      : result.mensagem;
+  rejects.push({ linha: 0, motivo: result.motivo, mensagem, conteudo: fields.join(';') });
+  return false;
 }
 
 /** The vendor file's orders, read back from its shard parts, in batches. */

@@ -1,0 +1,219 @@
+import type { RejectedLine } from '@recon/contracts';
+import { FastRecordEncoder, normalizeRecord } from '@recon/rules';
+import { describe, expect, it } from 'vitest';
+import { ShardWriter } from '../shard-writer.ts';
+import { addBaseRow } from './base-extract.ts';
+
+type Row = (string | null)[];
+const CANONICAL = [0, 1, 2, 3, 4, 5];
+
+/** The database-row path before the fast one, as it was: normalizeRecord + ShardWriter.add. */
+function generalPath(rows: readonly Row[], shards: number) {
+  const writer = new ShardWriter(shards);
+  const rejects: RejectedLine[] = [];
+  let valid = 0;
+  for (const row of rows) {
+    const fields = row.map((v) => v ?? '');
+    const result = normalizeRecord(fields, CANONICAL);
+    if (result.ok) {
+      writer.add(0, result.record, !/[\t\n\r\\]/.test(fields[0]! + fields[1]! + fields[2]! + fields[3]!));
+      valid++;
+    } else {
+      const nulls = row.flatMap((v, k) => (v === null ? [k] : []));
+      const mensagem =
+        nulls.length > 0
+          ? `${result.mensagem} (coluna(s) nula(s) na base: ${nulls.join(', ')})`
+          : result.mensagem;
+      rejects.push({ linha: 0, motivo: result.motivo, mensagem, conteudo: fields.join(';') });
+    }
+  }
+  return { ...writer.take('k'), rejects, valid };
+}
+
+function handlerPath(rows: readonly Row[], shards: number) {
+  const writer = new ShardWriter(shards);
+  const encoder = new FastRecordEncoder(CANONICAL);
+  const rejects: RejectedLine[] = [];
+  let valid = 0;
+  let fast = 0;
+  // Counts the rows the fast path takes, on a writer of its own.
+  const probe = new ShardWriter(shards);
+  for (const row of rows) {
+    const before = writer.size;
+    if (encoder.encodeFields(row, 0, probe)) fast++;
+    if (probe.size > 1 << 20) probe.take('probe');
+    expect(writer.size).toBe(before);
+    if (addBaseRow(row, encoder, writer, rejects)) valid++;
+  }
+  return { ...writer.take('k'), rejects, valid, fast };
+}
+
+/** Everything but the body, which is compared with Buffer.equals (toEqual on MiBs is slow). */
+function same(a: ReturnType<typeof generalPath>, general: ReturnType<typeof generalPath>) {
+  return { bodyEqual: a.body.equals(general.body), part: a.part, rejects: a.rejects, valid: a.valid };
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const pick = <T>(r: () => number, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
+
+const TEXTS = [
+  'Maria Silva',
+  'João Conceição', // NFC, below U+0300
+  'Jo\u0303ao Conceic\u0327a\u0303o', // NFD
+  'Nguyễn Thị', // above U+0300, already NFC
+  'Å\u212B ohm \u2126', // singletons NFC changes
+  '山田 太郎',
+  'emoji 😀 ok',
+  ' lead',
+  'trail ',
+  '\tlead tab',
+  'trail tab\t',
+  '  both  ',
+  'tab\tinside',
+  'new\nline',
+  'cr\rinside',
+  'back\\slash',
+  'ʼmodifierˀ',
+  'ÿ',
+  '',
+  '\u0001ctl',
+  null,
+];
+const ORDENS = [
+  'ORD-1',
+  'ORD-2',
+  'X',
+  'ORD-à',
+  'ORD-a\u0300',
+  'ORD\\7',
+  'ORD\t8',
+  ' ORD-9',
+  'ORD-9 ',
+  '',
+  '  ',
+  null,
+];
+const DATAS = [
+  '2026-11-20',
+  '2024-02-29',
+  '2026-02-29',
+  '2026-13-01',
+  '0000-01-01',
+  '0001-01-01',
+  '9999-12-31',
+  '20/11/2026',
+  '2026-1-20',
+  ' 2026-11-20',
+  '10000-01-01',
+  '2026-01-01 BC',
+  '',
+  null,
+];
+const VALORES = [
+  '1234.50',
+  '-0.07',
+  '0.00',
+  '-1234.50',
+  '9999999999999999.99',
+  '-9999999999999999.99',
+  '10000000000000000.00',
+  '1234.5',
+  '0010.00',
+  '00.00',
+  '-0.00',
+  '1234.567',
+  '1234.565',
+  '1234.575',
+  '1234',
+  '1.234,56',
+  ' 1.00',
+  '1.00 ',
+  '+1.00',
+  '1e3',
+  'NaN',
+  '',
+  null,
+];
+
+function randomRows(seed: number, n: number): Row[] {
+  const r = rng(seed);
+  const rows: Row[] = [];
+  for (let k = 0; k < n; k++) {
+    const plain = r() < 0.6;
+    rows.push([
+      plain ? `FORN-${Math.floor(r() * 50)}` : pick(r, TEXTS),
+      plain ? `ORD-${Math.floor(r() * 100000)}` : pick(r, ORDENS),
+      plain ? pick(r, TEXTS.slice(0, 2)) : pick(r, TEXTS),
+      plain ? `ATV-${Math.floor(r() * 9)}` : pick(r, TEXTS),
+      plain ? pick(r, DATAS.slice(0, 2)) : pick(r, DATAS),
+      plain ? pick(r, VALORES.slice(0, 5)) : pick(r, VALORES),
+    ]);
+  }
+  return rows;
+}
+
+describe('database rows: fast path = general path', () => {
+  it('canonical, negative and zero rows take the fast path', () => {
+    const rows: Row[] = [
+      ['F1', 'ORD-1', 'Maria Silva', 'ATV-1', '2026-11-20', '1234.50'],
+      ['F1', 'ORD-2', 'João Conceição', 'ATV-1', '2026-11-20', '-0.07'],
+      ['F1', 'ORD-3', '', '', '2024-02-29', '0.00'],
+      ['F1', 'ORD-4', 'ÿ ʼ', 'A', '0001-01-01', '-9999999999999999.99'],
+    ];
+    const fast = handlerPath(rows, 5);
+    expect(fast.fast).toBe(rows.length);
+    const general = generalPath(rows, 5);
+    expect(same(fast, general)).toEqual(same(general, general));
+    expect(fast.body.equals(general.body)).toBe(true);
+  });
+
+  it('non-canonical values, NFD, edge blanks, escapes and NULLs fall back with the same bytes and rejects', () => {
+    const rows: Row[] = [];
+    for (const valor of VALORES) rows.push(['F', `ORD-v${rows.length}`, 'n', 'a', '2026-01-02', valor]);
+    for (const data of DATAS) rows.push(['F', `ORD-d${rows.length}`, 'n', 'a', data, '1.00']);
+    for (const text of TEXTS) {
+      rows.push([text, `ORD-t${rows.length}`, 'n', 'a', '2026-01-02', '1.00']);
+      rows.push(['F', `ORD-t${rows.length}`, text, 'a', '2026-01-02', '1.00']);
+      rows.push(['F', `ORD-t${rows.length}`, 'n', text, '2026-01-02', '1.00']);
+    }
+    for (const ordem of ORDENS) rows.push(['F', ordem, 'n', 'a', '2026-01-02', '1.00']);
+    const fast = handlerPath(rows, 7);
+    const general = generalPath(rows, 7);
+    // Only the canonical ones were fast; every other one went through normalizeRecord.
+    expect(fast.fast).toBeGreaterThan(10);
+    expect(fast.fast).toBeLessThan(rows.length / 2);
+    expect(general.rejects.length).toBeGreaterThan(10);
+    expect(same(fast, general)).toEqual(same(general, general));
+    expect(fast.body.equals(general.body)).toBe(true);
+  });
+
+  it('agrees on 100k random rows', () => {
+    for (const seed of [1, 2, 3]) {
+      const rows = randomRows(seed, 35_000);
+      const fast = handlerPath(rows, 16);
+      const general = generalPath(rows, 16);
+      expect(fast.fast).toBeGreaterThan(15_000);
+      expect(fast.rejects.length).toBeGreaterThan(1000);
+      expect(fast.body.equals(general.body)).toBe(true);
+      expect(same(fast, general)).toEqual(same(general, general));
+    }
+  });
+
+  it('keeps a linha other than 0 and grows the shard buffers', () => {
+    const encoder = new FastRecordEncoder(CANONICAL);
+    const writer = new ShardWriter(1);
+    const long = 'x'.repeat(100_000);
+    expect(encoder.encodeFields(['F', 'O', long, 'A', '2026-01-02', '5.00'], 123456789, writer)).toBe(true);
+    expect(encoder.dataKey).toBe(20260102);
+    expect(writer.take('k').body.toString('utf8')).toBe(`123456789\tO\tF\t${long}\tA\t2026-01-02\t5.00\n`);
+  });
+});
