@@ -14,8 +14,8 @@ import {
 } from '@recon/contracts';
 import { defaultShardCount, isValidJobId, nextJobId, resolveReferenceDate } from '@recon/ingest';
 import type { NotifierConfigInput } from '@recon/notifier';
+import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from './embedded/options.ts';
 import { EmbeddedRuntime, type JobOutcome } from './embedded/runtime.ts';
-import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from './embedded/services.ts';
 
 export type BaseParam = { kind: 'csv'; path: string } | { kind: 'postgres'; url: string; relation: string };
 

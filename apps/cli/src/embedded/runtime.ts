@@ -22,12 +22,8 @@ import {
 } from '@recon/contracts';
 import { createNotifier, type NotifierConfigInput } from '@recon/notifier';
 import { localPorts, type ProcessPorts } from './context.ts';
-import {
-  DEFAULT_SERVICE_OPTIONS,
-  POOLED_QUEUES,
-  type QueueHandlers,
-  type ServiceOptions,
-} from './services.ts';
+import { DEFAULT_SERVICE_OPTIONS, POOLED_QUEUES, type ServiceOptions } from './options.ts';
+import type { QueueHandlers } from './services.ts';
 import type { WorkerConfig } from './worker.ts';
 
 export interface EmbeddedConfig {

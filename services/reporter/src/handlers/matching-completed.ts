@@ -14,27 +14,12 @@ import { scanRecords } from '@recon/rules';
 import type { BiRefresh } from '../bi-refresh.ts';
 import { rejectsCsv } from '../csv-writer.ts';
 import { mergeOrder } from '../merge.ts';
+import { DEFAULT_REPORTER_OPTIONS, type ReporterOptions } from '../options.ts';
 import { type DivergenceColumns, encodeDivergenceColumnsParquet, type TextColumnData } from '../parquet.ts';
 import { decodeShardResult, type ShardResult } from '../shard-result.ts';
-import { type AlertPolicy, buildSummary, DEFAULT_ALERTS } from '../summary.ts';
+import { buildSummary } from '../summary.ts';
 
-export interface ReporterOptions {
-  /** The BI refresh after a report (Glue partition + QuickSight ingestion in AWS); none embedded. */
-  biRefresh?: BiRefresh;
-  /** Called with the written summary (e.g. CloudWatch EMF metrics in AWS). */
-  onReported?: (summary: JobSummary, job: JobRecord) => void | Promise<void>;
-  /** Rows per Parquet file; more rows give `<job_id>-part-N.parquet` files. */
-  rowsPerFile: number;
-  /** Keep the job's intermediate objects (chunks, parts, shard results) after success. */
-  keepWork: boolean;
-  alerts: AlertPolicy;
-}
-
-export const DEFAULT_REPORTER_OPTIONS: ReporterOptions = {
-  rowsPerFile: 250_000,
-  keepWork: false,
-  alerts: DEFAULT_ALERTS,
-};
+export { DEFAULT_REPORTER_OPTIONS, type ReporterOptions } from '../options.ts';
 
 /** Assembles the job's outputs: Parquet (sorted), rejects, summary; then announces the outcome. */
 export async function handleMatchingCompleted(

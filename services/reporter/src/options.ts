@@ -1,0 +1,22 @@
+import type { JobRecord, JobSummary } from '@recon/contracts';
+import type { BiRefresh } from './bi-refresh.ts';
+import { type AlertPolicy, DEFAULT_ALERTS } from './summary.ts';
+
+/** The reporter's options; a module of its own so a runtime can read them without loading Parquet. */
+export interface ReporterOptions {
+  /** The BI refresh after a report (Glue partition + QuickSight ingestion in AWS); none embedded. */
+  biRefresh?: BiRefresh;
+  /** Called with the written summary (e.g. CloudWatch EMF metrics in AWS). */
+  onReported?: (summary: JobSummary, job: JobRecord) => void | Promise<void>;
+  /** Rows per Parquet file; more rows give `<job_id>-part-N.parquet` files. */
+  rowsPerFile: number;
+  /** Keep the job's intermediate objects (chunks, parts, shard results) after success. */
+  keepWork: boolean;
+  alerts: AlertPolicy;
+}
+
+export const DEFAULT_REPORTER_OPTIONS: ReporterOptions = {
+  rowsPerFile: 250_000,
+  keepWork: false,
+  alerts: DEFAULT_ALERTS,
+};
