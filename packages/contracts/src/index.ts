@@ -5,5 +5,6 @@ export * from './ports.ts';
 export * from './records.ts';
 export * from './routes.ts';
 export * from './shard-format.ts';
+export * from './shard-result.ts';
 export * from './summary.ts';
 export * from './units.ts';

@@ -10,8 +10,14 @@
  * words of an Arrow Decimal(18, 2). (parquet-wasm stores it as INT64 with the DECIMAL(18,2) logical
  * type; DuckDB reads it back as DECIMAL(18,2).)
  */
-import type { DivergenceRow } from '@recon/contracts';
-import { ReconError } from '@recon/contracts';
+import {
+  type DivergenceColumns,
+  type DivergenceRow,
+  ReconError,
+  SHARD_TEXT_COLUMNS,
+  type TextColumnData,
+  type TextColumnName,
+} from '@recon/contracts';
 import {
   type Data,
   DateDay,
@@ -196,43 +202,9 @@ function badRow(error: unknown, i: number, ordem: unknown): never {
   );
 }
 
-/** The DivergenceRow fields held as text by DivergenceColumns. */
-export const TEXT_COLUMNS = [
-  'job_id',
-  'tipo_divergencia',
-  'severidade',
-  'ordem_id',
-  'fornecedor_id',
-  'nome',
-  'ativo_id',
-  'data',
-  'data_base',
-  'valor_csv',
-  'valor_base',
-  'diferenca',
-  'campo',
-  'detalhes',
-  'hash_linha',
-] as const satisfies readonly (keyof DivergenceRow)[];
-
-export type TextColumnName = (typeof TEXT_COLUMNS)[number];
-
-/** One text field of n rows: value i is UTF-8 bytes[offsets[i], offsets[i + 1]), or null if nulls[i] is 1. */
-export interface TextColumnData {
-  offsets: Int32Array;
-  bytes: Buffer;
-  nulls: Uint8Array;
-}
-
-/** Divergence rows held column by column. */
-export interface DivergenceColumns {
-  rows: number;
-  text: Record<TextColumnName, TextColumnData>;
-  /** Null where linhaArquivoNulls[i] is 1. */
-  linhaArquivo: Float64Array;
-  linhaArquivoNulls: Uint8Array;
-  timestamp: Float64Array;
-}
+/** The text fields of DivergenceColumns: the shard result's columns (@recon/contracts). */
+export const TEXT_COLUMNS = SHARD_TEXT_COLUMNS;
+export type { DivergenceColumns, TextColumnData, TextColumnName };
 
 /** divergencesToArrow for the rows (list[k], at[k]), k in [from, to), of column-held sources. */
 export function divergenceColumnsToArrow(

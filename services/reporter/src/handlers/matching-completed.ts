@@ -1,7 +1,6 @@
 import {
   BARRIERS,
   type BaseUnit,
-  type JobRecord,
   type JobSummary,
   keys,
   type MatchingCompleted,
@@ -11,7 +10,6 @@ import {
   type VendorChunkUnit,
 } from '@recon/contracts';
 import { scanRecords } from '@recon/rules';
-import type { BiRefresh } from '../bi-refresh.ts';
 import { rejectsCsv } from '../csv-writer.ts';
 import { mergeOrder } from '../merge.ts';
 import { DEFAULT_REPORTER_OPTIONS, type ReporterOptions } from '../options.ts';
