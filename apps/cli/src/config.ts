@@ -20,6 +20,14 @@ const EnvSchema = z.object({
   RECON_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   /** OpenTelemetry spans per stage: `off` (default) or `console`. */
   RECON_TRACE_EXPORTER: z.enum(['off', 'console']).default('off'),
+  /** Backoff before each retry of a transiently failed step, ms, comma-separated (RULES §7). */
+  RECON_RETRY_DELAYS_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'expected milliseconds separated by commas, e.g. 30000,60000,120000,240000')
+    .default('30000,60000,120000,240000')
+    .transform((v) => v.split(',').map(Number)),
+  /** Attempts per step in all (the first included). */
+  RECON_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
 });
 
 /**

@@ -5,7 +5,7 @@ import { generateDay } from '@recon/generator';
 import { choiceOption, intOption, numberOption, required } from './args.ts';
 import { baseLoad } from './commands/base-load.ts';
 import { demo } from './commands/demo.ts';
-import { runJob } from './commands/run.ts';
+import { reprocessJob, runJob } from './commands/run.ts';
 import { readEnv } from './config.ts';
 import { withDatabase } from './database.ts';
 import { renderSummary } from './output.ts';
@@ -18,6 +18,8 @@ Usage:
   recon run --file F (--base-csv F | [--database-url URL] [--base-relation transacoes]) --out DIR
             [--reference-date YYYY-MM-DD] [--scope date-window|all] [--job-id JOB-YYYYMMDD-NNNNNN]
             [--shards N] [--workers N] [--max-invalid-rate 0.05] [--keep-work] [--json]
+            [--deadline-minutes 20] [--force]
+  recon reprocess JOB_ID --out DIR [--database-url URL] [--deadline-minutes 20] [--workers N] [--json]
   recon base load F [--database-url URL] [--relation transacoes] [--append] [--json]
   recon generate --rows N --out DIR [--tipo1 5 --tipo2 3 --tipo3 2] [--invalid P] [--duplicates P]
                  [--history N] [--seed S] [--json]
@@ -28,7 +30,10 @@ ${STACK_USAGE}
 
 Without --database-url (or DATABASE_URL), recon starts its own PostgreSQL (data in RECON_PG_DIR,
 default .recon/pg). Exit codes: 0 done (divergences are not an error), 2 the file was rejected,
-1 any other failure.`;
+1 any other failure (a timeout, another job running for the same reference date).
+A file already reconciled successfully in --out (same SHA-256) is not reconciled again: run says
+which job did it and exits 0 (--force reconciles it anew). A job that passes its deadline (minutes
+after the file arrived) ends TIMEOUT with checkpoints/<job_id>/checkpoint.json; reprocess resumes it.`;
 
 type Flags = Record<string, string | boolean | undefined>;
 
@@ -53,6 +58,8 @@ const OPTIONS = {
   workers: { type: 'string' },
   'max-invalid-rate': { type: 'string' },
   'keep-work': { type: 'boolean' },
+  force: { type: 'boolean' },
+  'deadline-minutes': { type: 'string' },
   append: { type: 'boolean' },
   json: { type: 'boolean' },
   rows: { type: 'string' },
@@ -88,8 +95,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const env = readEnv();
 
+  const deadlineMinutes = numberOption(str('deadline-minutes'), 'deadline-minutes', 0.01, 24 * 60);
   if (command === 'run') {
-    const outcome = await runJob(env, {
+    const result = await runJob(env, {
       file: required(str('file'), 'file', 'recon run --file F (--base-csv F | --database-url URL) --out DIR'),
       out: required(str('out'), 'out', 'recon run --file F (--base-csv F | --database-url URL) --out DIR'),
       baseCsv: str('base-csv'),
@@ -103,6 +111,30 @@ async function main(argv: string[]): Promise<number> {
       maxInvalidRate: numberOption(str('max-invalid-rate'), 'max-invalid-rate', 0, 1),
       keepWork: flags['keep-work'] === true,
       quiet: json,
+      force: flags.force === true,
+      ...(deadlineMinutes === undefined ? {} : { deadlineMinutes }),
+    });
+    if (result.kind === 'already-reconciled') {
+      const s = result.summary;
+      say(
+        `already reconciled: this file (sha256 ${result.sha256}) was reconciled by ${s.job_id} (reference date ${s.reference_date}, SUCCEEDED at ${s.finished_at}); nothing done. Summary: ${String(s.outputs.summary)}\nUse --force to reconcile it again.`,
+      );
+      if (json) process.stdout.write(`${JSON.stringify(s)}\n`);
+      return 0;
+    }
+    return report(result.outcome.summary, json);
+  }
+
+  if (command === 'reprocess') {
+    const usage = 'recon reprocess JOB_ID --out DIR [--database-url URL] [--deadline-minutes 20]';
+    const outcome = await reprocessJob(env, {
+      jobId: required(sub, 'JOB_ID (positional)', usage),
+      out: required(str('out'), 'out', usage),
+      ...(str('database-url') === undefined ? {} : { databaseUrl: str('database-url') as string }),
+      workers: intOption(str('workers'), 'workers', 1, 64),
+      keepWork: flags['keep-work'] === true,
+      quiet: json,
+      ...(deadlineMinutes === undefined ? {} : { deadlineMinutes }),
     });
     return report(outcome.summary, json);
   }

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { LocalFolderStore } from '@recon/adapters/embedded';
@@ -8,14 +8,23 @@ import {
   BARRIERS,
   type JobRecord,
   type JobRequested,
+  type JobSummary,
   ReconError,
   type Scope,
   type VendorChunkUnit,
 } from '@recon/contracts';
 import { defaultShardCount, isValidJobId, nextJobId, resolveReferenceDate } from '@recon/ingest';
 import type { NotifierConfigInput } from '@recon/notifier';
+import { type Checkpoint, checkpointKey } from './embedded/checkpoint.ts';
+import type { ProcessPorts } from './embedded/context.ts';
 import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from './embedded/options.ts';
-import { EmbeddedRuntime, type JobOutcome } from './embedded/runtime.ts';
+import {
+  DEFAULT_DEADLINE_MS,
+  EmbeddedRuntime,
+  type JobOutcome,
+  type RetryPolicy,
+} from './embedded/runtime.ts';
+import { DateLock, findSucceededJob, sha256File } from './job-control.ts';
 
 export type BaseParam = { kind: 'csv'; path: string } | { kind: 'postgres'; url: string; relation: string };
 
@@ -50,6 +59,44 @@ export interface ReconcileParams {
   options?: ServiceOptions;
   /** Called a few times a second with the job's state while it runs. */
   onTick?: (tick: JobTick) => void;
+  /**
+   * Milliseconds after the file arrived (`arrivedAt`, the job's start) when the job times out
+   * (default 20 minutes). With `fixedNow` it counts from the real start of the run.
+   */
+  deadlineMs?: number;
+  /** Retries of transient failures (default 30 s, 1 min, 2 min, 4 min; at most 3 attempts per step). */
+  retry?: RetryPolicy;
+  /** TEST ONLY: injected transient object-store failures (see ProcessPorts.testPutFaults). */
+  testPutFaults?: ProcessPorts['testPutFaults'];
+}
+
+/** What `recon run` does with a file: reconcile it, or point at the job that already did. */
+export type RunResult =
+  | { kind: 'reconciled'; outcome: JobOutcome }
+  | { kind: 'already-reconciled'; sha256: string; summary: JobSummary };
+
+/**
+ * Idempotency (RULES §7): a file whose SHA-256 already has a SUCCEEDED job in `out` is not
+ * reconciled again — unless `force` (the runbook's force_reprocess). Costs one read of the file.
+ */
+export async function reconcileOnce(p: ReconcileParams & { force?: boolean }): Promise<RunResult> {
+  if (p.force !== true) {
+    const earlier = await alreadyReconciled(p.file, p.out);
+    if (earlier !== undefined) return earlier;
+  }
+  return { kind: 'reconciled', outcome: await reconcile(p) };
+}
+
+/** The SUCCEEDED job of `out` that already reconciled this very file (same SHA-256), if any. */
+export async function alreadyReconciled(
+  path: string,
+  outDir: string,
+): Promise<Extract<RunResult, { kind: 'already-reconciled' }> | undefined> {
+  const file = resolve(path);
+  await sizeOf(file, '--file');
+  const sha256 = await sha256File(file);
+  const summary = await findSucceededJob(resolve(outDir), sha256);
+  return summary === undefined ? undefined : { kind: 'already-reconciled', sha256, summary };
 }
 
 /** Runs one job on the embedded runtime: every service in this process, outputs under `out`. */
@@ -89,26 +136,114 @@ export async function reconcile(p: ReconcileParams): Promise<JobOutcome> {
     // A database base is read in one slice per worker, in parallel.
     baseSlices: p.base.kind === 'postgres' ? Math.max(1, p.workers ?? availableParallelism()) : 1,
   };
+  const lock = await DateLock.acquire(out, request.referenceDate, jobId);
+  try {
+    const runtime = embeddedRuntime(p, out, p.base.kind === 'postgres' ? p.base.url : null);
+    return await runOn(runtime, store, jobId, p, () =>
+      runtime.run(request, {
+        ms: p.deadlineMs ?? DEFAULT_DEADLINE_MS,
+        ...(p.fixedNow === undefined ? {} : { fromNow: true }),
+      }),
+    );
+  } finally {
+    await lock.release();
+  }
+}
+
+export interface ReprocessParams
+  extends Pick<
+    ReconcileParams,
+    | 'out'
+    | 'workers'
+    | 'fixedNow'
+    | 'keepWork'
+    | 'logLevel'
+    | 'logDestination'
+    | 'notifier'
+    | 'traceExporter'
+    | 'options'
+    | 'onTick'
+    | 'deadlineMs'
+    | 'retry'
+    | 'testPutFaults'
+  > {
+  jobId: string;
+  /** Needed when the job's base is a PostgreSQL relation and its extraction is still pending. */
+  databaseUrl?: string;
+}
+
+/**
+ * `recon reprocess`: resumes a job that stopped (TIMEOUT) from `checkpoints/<job_id>/checkpoint.json`,
+ * redoing only what is pending. It gets a whole deadline of its own, counted from now.
+ */
+export async function reprocess(p: ReprocessParams): Promise<JobOutcome> {
+  if (!isValidJobId(p.jobId)) {
+    throw new ReconError('INVALID_ARGUMENT', `${JSON.stringify(p.jobId)} must look like JOB-YYYYMMDD-NNNNNN`);
+  }
+  const out = resolve(p.out);
+  const store = new LocalFolderStore(out);
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = JSON.parse(await readFile(store.uri(checkpointKey(p.jobId)), 'utf8')) as Checkpoint;
+  } catch {
+    throw new ReconError(
+      'FILE_NOT_FOUND',
+      `no checkpoint for ${p.jobId} in ${out} (expected ${checkpointKey(p.jobId)}); to run the whole file again use recon run --force`,
+    );
+  }
+  const summaryKey = `jobs/${p.jobId}/summary.json`;
+  if ((await store.size(summaryKey)) !== null) {
+    const previous = JSON.parse(Buffer.from(await store.get(summaryKey)).toString('utf8')) as JobSummary;
+    if (previous.status === 'SUCCEEDED') {
+      throw new ReconError('INVALID_ARGUMENT', `job ${p.jobId} already SUCCEEDED; nothing to reprocess`);
+    }
+  }
+  const request = checkpoint.intermediate_data.request;
+  const databaseUrl = request.base.kind === 'postgres' ? (p.databaseUrl ?? null) : null;
+  const lock = await DateLock.acquire(out, request.referenceDate, p.jobId);
+  try {
+    const runtime = embeddedRuntime(p, out, databaseUrl);
+    return await runOn(runtime, store, p.jobId, p, () =>
+      runtime.resume(checkpoint, { ms: p.deadlineMs ?? DEFAULT_DEADLINE_MS, fromNow: true }),
+    );
+  } finally {
+    await lock.release();
+  }
+}
+
+type RuntimeParams = Omit<ReprocessParams, 'jobId' | 'databaseUrl' | 'out'>;
+
+function embeddedRuntime(p: RuntimeParams, out: string, databaseUrl: string | null): EmbeddedRuntime {
   const options = p.options ?? DEFAULT_SERVICE_OPTIONS;
-  const metrics = new PrometheusMetrics();
-  const runtime = new EmbeddedRuntime({
+  return new EmbeddedRuntime({
     ports: {
       storeRoot: out,
       ingressRoot: '/',
-      databaseUrl: p.base.kind === 'postgres' ? p.base.url : null,
+      databaseUrl,
       fixedNow: p.fixedNow ?? null,
+      ...(p.testPutFaults === undefined ? {} : { testPutFaults: p.testPutFaults }),
     },
+    ...(p.retry === undefined ? {} : { retry: p.retry }),
     workers: p.workers,
     logLevel: p.logLevel ?? 'silent',
     ...(p.logDestination === undefined ? {} : { logDestination: p.logDestination }),
     ...(p.notifier === undefined ? {} : { notifier: p.notifier }),
-    metrics,
+    metrics: new PrometheusMetrics(),
     tracing: createTracing({ exporter: p.traceExporter ?? 'off' }),
     options: {
       ...options,
       reporter: { ...options.reporter, keepWork: p.keepWork ?? options.reporter.keepWork },
     },
   });
+}
+
+async function runOn(
+  runtime: EmbeddedRuntime,
+  store: LocalFolderStore,
+  jobId: string,
+  p: RuntimeParams,
+  go: () => Promise<JobOutcome>,
+): Promise<JobOutcome> {
   const ticker =
     p.onTick === undefined
       ? null
@@ -116,11 +251,11 @@ export async function reconcile(p: ReconcileParams): Promise<JobOutcome> {
           void tick(runtime, jobId).then((t) => t && p.onTick?.(t));
         }, 100);
   try {
-    const outcome = await runtime.run(request);
+    const outcome = await go();
     // A one-shot run leaves its metrics where a Prometheus textfile collector picks them up.
-    if (outcome.summary.status === 'SUCCEEDED') {
+    if (outcome.summary.status === 'SUCCEEDED' && runtime.metrics !== undefined) {
       const key = `jobs/${jobId}/metrics.prom`;
-      await store.put(key, await metrics.text());
+      await store.put(key, await runtime.metrics.text());
       outcome.summary.outputs.metrics = store.uri(key);
     }
     return outcome;

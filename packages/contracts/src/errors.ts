@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   BASE_UNAVAILABLE: 'the internal base could not be read',
   OBJECT_NOT_FOUND: 'an object is missing from the object store',
   JOB_FAILED: 'the job failed',
+  JOB_RUNNING: 'another job is already reconciling the same reference date',
+  DEADLINE_EXCEEDED: 'the job passed its deadline',
   INTERNAL: 'an unexpected internal error',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,7 +3,7 @@ import type { Env } from '../config.ts';
 import { withDatabase } from '../database.ts';
 import type { JobOutcome } from '../embedded/runtime.ts';
 import { Progress } from '../progress.ts';
-import { type BaseParam, reconcile } from '../reconcile.ts';
+import { alreadyReconciled, type BaseParam, type RunResult, reconcile, reprocess } from '../reconcile.ts';
 
 export interface RunOptions {
   file: string;
@@ -19,10 +19,21 @@ export interface RunOptions {
   maxInvalidRate?: number;
   keepWork: boolean;
   quiet: boolean;
+  /** Reconcile even when a SUCCEEDED job already reconciled this file (force_reprocess). */
+  force: boolean;
+  deadlineMinutes?: number;
 }
 
-/** `recon run`: one job on the embedded runtime, the base from a CSV snapshot or PostgreSQL. */
-export async function runJob(env: Env, o: RunOptions): Promise<JobOutcome> {
+/**
+ * `recon run`: one job on the embedded runtime, the base from a CSV snapshot or PostgreSQL. A file
+ * already reconciled successfully in `out` (same SHA-256) is not reconciled again unless `force`;
+ * the check comes first, before any database is started.
+ */
+export async function runJob(env: Env, o: RunOptions): Promise<RunResult> {
+  if (!o.force) {
+    const earlier = await alreadyReconciled(o.file, o.out);
+    if (earlier !== undefined) return earlier;
+  }
   const progress = new Progress('reconciling', o.quiet);
   const go = (base: BaseParam) =>
     reconcile({
@@ -40,12 +51,50 @@ export async function runJob(env: Env, o: RunOptions): Promise<JobOutcome> {
       notifier: env.notifier,
       traceExporter: env.RECON_TRACE_EXPORTER,
       onTick: (t) => progress.job(t),
+      retry: { delaysMs: env.RECON_RETRY_DELAYS_MS, maxAttempts: env.RECON_RETRY_MAX_ATTEMPTS },
+      ...(o.deadlineMinutes === undefined ? {} : { deadlineMs: o.deadlineMinutes * 60_000 }),
     });
   try {
-    if (o.baseCsv !== undefined) return await go({ kind: 'csv', path: o.baseCsv });
-    return await withDatabase(env, o.databaseUrl, (url) =>
+    if (o.baseCsv !== undefined)
+      return { kind: 'reconciled', outcome: await go({ kind: 'csv', path: o.baseCsv }) };
+    const outcome = await withDatabase(env, o.databaseUrl, (url) =>
       go({ kind: 'postgres', url, relation: o.relation }),
     );
+    return { kind: 'reconciled', outcome };
+  } finally {
+    progress.done();
+  }
+}
+
+export interface ReprocessOptions {
+  jobId: string;
+  out: string;
+  databaseUrl?: string;
+  workers?: number;
+  keepWork: boolean;
+  quiet: boolean;
+  deadlineMinutes?: number;
+}
+
+/** `recon reprocess JOB_ID`: resumes a timed-out job from its checkpoint. */
+export async function reprocessJob(env: Env, o: ReprocessOptions): Promise<JobOutcome> {
+  const progress = new Progress('reprocessing', o.quiet);
+  try {
+    return await reprocess({
+      jobId: o.jobId,
+      out: o.out,
+      workers: o.workers ?? env.RECON_WORKERS,
+      keepWork: o.keepWork,
+      logLevel: env.RECON_LOG_LEVEL,
+      notifier: env.notifier,
+      traceExporter: env.RECON_TRACE_EXPORTER,
+      onTick: (t) => progress.job(t),
+      retry: { delaysMs: env.RECON_RETRY_DELAYS_MS, maxAttempts: env.RECON_RETRY_MAX_ATTEMPTS },
+      ...((o.databaseUrl ?? env.DATABASE_URL) === undefined
+        ? {}
+        : { databaseUrl: (o.databaseUrl ?? env.DATABASE_URL) as string }),
+      ...(o.deadlineMinutes === undefined ? {} : { deadlineMs: o.deadlineMinutes * 60_000 }),
+    });
   } finally {
     progress.done();
   }

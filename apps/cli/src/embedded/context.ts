@@ -1,6 +1,12 @@
 import { LocalFolderStore } from '@recon/adapters/embedded';
 import { extractBase } from '@recon/adapters/postgres';
-import type { BaseReader, Clock, ServiceContext } from '@recon/contracts';
+import {
+  type BaseReader,
+  type Clock,
+  type ObjectStore,
+  ReconError,
+  type ServiceContext,
+} from '@recon/contracts';
 
 export interface ProcessPorts {
   /** Root of the object store (the `--out` folder). */
@@ -10,6 +16,12 @@ export interface ProcessPorts {
   databaseUrl: string | null;
   /** A fixed "now" (ISO) for reproducible runs; null for the system clock. */
   fixedNow: string | null;
+  /**
+   * TEST ONLY: the object store's `put` of a key containing `keyIncludes` fails with a transient
+   * error (as S3 503 SlowDown would) `times` times in all — counted across every thread in
+   * `counter` (an Int32Array over a SharedArrayBuffer). Never set in production.
+   */
+  testPutFaults?: { keyIncludes: string; times: number; counter: Int32Array };
 }
 
 export function clockOf(fixedNow: string | null): Clock {
@@ -30,9 +42,36 @@ export function localPorts(
   ports: ProcessPorts,
 ): Pick<ServiceContext, 'store' | 'ingress' | 'clock' | 'base'> {
   return {
-    store: new LocalFolderStore(ports.storeRoot),
+    store:
+      ports.testPutFaults === undefined
+        ? new LocalFolderStore(ports.storeRoot)
+        : withPutFaults(new LocalFolderStore(ports.storeRoot), ports.testPutFaults),
     ingress: new LocalFolderStore(ports.ingressRoot),
     clock: clockOf(ports.fixedNow),
     ...(ports.databaseUrl === null ? {} : { base: pgBaseReader(ports.databaseUrl) }),
   };
+}
+
+/** TEST ONLY: see `ProcessPorts.testPutFaults`. */
+function withPutFaults(store: ObjectStore, faults: NonNullable<ProcessPorts['testPutFaults']>): ObjectStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop !== 'put') {
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return async (key: string, body: Uint8Array | string) => {
+        if (key.includes(faults.keyIncludes) && Atomics.add(faults.counter, 0, 1) < faults.times) {
+          throw new ReconError(
+            'INTERNAL',
+            `TEST ONLY: injected transient failure (503 SlowDown) writing ${key}`,
+            {
+              transient: true,
+            },
+          );
+        }
+        return target.put(key, body);
+      };
+    },
+  });
 }

@@ -9,6 +9,8 @@ import { DEFAULT_REPORTER_OPTIONS, type ReporterOptions } from '@recon/reporter/
 export interface ServiceOptions {
   severity: SeverityPolicy;
   reporter: ReporterOptions;
+  /** TEST ONLY: milliseconds each shard waits before it is matched (see MatcherOptions.testDelayMs). */
+  testMatcherDelayMs?: number;
 }
 
 export const DEFAULT_SERVICE_OPTIONS: ServiceOptions = {

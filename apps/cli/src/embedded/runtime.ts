@@ -21,6 +21,7 @@ import {
   type ServiceContext,
 } from '@recon/contracts';
 import { createNotifier, type NotifierConfigInput } from '@recon/notifier';
+import { buildCheckpoint, type Checkpoint, checkpointKey, restoreFromCheckpoint } from './checkpoint.ts';
 import { localPorts, type ProcessPorts } from './context.ts';
 import { DEFAULT_SERVICE_OPTIONS, POOLED_QUEUES, type ServiceOptions } from './options.ts';
 import type { QueueHandlers } from './services.ts';
@@ -40,7 +41,53 @@ export interface EmbeddedConfig {
   metrics?: PrometheusMetrics;
   /** Spans per stage when a job ends (default: off). */
   tracing?: Tracing;
+  /** Retries of transient handler failures (default: 30 s, 1 min, 2 min, 4 min; 3 attempts). */
+  retry?: RetryPolicy;
 }
+
+/**
+ * RULES §7: a step (one message on one queue) that fails transiently (object store 5xx or
+ * throttling, database connection lost, timeouts: `ReconError.transient`) is attempted again after
+ * `delaysMs[k]` (k = retries so far), at most `maxAttempts` times in all, and never when the retry
+ * would start past the job's deadline. Permanent failures (bad input) are not retried.
+ */
+export interface RetryPolicy {
+  delaysMs: readonly number[];
+  maxAttempts: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  delaysMs: [30_000, 60_000, 120_000, 240_000],
+  maxAttempts: 3,
+};
+
+/** One retry, as recorded in the job's facts (`facts.retries`). */
+export interface RetryRecord {
+  stage: string;
+  event: string;
+  event_id: string;
+  /** The attempt that failed (1 = the first). */
+  attempt: number;
+  delay_ms: number;
+  code: string;
+  message: string;
+  at: string;
+}
+
+/** How long a job may take, counted from its arrival (RULES §7). */
+export interface Deadline {
+  /** Milliseconds after `arrivedAt` (default 20 minutes). */
+  ms: number;
+  /**
+   * Count from now instead of from `arrivedAt`: a reprocess gets a whole deadline of its own, and
+   * a run with a fixed clock (whose arrivedAt is not the real time) counts from its real start.
+   */
+  fromNow?: boolean;
+}
+
+export const DEFAULT_DEADLINE_MS = 20 * 60_000;
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMEOUT', 'CANCELLED']);
 
 export interface JobOutcome {
   job: JobRecord;
@@ -57,8 +104,16 @@ export class EmbeddedRuntime {
   readonly log: ReconLogger;
   private readonly bus: InProcessBus;
   private readonly pool: WorkerPool;
-  private readonly metrics: PrometheusMetrics | undefined;
+  readonly metrics: PrometheusMetrics | undefined;
   private readonly tracing: Tracing;
+  private readonly clock: ServiceContext['clock'];
+  private readonly fixedClock: boolean;
+  private readonly retry: RetryPolicy;
+  /** Work outside the bus that a run must wait for: the timeout, scheduled retries. */
+  private readonly pending = new Set<Promise<void>>();
+  private readonly attempts = new Map<string, number>();
+  /** Real time (ms) of each running job's deadline. */
+  private readonly deadlines = new Map<string, number>();
 
   constructor(config: EmbeddedConfig) {
     const logLevel = config.logLevel ?? 'silent';
@@ -71,6 +126,9 @@ export class EmbeddedRuntime {
     this.tracing = config.tracing ?? createTracing();
     const ports = localPorts(config.ports);
     this.store = ports.store;
+    this.clock = ports.clock;
+    this.fixedClock = config.ports.fixedNow !== null;
+    this.retry = config.retry ?? DEFAULT_RETRY_POLICY;
     this.bus = new InProcessBus({ clock: ports.clock, onFailure: (q, e, err) => this.failed(q, e, err) });
     const mainCtx: ServiceContext & { log: ReconLogger } = {
       ...ports,
@@ -104,10 +162,64 @@ export class EmbeddedRuntime {
     this.bus.publish('cli', 'job.requested', `job.requested:${request.jobId}`, request);
   }
 
-  /** Runs a job to its end (succeeded or failed) and returns its record and summary. */
-  async run(request: JobRequested): Promise<JobOutcome> {
-    this.submit(request);
-    await this.bus.idle();
+  /**
+   * Runs a job to its end (succeeded, failed or timed out) and returns its record and summary. At
+   * the deadline the job becomes TIMEOUT, its checkpoint is written and job.failed announced.
+   */
+  async run(request: JobRequested, deadline: Deadline = { ms: DEFAULT_DEADLINE_MS }): Promise<JobOutcome> {
+    return this.drive(request, deadline, async () => this.submit(request));
+  }
+
+  /**
+   * Resumes a job from its checkpoint (`recon reprocess`): rebuilds its state in the job store and
+   * redoes only what is pending (see `restoreFromCheckpoint`). The work objects must still exist.
+   */
+  async resume(checkpoint: Checkpoint, deadline: Deadline): Promise<JobOutcome> {
+    const request = checkpoint.intermediate_data.request;
+    const { jobId } = request;
+    return this.drive(request, deadline, async () => {
+      const mode = await restoreFromCheckpoint(this.jobs, checkpoint, this.clock.now().toISOString());
+      this.log.info({ job_id: jobId, mode }, 'resuming from checkpoint');
+      if (mode === 'restart') this.submit(request);
+      else if (mode === 'report')
+        this.bus.publish('reprocess', 'matching.completed', `matching.completed:${jobId}`, { jobId });
+      else
+        this.bus.publish('reprocess', 'partition.side-completed', `partition.side-completed:${jobId}:base`, {
+          jobId,
+          side: 'base',
+        });
+    });
+  }
+
+  private async drive(
+    request: JobRequested,
+    deadline: Deadline,
+    start: () => Promise<void>,
+  ): Promise<JobOutcome> {
+    const elapsed =
+      deadline.fromNow === true || this.fixedClock ? 0 : Date.now() - Date.parse(request.arrivedAt);
+    const wait = Math.max(0, deadline.ms - elapsed);
+    this.deadlines.set(request.jobId, Date.now() + wait);
+    const timer = setTimeout(() => {
+      this.track(
+        this.timeout(request.jobId, deadline.ms).catch((error: unknown) => {
+          this.log.error({ job_id: request.jobId, err: String(error) }, 'timing the job out failed');
+        }),
+      );
+    }, wait);
+    try {
+      await start();
+      await this.bus.idle();
+      // A retry waiting for its turn, or the deadline passing while the last handler finishes:
+      // the run ends only when they are done too.
+      while (this.pending.size > 0) {
+        await Promise.all([...this.pending]);
+        await this.bus.idle();
+      }
+    } finally {
+      clearTimeout(timer);
+      this.deadlines.delete(request.jobId);
+    }
     const job = await this.jobs.getJob(request.jobId);
     if (job === undefined) throw new Error(`job ${request.jobId} vanished`);
     const summary = JSON.parse(
@@ -119,6 +231,98 @@ export class EmbeddedRuntime {
   async close(): Promise<void> {
     await this.bus.idle();
     await this.pool.close();
+  }
+
+  private track(work: Promise<void>): void {
+    const safe = work.catch((error: unknown) =>
+      this.log.error({ err: String(error) }, 'background work failed'),
+    );
+    this.pending.add(safe);
+    void safe.finally(() => this.pending.delete(safe));
+  }
+
+  /**
+   * Schedules another attempt of a step that failed transiently; false when the policy allows no
+   * more (attempts spent, or the retry would start past the deadline).
+   */
+  private async retryLater(
+    queue: QueueName,
+    envelope: Envelope,
+    jobId: string,
+    code: string,
+    message: string,
+  ): Promise<boolean> {
+    const key = `${queue}\u0000${envelope.id}`;
+    const attempt = this.attempts.get(key) ?? 1;
+    if (attempt >= this.retry.maxAttempts) return false;
+    const delayMs =
+      this.retry.delaysMs[Math.min(attempt - 1, this.retry.delaysMs.length - 1)] ??
+      this.retry.delaysMs[0] ??
+      0;
+    const deadlineAt = this.deadlines.get(jobId);
+    if (deadlineAt !== undefined && Date.now() + delayMs >= deadlineAt) return false;
+    const job = await this.jobs.getJob(jobId);
+    if (job === undefined || TERMINAL.has(job.status)) return false;
+    this.attempts.set(key, attempt + 1);
+    const record: RetryRecord = {
+      stage: queue,
+      event: envelope.type,
+      event_id: envelope.id,
+      attempt,
+      delay_ms: delayMs,
+      code,
+      message,
+      at: this.clock.now().toISOString(),
+    };
+    const earlier = Array.isArray(job.facts.retries) ? (job.facts.retries as RetryRecord[]) : [];
+    await this.jobs.mergeFacts(jobId, { retries: [...earlier, record] });
+    this.log.warn({ job_id: jobId, ...record }, 'transient failure, retrying');
+    this.track(
+      new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(async () => {
+        const now = await this.jobs.getJob(jobId);
+        if (now !== undefined && !TERMINAL.has(now.status)) this.bus.redeliver(queue, envelope);
+      }),
+    );
+    return true;
+  }
+
+  /** The deadline passed: the job stops (TIMEOUT), its checkpoint is written, the failure announced. */
+  private async timeout(jobId: string, deadlineMs: number): Promise<void> {
+    const before = await this.jobs.getJob(jobId);
+    if (before === undefined) {
+      // The deadline passed before ingest recorded the job (worker threads still starting, a
+      // loaded machine): time it out as soon as it exists, while there is still work in flight.
+      if (!this.bus.busy) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return this.timeout(jobId, deadlineMs);
+    }
+    if (TERMINAL.has(before.status)) return;
+    const stage = before.status.toLowerCase();
+    const minutes = Math.round((deadlineMs / 60_000) * 100) / 100;
+    const message = `the job passed its deadline (${minutes} min after the file arrived at ${before.request.arrivedAt}) while ${before.status}; work stopped, checkpoint written`;
+    const error = { stage, code: 'DEADLINE_EXCEEDED', message };
+    const at = this.clock.now().toISOString();
+    if (!(await this.jobs.fail(jobId, 'TIMEOUT', error, at))) return;
+    const job = (await this.jobs.getJob(jobId))!;
+    const checkpoint = await buildCheckpoint(
+      this.jobs,
+      this.store,
+      job,
+      before.status,
+      { error_type: 'TIMEOUT', message, stage },
+      at,
+    );
+    const key = checkpointKey(jobId);
+    await this.store.put(key, `${JSON.stringify(checkpoint, null, 2)}\n`);
+    this.log.error({ job_id: jobId, stage, checkpoint: key }, 'job timed out');
+    this.bus.publish('runtime', 'job.failed', `job.failed:${jobId}`, {
+      jobId,
+      status: 'TIMEOUT',
+      stage,
+      code: 'DEADLINE_EXCEEDED',
+      message,
+      checkpointKey: key,
+    });
   }
 
   private async serve(target: string, method: string, args: unknown[]): Promise<unknown> {
@@ -155,10 +359,16 @@ export class EmbeddedRuntime {
       'handler failed',
     );
     if (jobId === undefined || envelope.type === 'job.failed' || queue === 'notifier') return;
+    let reason = message;
+    if (error instanceof ReconError && error.transient) {
+      if (await this.retryLater(queue, envelope, jobId, code, message)) return;
+      const tries = this.attempts.get(`${queue}\u0000${envelope.id}`) ?? 1;
+      reason = `${message} (transient; gave up after ${tries} attempt(s): attempts spent or the next retry would pass the deadline)`;
+    }
     const changed = await this.jobs.fail(
       jobId,
       'FAILED',
-      { stage: queue, code, message },
+      { stage: queue, code, message: reason },
       new Date().toISOString(),
     );
     if (changed) {
@@ -167,7 +377,7 @@ export class EmbeddedRuntime {
         status: 'FAILED',
         stage: queue,
         code,
-        message,
+        message: reason,
       });
     }
   }
@@ -190,3 +400,5 @@ function inThread(
     },
   };
 }
+
+export { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from './options.ts';

@@ -15,7 +15,10 @@ export function pooledHandlers(options: ServiceOptions): Record<string, QueueHan
   return {
     ingest: ingestHandlers,
     partition: partitionHandlers,
-    matcher: matcherHandlers({ severity: options.severity }),
+    matcher: matcherHandlers({
+      severity: options.severity,
+      ...(options.testMatcherDelayMs === undefined ? {} : { testDelayMs: options.testMatcherDelayMs }),
+    }),
     reporter: reporterHandlers(options.reporter),
   };
 }

@@ -84,6 +84,20 @@ export class InProcessBus {
     }
   }
 
+  /** Delivers an envelope again to one queue (a retry after a transient failure), unchanged. */
+  redeliver(queue: QueueName, envelope: Envelope): void {
+    const state = this.queues.get(queue);
+    if (state === undefined) throw new Error(`no consumer for queue ${queue}`);
+    state.pending.push(envelope);
+    this.inFlight++;
+    this.pump(queue, state);
+  }
+
+  /** Whether any message is queued or being handled. */
+  get busy(): boolean {
+    return this.inFlight > 0;
+  }
+
   /** Resolves once no message is queued or being handled. */
   idle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();

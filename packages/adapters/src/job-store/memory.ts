@@ -1,5 +1,8 @@
 import type { JobRecord, JobRequested, JobStatus, JobStore } from '@recon/contracts';
 
+/** Statuses a job never leaves. */
+export const FINAL_STATUSES: readonly JobStatus[] = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'CANCELLED'];
+
 interface Barrier {
   expected: number | null;
   units: Map<string, unknown>;
@@ -36,7 +39,8 @@ export class InMemoryJobStore implements JobStore {
 
   async setStatus(jobId: string, status: JobStatus, at: string): Promise<void> {
     const job = this.require(jobId);
-    if (job.status === status) return;
+    // A job that ended stays ended: a late handler must not revive a TIMEOUT or FAILED job.
+    if (job.status === status || FINAL_STATUSES.includes(job.status)) return;
     job.status = status;
     job.history.push({ status, at });
   }
@@ -63,7 +67,7 @@ export class InMemoryJobStore implements JobStore {
   ): Promise<boolean> {
     const job = this.jobs.get(jobId);
     if (job === undefined) return false;
-    if (['FAILED', 'TIMEOUT', 'SUCCEEDED', 'CANCELLED'].includes(job.status)) return false;
+    if (FINAL_STATUSES.includes(job.status)) return false;
     job.error = error;
     await this.setStatus(jobId, status, at);
     return true;

@@ -68,7 +68,8 @@ export class PostgresJobStore implements JobStore {
     return this.transaction('setStatus', async (trx) => {
       const job = await lockJob(trx, jobId);
       if (job === undefined) throw unknownJob(jobId);
-      if (job.status === status) return;
+      // A job that ended stays ended: a late handler must not revive a TIMEOUT or FAILED job.
+      if (job.status === status || ENDED.has(job.status)) return;
       await updateJobStatus(trx, jobId, status);
       await appendStatusHistory(trx, jobId, status, at);
     });

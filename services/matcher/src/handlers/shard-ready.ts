@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   BARRIERS,
   encodeShardResult,
@@ -12,6 +13,11 @@ import { DEFAULT_SEVERITY, type SeverityPolicy } from '../severity.ts';
 
 export interface MatcherOptions {
   severity: SeverityPolicy;
+  /**
+   * TEST ONLY: milliseconds each shard waits (after the first job check, before classifying), so a
+   * test can make a job run past its deadline. 0 / unset in production.
+   */
+  testDelayMs?: number;
 }
 
 /** Matches one shard: reads both sides' slices, classifies, writes the result, joins the fan-in. */
@@ -20,8 +26,12 @@ export async function handleShardReady(
   msg: ShardReady,
   options: MatcherOptions = { severity: DEFAULT_SEVERITY },
 ): Promise<void> {
-  const job = await ctx.jobs.getJob(msg.jobId);
-  if (job === undefined || job.status !== 'MATCHING') return;
+  if (!(await isMatching(ctx, msg.jobId))) return;
+  const unitName = String(msg.shard).padStart(6, '0');
+  // A reprocessed job (resumed from its checkpoint) keeps the shards it had completed.
+  const done = await ctx.jobs.listUnits<ShardUnit>(msg.jobId, BARRIERS.shards);
+  if (done.some((u) => u.unit === unitName)) return;
+  if ((options.testDelayMs ?? 0) > 0) await delay(options.testDelayMs);
   const startedAt = ctx.clock.now();
   const [vendor, base] = await Promise.all([
     readRecords(ctx, msg.vendorParts),
@@ -37,6 +47,8 @@ export async function handleShardReady(
     timestamp: startedAt.getTime(),
     severity: options.severity,
   });
+  // The job may have timed out (or failed) while this shard was being classified: its work stops.
+  if (!(await isMatching(ctx, msg.jobId))) return;
   const resultKey = keys.shardResult(msg.jobId, msg.shard);
   await ctx.store.put(resultKey, encodeShardResult(output));
   const unit: ShardUnit = { shard: msg.shard, resultKey, counts: output.counts };
@@ -46,10 +58,17 @@ export async function handleShardReady(
     startedAt.toISOString(),
     ctx.clock.now().toISOString(),
   );
-  if (await ctx.jobs.completeUnit(msg.jobId, BARRIERS.shards, String(msg.shard).padStart(6, '0'), unit)) {
+  if (await ctx.jobs.completeUnit(msg.jobId, BARRIERS.shards, unitName, unit)) {
+    if (!(await isMatching(ctx, msg.jobId))) return;
     await ctx.jobs.setStatus(msg.jobId, 'REPORTING', ctx.clock.now().toISOString());
     await ctx.events.publish('matching.completed', `matching.completed:${msg.jobId}`, { jobId: msg.jobId });
   }
+}
+
+/** Only a job in MATCHING gets shard work: a job that ended (TIMEOUT, FAILED…) gets none. */
+async function isMatching(ctx: ServiceContext, jobId: string): Promise<boolean> {
+  const job = await ctx.jobs.getJob(jobId);
+  return job !== undefined && job.status === 'MATCHING';
 }
 
 /** The slices as one latin1 text (a byte copy; see `ShardInput.binary`). */

@@ -65,6 +65,8 @@ export async function handleMatchingCompleted(
   }
   baseRejects.sort((a, b) => a.linha - b.linha);
 
+  // The job may have timed out (or failed) while the shards were read: its work stops.
+  if (!(await stillReporting(ctx, jobId))) return;
   const order = mergeOrder(
     lists.map((l) => texts(l.text.tipo_divergencia, l.rows)),
     lists.map((l) => texts(l.text.ordem_id, l.rows)),
@@ -90,6 +92,7 @@ export async function handleMatchingCompleted(
     outputs.base_rejects = ctx.store.uri(keys.baseRejectsCsv(jobId));
   }
 
+  if (!(await stillReporting(ctx, jobId))) return;
   const rejectsByReason: Record<string, number> = {};
   for (const r of rejects) rejectsByReason[r.motivo] = (rejectsByReason[r.motivo] ?? 0) + 1;
   const finishedAt = ctx.clock.now();
@@ -118,6 +121,10 @@ export async function handleMatchingCompleted(
   for (const alert of alerts) {
     await ctx.events.publish('alert.raised', `alert.raised:${jobId}:${alert.alert}`, { jobId, ...alert });
   }
+}
+
+async function stillReporting(ctx: ServiceContext, jobId: string): Promise<boolean> {
+  return (await ctx.jobs.getJob(jobId))?.status === 'REPORTING';
 }
 
 function announce(

@@ -1,0 +1,360 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { reconcile, reconcileOnce, reprocess } from '@recon/cli/reconcile';
+import { DEFAULT_SERVICE_OPTIONS } from '@recon/cli/runtime';
+import { type GeneratedDay, generateDay } from '@recon/generator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readParquet } from '../support/parquet.ts';
+
+const exec = promisify(execFile);
+const ROOT = join(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'apps/cli/src/main.ts');
+const FIXED = '2026-11-22T06:00:00.000Z';
+
+let dir: string;
+let day: GeneratedDay;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'recon-jobctl-'));
+  day = await generateDay({
+    rows: 20_000,
+    tipo1Pct: 5,
+    tipo2Pct: 3,
+    tipo3Pct: 2,
+    invalidPct: 2,
+    duplicatePct: 1.5,
+    historyRows: 1_500,
+    seed: 11,
+    outDir: join(dir, 'day'),
+  });
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const base = () => ({ kind: 'csv' as const, path: day.basePath });
+
+async function recon(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('idempotency (RULES §7): the same file twice → one job', () => {
+  it('does not reconcile a file whose SHA-256 already has a SUCCEEDED job, unless forced', async () => {
+    const out = join(dir, 'idem');
+    const first = await reconcileOnce({
+      file: day.vendorPath,
+      base: base(),
+      out,
+      scope: 'date-window',
+      workers: 2,
+    });
+    expect(first.kind).toBe('reconciled');
+    if (first.kind !== 'reconciled') return;
+    expect(first.outcome.summary.status).toBe('SUCCEEDED');
+    const firstId = first.outcome.summary.job_id;
+
+    const second = await reconcileOnce({
+      file: day.vendorPath,
+      base: base(),
+      out,
+      scope: 'date-window',
+      workers: 2,
+    });
+    expect(second.kind).toBe('already-reconciled');
+    if (second.kind !== 'already-reconciled') return;
+    expect(second.summary.job_id).toBe(firstId);
+    expect(second.sha256).toBe(first.outcome.summary.file_sha256);
+    expect((await readdir(join(out, 'jobs'))).filter((d) => d.startsWith('JOB-'))).toEqual([firstId]);
+
+    // The command line says so, exits 0, and --json gives the earlier job's summary.
+    const args = ['run', '--file', day.vendorPath, '--base-csv', day.basePath, '--out', out];
+    const text = await recon(args);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`already reconciled`);
+    expect(text.stdout).toContain(firstId);
+    const json = await recon([...args, '--json']);
+    expect(json.code).toBe(0);
+    const last = JSON.parse(json.stdout.trim().split('\n').at(-1)!) as { job_id: string; status: string };
+    expect(last).toMatchObject({ job_id: firstId, status: 'SUCCEEDED' });
+
+    // --force (force_reprocess) reconciles it anew under a new job id.
+    const forced = await reconcileOnce({
+      file: day.vendorPath,
+      base: base(),
+      out,
+      scope: 'date-window',
+      workers: 2,
+      force: true,
+    });
+    expect(forced.kind).toBe('reconciled');
+    if (forced.kind === 'reconciled') {
+      expect(forced.outcome.summary.status).toBe('SUCCEEDED');
+      expect(forced.outcome.summary.job_id).not.toBe(firstId);
+    }
+  });
+});
+
+describe('one job per reference date at a time (lock file)', () => {
+  it('refuses a second job for the same date while one runs, naming the running job', async () => {
+    const out = join(dir, 'lock');
+    const lockPath = join(out, 'jobs', '.locks', '2026-11-21.lock');
+    const slow = reconcile({
+      file: day.vendorPath,
+      base: base(),
+      out,
+      scope: 'date-window',
+      referenceDate: '2026-11-21',
+      jobId: 'JOB-20261122-000001',
+      workers: 2,
+      shards: 4,
+      options: { ...DEFAULT_SERVICE_OPTIONS, testMatcherDelayMs: 300 },
+    });
+    // Wait until the first job holds the lock.
+    for (let i = 0; i < 200; i++) {
+      if (
+        await stat(lockPath).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const lock = JSON.parse(await readFile(lockPath, 'utf8')) as { pid: number; jobId: string };
+    expect(lock).toMatchObject({ pid: process.pid, jobId: 'JOB-20261122-000001' });
+    await expect(
+      reconcile({
+        file: day.vendorPath,
+        base: base(),
+        out,
+        scope: 'date-window',
+        referenceDate: '2026-11-21',
+        jobId: 'JOB-20261122-000002',
+        workers: 1,
+      }),
+    ).rejects.toMatchObject({ code: 'JOB_RUNNING', message: expect.stringContaining('JOB-20261122-000001') });
+    const first = await slow;
+    expect(first.summary.status).toBe('SUCCEEDED');
+    // …and the lock is released when the job ends.
+    await expect(stat(lockPath)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(join(out, 'jobs'))).not.toContain('JOB-20261122-000002');
+  });
+
+  it('takes over a stale lock whose process is dead', async () => {
+    const out = join(dir, 'stale');
+    await mkdir(join(out, 'jobs', '.locks'), { recursive: true });
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const lockPath = join(out, 'jobs', '.locks', '2026-11-21.lock');
+    await writeFile(lockPath, JSON.stringify({ pid: dead, jobId: 'JOB-20261121-000009', at: FIXED }));
+    const { summary } = await reconcile({
+      file: day.vendorPath,
+      base: base(),
+      out,
+      scope: 'date-window',
+      referenceDate: '2026-11-21',
+      workers: 2,
+    });
+    expect(summary.status).toBe('SUCCEEDED');
+    await expect(stat(lockPath)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('deadline, checkpoint and reprocess (RULES §7, technical document §2.6)', () => {
+  it('a deadline that passes before ingest has even recorded the job still times it out', async () => {
+    const outcome = await reconcile({
+      file: day.vendorPath,
+      base: base(),
+      scope: 'date-window',
+      out: join(dir, 'instant-deadline'),
+      deadlineMs: 1,
+      workers: 2,
+    });
+    expect(outcome.job.status).toBe('TIMEOUT');
+    expect(outcome.summary.status).toBe('TIMEOUT');
+    expect(await readdir(join(dir, 'instant-deadline', 'divergencias')).catch(() => [])).toEqual([]);
+  });
+
+  it('a short deadline with a slowed matcher ends TIMEOUT with a checkpoint and a CRITICAL job.failed; reprocess completes it byte-identical to a clean run', async () => {
+    const jobId = 'JOB-20261122-000042';
+    const common = {
+      file: day.vendorPath,
+      base: base(),
+      scope: 'date-window' as const,
+      jobId,
+      fixedNow: FIXED,
+      workers: 2,
+      shards: 8,
+    };
+    const clean = await reconcile({ ...common, out: join(dir, 'clean') });
+    expect(clean.summary.status).toBe('SUCCEEDED');
+
+    const out = join(dir, 'timeout');
+    const logs: string[] = [];
+    const started = Date.now();
+    const timedOut = await reconcile({
+      ...common,
+      out,
+      // The deadline must land while shards are being matched, even on a loaded CI machine:
+      // partitioning this small day takes well under 6 s there, and TEST ONLY each shard waits
+      // 4 s, so 8 shards on 2 workers cannot finish before the deadline.
+      deadlineMs: 6_000,
+      options: { ...DEFAULT_SERVICE_OPTIONS, testMatcherDelayMs: 4_000 },
+      logLevel: 'info',
+      logDestination: (line) => logs.push(line),
+    });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(timedOut.job.status).toBe('TIMEOUT');
+    expect(timedOut.job.error).toMatchObject({ code: 'DEADLINE_EXCEEDED', stage: 'matching' });
+    expect(timedOut.summary.status).toBe('TIMEOUT');
+    expect(timedOut.summary.error?.code).toBe('DEADLINE_EXCEEDED');
+    // No divergence file for a timed-out job; its intermediate objects are kept for the reprocess.
+    expect(await readdir(join(out, 'divergencias')).catch(() => [])).toEqual([]);
+    expect((await readdir(join(out, 'work', jobId))).sort()).toContain('parts');
+
+    // The checkpoint, in the shape of the technical document §2.6.
+    const cpPath = join(out, 'checkpoints', jobId, 'checkpoint.json');
+    const cp = JSON.parse(await readFile(cpPath, 'utf8'));
+    expect(Object.keys(cp).sort()).toEqual(
+      [
+        'checkpoint_location',
+        'end_time',
+        'error_details',
+        'intermediate_data',
+        'job_id',
+        'progress',
+        'start_time',
+        'status',
+      ].sort(),
+    );
+    expect(cp).toMatchObject({
+      job_id: jobId,
+      status: 'TIMEOUT',
+      start_time: FIXED,
+      checkpoint_location: cpPath,
+      error_details: { error_type: 'TIMEOUT', stage: 'matching' },
+    });
+    expect(cp.progress.total_lines).toBe(clean.summary.total_lines);
+    expect(cp.progress.processed_lines + cp.progress.pending_lines).toBe(clean.summary.total_lines);
+    expect(cp.progress.pending_lines).toBeGreaterThan(0);
+    const doneShards = cp.intermediate_data.units.shards.length as number;
+    expect(doneShards).toBeLessThan(8);
+    expect(cp.progress.last_processed_partition).toEqual(
+      doneShards === 0 ? null : expect.stringMatching(/^shard-\d{4}$/),
+    );
+    expect(cp.intermediate_data.request.jobId).toBe(jobId);
+
+    // job.failed (TIMEOUT) reached the notifier, which announced it as CRITICAL.
+    const notified = logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.stage === 'notifier' && l.event_id === `job.failed:${jobId}`);
+    expect(notified.length).toBeGreaterThan(0);
+    expect(notified[0]).toMatchObject({ severity: 'CRITICAL' });
+
+    // Reprocess: resumes from the checkpoint, redoes only the pending shards.
+    const resumeLogs: string[] = [];
+    const resumed = await reprocess({
+      out,
+      jobId,
+      fixedNow: FIXED,
+      workers: 2,
+      logLevel: 'info',
+      logDestination: (line) => resumeLogs.push(line),
+    });
+    expect(resumed.summary.status).toBe('SUCCEEDED');
+    expect(resumeLogs.map((l) => JSON.parse(l) as { msg: string; mode?: string })).toContainEqual(
+      expect.objectContaining({ msg: 'resuming from checkpoint', mode: 'match' }),
+    );
+    expect(resumed.summary.divergences).toEqual(clean.summary.divergences);
+    expect(resumed.summary.total_lines).toBe(clean.summary.total_lines);
+    const a = clean.summary.outputs.divergences as string[];
+    const b = resumed.summary.outputs.divergences as string[];
+    expect(b.length).toBe(a.length);
+    for (let k = 0; k < a.length; k++) {
+      expect(Buffer.compare(await readFile(a[k]!), await readFile(b[k]!))).toBe(0);
+    }
+    expect((await readParquet(b)).rows).toEqual((await readParquet(a)).rows);
+    expect(await readFile(resumed.summary.outputs.rejects as string, 'utf8')).toBe(
+      await readFile(clean.summary.outputs.rejects as string, 'utf8'),
+    );
+    // A job that succeeded has nothing to reprocess.
+    await expect(reprocess({ out, jobId, fixedNow: FIXED, workers: 1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    // The command line: a job without a checkpoint is refused with the way out.
+    const none = await recon(['reprocess', 'JOB-20261122-000099', '--out', out]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no checkpoint for JOB-20261122-000099.*--force/);
+  });
+});
+
+describe('retries of transient failures (RULES §7)', () => {
+  const faults = (times: number) => ({
+    keyIncludes: 'results/shard-0001',
+    times,
+    counter: new Int32Array(new SharedArrayBuffer(4)),
+  });
+
+  it('survives an object store that fails twice transiently, with the backoff recorded', async () => {
+    const { summary, job } = await reconcile({
+      file: day.vendorPath,
+      base: base(),
+      out: join(dir, 'retry'),
+      scope: 'date-window',
+      workers: 2,
+      shards: 4,
+      retry: { delaysMs: [50, 100, 200, 400], maxAttempts: 3 },
+      testPutFaults: faults(2),
+    });
+    expect(summary.status).toBe('SUCCEEDED');
+    const retries = job.facts.retries as { stage: string; attempt: number; delay_ms: number; code: string }[];
+    expect(retries).toHaveLength(2);
+    expect(retries.map((r) => [r.stage, r.attempt, r.delay_ms])).toEqual([
+      ['matcher', 1, 50],
+      ['matcher', 2, 100],
+    ]);
+    expect(summary.divergences).toEqual(day.expected['date-window'].divergences);
+  });
+
+  it('gives up after 3 attempts, and never retries past the deadline', async () => {
+    const spent = await reconcile({
+      file: day.vendorPath,
+      base: base(),
+      out: join(dir, 'retry-spent'),
+      scope: 'date-window',
+      workers: 2,
+      shards: 4,
+      retry: { delaysMs: [20, 40], maxAttempts: 3 },
+      testPutFaults: faults(100),
+    });
+    expect(spent.summary.status).toBe('FAILED');
+    expect(spent.job.facts.retries).toHaveLength(2);
+    expect(spent.summary.error?.message).toMatch(/gave up after 3 attempt/);
+
+    const started = Date.now();
+    const late = await reconcile({
+      file: day.vendorPath,
+      base: base(),
+      out: join(dir, 'retry-late'),
+      scope: 'date-window',
+      workers: 2,
+      shards: 4,
+      deadlineMs: 3_000,
+      retry: { delaysMs: [60_000], maxAttempts: 3 },
+      testPutFaults: faults(100),
+    });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(late.summary.status).toBe('FAILED');
+    expect(late.job.facts.retries).toBeUndefined();
+    expect(late.summary.error?.message).toMatch(/would pass the deadline/);
+  });
+});
