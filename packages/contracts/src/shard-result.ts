@@ -39,11 +39,10 @@ export const SHARD_TEXT_COLUMNS = [
   'hash_linha',
 ] as const satisfies readonly (keyof DivergenceRow)[];
 
-/** The shard output as a version 2 shard result (see above). */
-export function encodeShardResult(output: ShardResultData): Uint8Array {
-  const rows = output.divergences;
+/** Divergence rows laid out column by column (the layout of a version 2 shard result). */
+export function divergenceRowsToColumns(rows: readonly DivergenceRow[]): DivergenceColumns {
   const n = rows.length;
-  const sections: { name: string; data: Uint8Array }[] = [];
+  const text = {} as Record<TextColumnName, TextColumnData>;
   for (const column of SHARD_TEXT_COLUMNS) {
     let units = 0;
     for (let i = 0; i < n; i++) {
@@ -58,24 +57,40 @@ export function encodeShardResult(output: ShardResultData): Uint8Array {
       const v = rows[i]![column] as unknown;
       if (typeof v === 'string') end += bytes.write(v, end, 'utf8');
       else if (v === null) nulls[i] = 1;
-      else throw new Error(`divergence ${i}: ${column} is neither a string nor null`);
+      else throw new ReconError('INTERNAL', `divergence ${i}: ${column} is neither a string nor null`);
       offsets[i + 1] = end;
     }
-    sections.push(
-      { name: `${column}.offsets`, data: new Uint8Array(offsets.buffer) },
-      { name: `${column}.bytes`, data: bytes.subarray(0, end) },
-      { name: `${column}.nulls`, data: nulls },
-    );
+    text[column] = { offsets, bytes: bytes.subarray(0, end), nulls };
   }
-  const linha = new Float64Array(n);
-  const linhaNulls = new Uint8Array(n);
+  const linhaArquivo = new Float64Array(n);
+  const linhaArquivoNulls = new Uint8Array(n);
   const timestamp = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
-    if (r.linha_arquivo === null) linhaNulls[i] = 1;
-    else linha[i] = r.linha_arquivo;
+    if (r.linha_arquivo === null) linhaArquivoNulls[i] = 1;
+    else linhaArquivo[i] = r.linha_arquivo;
     timestamp[i] = r.timestamp;
   }
+  return { rows: n, text, linhaArquivo, linhaArquivoNulls, timestamp };
+}
+
+/** The shard output as a version 2 shard result (see above). */
+export function encodeShardResult(output: ShardResultData): Uint8Array {
+  const columns = divergenceRowsToColumns(output.divergences);
+  const n = columns.rows;
+  const sections: { name: string; data: Uint8Array }[] = [];
+  for (const column of SHARD_TEXT_COLUMNS) {
+    const { offsets, bytes, nulls } = columns.text[column];
+    sections.push(
+      {
+        name: `${column}.offsets`,
+        data: new Uint8Array(offsets.buffer, offsets.byteOffset, offsets.byteLength),
+      },
+      { name: `${column}.bytes`, data: bytes },
+      { name: `${column}.nulls`, data: nulls },
+    );
+  }
+  const { linhaArquivo: linha, linhaArquivoNulls: linhaNulls, timestamp } = columns;
   sections.push(
     { name: 'linha_arquivo', data: new Uint8Array(linha.buffer) },
     { name: 'linha_arquivo.nulls', data: linhaNulls },

@@ -204,3 +204,42 @@ describe('the BI refresh step', () => {
     expect(lines).toHaveLength(2);
   });
 });
+
+describe('shard results written by older matchers (version 1, JSON)', () => {
+  it('read to the same columns as version 2', async () => {
+    const { decodeShardResult } = await import('./shard-result.ts');
+    const { encodeShardResult } = await import('@recon/contracts');
+    const rows = [
+      {
+        job_id: 'JOB-20261122-000001',
+        tipo_divergencia: 'TIPO_1',
+        severidade: 'HIGH',
+        ordem_id: 'O1',
+        fornecedor_id: 'F',
+        nome: 'Ana Souza',
+        ativo_id: 'A',
+        data: '2026-11-20',
+        data_base: null,
+        valor_csv: '1.00',
+        valor_base: null,
+        diferenca: null,
+        campo: null,
+        detalhes: 'ordem O1 está no arquivo (linha 2) e não está na base',
+        hash_linha: 'b'.repeat(64),
+        linha_arquivo: 2,
+        timestamp: 1_763_800_000_000,
+      } as DivergenceRow,
+    ];
+    const output = { divergences: rows, vendorDuplicates: [], baseDuplicates: [], counts: {} as never };
+    const v1 = decodeShardResult(Buffer.from(JSON.stringify(output)), 'v1');
+    const v2 = decodeShardResult(encodeShardResult(output), 'v2');
+    const text = (c: typeof v1.divergences, col: 'nome' | 'data_base') =>
+      c.text[col].nulls[0] === 1
+        ? null
+        : c.text[col].bytes.toString('utf8', c.text[col].offsets[0], c.text[col].offsets[1]);
+    expect(text(v1.divergences, 'nome')).toBe('Ana Souza');
+    expect(text(v1.divergences, 'data_base')).toBeNull();
+    expect([text(v2.divergences, 'nome'), text(v2.divergences, 'data_base')]).toEqual(['Ana Souza', null]);
+    expect(Array.from(v1.divergences.linhaArquivo)).toEqual(Array.from(v2.divergences.linhaArquivo));
+  });
+});

@@ -7,13 +7,10 @@ import {
   type DivergenceColumns,
   type DivergenceRow,
   decodeShardResultV2,
+  divergenceRowsToColumns,
   isShardResultV2,
-  ReconError,
   type RejectedLine,
-  SHARD_TEXT_COLUMNS,
   type ShardResultColumns,
-  type TextColumnData,
-  type TextColumnName,
 } from '@recon/contracts';
 
 export type ShardResult = ShardResultColumns;
@@ -32,37 +29,5 @@ export function decodeShardResult(body: Uint8Array, key: string): ShardResult {
   };
 }
 
-/** Rows (version 1) as DivergenceColumns, as the matcher's encodeShardResult lays them out. */
-export function rowsToColumns(rows: readonly DivergenceRow[]): DivergenceColumns {
-  const n = rows.length;
-  const text = {} as Record<TextColumnName, TextColumnData>;
-  for (const column of SHARD_TEXT_COLUMNS) {
-    let units = 0;
-    for (let i = 0; i < n; i++) {
-      const v = rows[i]![column];
-      if (typeof v === 'string') units += v.length;
-    }
-    const bytes = Buffer.allocUnsafe(units * 3);
-    const offsets = new Int32Array(n + 1);
-    const nulls = new Uint8Array(n);
-    let end = 0;
-    for (let i = 0; i < n; i++) {
-      const v = rows[i]![column] as unknown;
-      if (typeof v === 'string') end += bytes.write(v, end, 'utf8');
-      else if (v === null) nulls[i] = 1;
-      else throw new ReconError('INTERNAL', `divergence ${i}: ${column} is neither a string nor null`);
-      offsets[i + 1] = end;
-    }
-    text[column] = { offsets, bytes: bytes.subarray(0, end), nulls };
-  }
-  const linhaArquivo = new Float64Array(n);
-  const linhaArquivoNulls = new Uint8Array(n);
-  const timestamp = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = rows[i]!;
-    if (r.linha_arquivo === null) linhaArquivoNulls[i] = 1;
-    else linhaArquivo[i] = r.linha_arquivo;
-    timestamp[i] = r.timestamp;
-  }
-  return { rows: n, text, linhaArquivo, linhaArquivoNulls, timestamp };
-}
+/** Rows (version 1) as DivergenceColumns, laid out as a version 2 result would hold them. */
+export const rowsToColumns: (rows: readonly DivergenceRow[]) => DivergenceColumns = divergenceRowsToColumns;

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import type { DivergenceRow } from './divergence.ts';
+import {
+  type DivergenceColumns,
+  decodeShardResultV2,
+  divergenceRowsToColumns,
+  encodeShardResult,
+  isShardResultV2,
+  SHARD_TEXT_COLUMNS,
+} from './shard-result.ts';
+
+const row = (o: Partial<DivergenceRow>): DivergenceRow => ({
+  job_id: 'JOB-20261122-000001',
+  tipo_divergencia: 'TIPO_3_VALOR',
+  severidade: 'MEDIUM',
+  ordem_id: 'ORD-1',
+  fornecedor_id: 'F',
+  nome: 'José da Silva',
+  ativo_id: 'A',
+  data: '2026-11-20',
+  data_base: '2026-11-19',
+  valor_csv: '10.00',
+  valor_base: '9.00',
+  diferenca: '1.00',
+  campo: 'valor',
+  detalhes: 'valor no arquivo 10.00, na base 9.00 (diferença 1.00)',
+  hash_linha: 'a'.repeat(64),
+  linha_arquivo: 7,
+  timestamp: 1_763_800_000_000,
+  ...o,
+});
+
+/** Every value of the columns, read back as JS values. */
+function values(c: DivergenceColumns) {
+  return Array.from({ length: c.rows }, (_, i) => ({
+    ...Object.fromEntries(
+      SHARD_TEXT_COLUMNS.map((col) => {
+        const t = c.text[col];
+        return [col, t.nulls[i] === 1 ? null : t.bytes.toString('utf8', t.offsets[i], t.offsets[i + 1])];
+      }),
+    ),
+    linha_arquivo: c.linhaArquivoNulls[i] === 1 ? null : c.linhaArquivo[i],
+    timestamp: c.timestamp[i],
+  }));
+}
+
+describe('shard result, version 2', () => {
+  const rows = [
+    row({}),
+    row({
+      tipo_divergencia: 'TIPO_2',
+      ordem_id: 'Ω-2',
+      valor_csv: null,
+      diferenca: null,
+      campo: null,
+      linha_arquivo: null,
+      nome: '',
+    }),
+    row({ nome: 'ação 漢字 🙂', detalhes: 'tab\there\nnewline' }),
+  ];
+  const output = {
+    divergences: rows,
+    vendorDuplicates: [{ linha: 9, motivo: 'DUPLICATE_ORDEM_ID' as const, mensagem: 'm', conteudo: null }],
+    baseDuplicates: [],
+    counts: {} as never,
+  };
+
+  it('round-trips every value, nulls and non-ASCII text included, and the duplicates', () => {
+    const body = encodeShardResult(output);
+    expect(isShardResultV2(body)).toBe(true);
+    const decoded = decodeShardResultV2(body, 'k');
+    expect(values(decoded.divergences)).toEqual(rows);
+    expect(values(decoded.divergences)).toEqual(values(divergenceRowsToColumns(rows)));
+    expect(decoded.vendorDuplicates).toEqual(output.vendorDuplicates);
+  });
+
+  it('rejects a truncated body, naming the object', () => {
+    const body = encodeShardResult(output);
+    expect(() =>
+      decodeShardResultV2(body.subarray(0, body.byteLength - 64), 'work/J/results/shard-0001.rsr'),
+    ).toThrow(/shard-0001\.rsr: section .* missing or truncated/);
+  });
+
+  it('is not mistaken for JSON (version 1)', () => {
+    expect(isShardResultV2(Buffer.from(JSON.stringify(output)))).toBe(false);
+  });
+});
