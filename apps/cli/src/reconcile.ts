@@ -9,6 +9,7 @@ import {
   type JobRecord,
   type JobRequested,
   type JobSummary,
+  keys,
   ReconError,
   type Scope,
   type VendorChunkUnit,
@@ -114,7 +115,7 @@ export async function reconcile(p: ReconcileParams): Promise<JobOutcome> {
     );
   }
   const jobId = p.jobId ?? (await nextJobId(store, startedAt));
-  if ((await store.size(`jobs/${jobId}/summary.json`)) !== null) {
+  if ((await store.size(keys.summary(jobId))) !== null) {
     throw new ReconError(
       'INVALID_ARGUMENT',
       `job ${jobId} already exists in ${out}; choose another --job-id or --out`,
@@ -191,7 +192,7 @@ export async function reprocess(p: ReprocessParams): Promise<JobOutcome> {
       `no checkpoint for ${p.jobId} in ${out} (expected ${checkpointKey(p.jobId)}); to run the whole file again use recon run --force`,
     );
   }
-  const summaryKey = `jobs/${p.jobId}/summary.json`;
+  const summaryKey = keys.summary(p.jobId);
   if ((await store.size(summaryKey)) !== null) {
     const previous = JSON.parse(Buffer.from(await store.get(summaryKey)).toString('utf8')) as JobSummary;
     if (previous.status === 'SUCCEEDED') {

@@ -1,4 +1,4 @@
-import { type JobRequested, keys, type ObjectStore, ReconError } from '@recon/contracts';
+import { type JobRequested, type ObjectStore, ReconError } from '@recon/contracts';
 import { parseData } from '@recon/rules';
 
 const isIsoDay = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && parseData(s).ok;
@@ -53,10 +53,6 @@ export function defaultShardCount(vendorBytes: number, baseBytes: number): numbe
   let shards = 8;
   while (shards < 4096 && bytes / shards > 4 << 20) shards *= 2;
   return shards;
-}
-
-export function summaryKey(jobId: string): string {
-  return keys.summary(jobId);
 }
 
 export type { JobRequested };

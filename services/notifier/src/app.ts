@@ -111,23 +111,6 @@ export function createNotifier(input: NotifierConfigInput, deps: NotifierDeps = 
   });
 }
 
-/**
- * The notifier with caller-chosen channels, every notification to every channel, no retries
- * (the embedded runtime's log-only wiring until it switches to `createNotifier`).
- */
-export function notifierHandlers(
-  channels: (ctx: ServiceContext) => readonly NotificationChannel[],
-): NotifierHandlers {
-  return handlers({
-    route: (ctx) => channels(ctx),
-    delaysMs: [],
-    ledger: new InMemoryNotificationLedger(),
-    counter: new DeliveryCounters(),
-    sleep: (ms) => delay(ms),
-    timeZone: 'America/Sao_Paulo',
-  });
-}
-
 function handlers(core: Core): NotifierHandlers {
   const messageContext = (ctx: ServiceContext): MessageContext => ({
     timeZone: core.timeZone,

@@ -3,7 +3,6 @@ export {
   type DivergenceHistory,
   type NotifierDeps,
   type NotifierHandlers,
-  notifierHandlers,
 } from './app.ts';
 export { DeliveryError, isPermanent, type NotificationChannel } from './channels/channel.ts';
 export { emailMessage, type SesSend, sesChannel, smtpChannel } from './channels/email.ts';

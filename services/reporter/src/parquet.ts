@@ -14,7 +14,6 @@ import {
   type DivergenceColumns,
   type DivergenceRow,
   ReconError,
-  SHARD_TEXT_COLUMNS,
   type TextColumnData,
   type TextColumnName,
 } from '@recon/contracts';
@@ -202,8 +201,6 @@ function badRow(error: unknown, i: number, ordem: unknown): never {
   );
 }
 
-/** The text fields of DivergenceColumns: the shard result's columns (@recon/contracts). */
-export const TEXT_COLUMNS = SHARD_TEXT_COLUMNS;
 export type { DivergenceColumns, TextColumnData, TextColumnName };
 
 /** divergencesToArrow for the rows (list[k], at[k]), k in [from, to), of column-held sources. */
