@@ -5,7 +5,7 @@ import { reconcile } from '@recon/cli/reconcile';
 import { TIPOS } from '@recon/contracts';
 import { type GeneratedDay, generateDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { oracleReconcile } from '../oracle/duckdb-oracle.ts';
+import { type OracleRow, oracleReconcile } from '../oracle/duckdb-oracle.ts';
 import { readParquet } from '../support/parquet.ts';
 
 let dir: string;
@@ -30,35 +30,25 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const oracleColumns = (r: {
-  tipo_divergencia: string;
-  ordem_id: string;
-  severidade: string;
-  campo: string | null;
-  fornecedor_id: string;
-  nome: string;
-  ativo_id: string;
-  data: string;
-  data_base: string | null;
-  valor_csv: string | null;
-  valor_base: string | null;
-  diferenca: string | null;
-  hash_linha: string;
-}) => ({
-  tipo_divergencia: r.tipo_divergencia,
-  ordem_id: r.ordem_id,
-  severidade: r.severidade,
-  campo: r.campo,
-  fornecedor_id: r.fornecedor_id,
-  nome: r.nome,
-  ativo_id: r.ativo_id,
-  data: r.data,
-  data_base: r.data_base,
-  valor_csv: r.valor_csv,
-  valor_base: r.valor_base,
-  diferenca: r.diferenca,
-  hash_linha: r.hash_linha,
-});
+/** The columns both recon and the oracle produce (everything but job_id, detalhes, linha, timestamp). */
+const ORACLE_COLUMNS = [
+  'tipo_divergencia',
+  'ordem_id',
+  'severidade',
+  'campo',
+  'fornecedor_id',
+  'nome',
+  'ativo_id',
+  'data',
+  'data_base',
+  'valor_csv',
+  'valor_base',
+  'diferenca',
+  'hash_linha',
+] as const satisfies readonly (keyof OracleRow)[];
+
+const oracleColumns = (r: Pick<OracleRow, (typeof ORACLE_COLUMNS)[number]>) =>
+  Object.fromEntries(ORACLE_COLUMNS.map((column) => [column, r[column]]));
 
 describe.each(['date-window', 'all'] as const)('a generated day, CSV base, scope %s', (scope) => {
   it('reconciles to exactly the planted counts and to the rows an independent SQL implementation finds', async () => {

@@ -49,3 +49,13 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
     notifier: notifierConfigFromEnv(source),
   };
 }
+
+/** What every job run takes from the environment: logs, notifications, traces, retries. */
+export function runtimeSettings(env: Env) {
+  return {
+    logLevel: env.RECON_LOG_LEVEL,
+    notifier: env.notifier,
+    traceExporter: env.RECON_TRACE_EXPORTER,
+    retry: { delaysMs: env.RECON_RETRY_DELAYS_MS, maxAttempts: env.RECON_RETRY_MAX_ATTEMPTS },
+  };
+}

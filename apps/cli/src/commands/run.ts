@@ -1,5 +1,5 @@
 import type { Scope } from '@recon/contracts';
-import type { Env } from '../config.ts';
+import { type Env, runtimeSettings } from '../config.ts';
 import { withDatabase } from '../database.ts';
 import type { JobOutcome } from '../embedded/runtime.ts';
 import { Progress } from '../progress.ts';
@@ -47,11 +47,8 @@ export async function runJob(env: Env, o: RunOptions): Promise<RunResult> {
       workers: o.workers ?? env.RECON_WORKERS,
       maxInvalidRate: o.maxInvalidRate,
       keepWork: o.keepWork,
-      logLevel: env.RECON_LOG_LEVEL,
-      notifier: env.notifier,
-      traceExporter: env.RECON_TRACE_EXPORTER,
+      ...runtimeSettings(env),
       onTick: (t) => progress.job(t),
-      retry: { delaysMs: env.RECON_RETRY_DELAYS_MS, maxAttempts: env.RECON_RETRY_MAX_ATTEMPTS },
       ...(o.deadlineMinutes === undefined ? {} : { deadlineMs: o.deadlineMinutes * 60_000 }),
     });
   try {
@@ -79,20 +76,16 @@ export interface ReprocessOptions {
 /** `recon reprocess JOB_ID`: resumes a timed-out job from its checkpoint. */
 export async function reprocessJob(env: Env, o: ReprocessOptions): Promise<JobOutcome> {
   const progress = new Progress('reprocessing', o.quiet);
+  const databaseUrl = o.databaseUrl ?? env.DATABASE_URL;
   try {
     return await reprocess({
       jobId: o.jobId,
       out: o.out,
       workers: o.workers ?? env.RECON_WORKERS,
       keepWork: o.keepWork,
-      logLevel: env.RECON_LOG_LEVEL,
-      notifier: env.notifier,
-      traceExporter: env.RECON_TRACE_EXPORTER,
+      ...runtimeSettings(env),
       onTick: (t) => progress.job(t),
-      retry: { delaysMs: env.RECON_RETRY_DELAYS_MS, maxAttempts: env.RECON_RETRY_MAX_ATTEMPTS },
-      ...((o.databaseUrl ?? env.DATABASE_URL) === undefined
-        ? {}
-        : { databaseUrl: (o.databaseUrl ?? env.DATABASE_URL) as string }),
+      ...(databaseUrl === undefined ? {} : { databaseUrl }),
       ...(o.deadlineMinutes === undefined ? {} : { deadlineMs: o.deadlineMinutes * 60_000 }),
     });
   } finally {
