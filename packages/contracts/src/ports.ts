@@ -1,4 +1,5 @@
 import type { Envelope, EventType, JobRequested } from './events.ts';
+import type { ReportSink } from './read-model.ts';
 
 /**
  * Ports: the small interfaces service logic depends on. Each runtime supplies adapters
@@ -38,6 +39,10 @@ export const JOB_STATUSES = [
   'CANCELLED',
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
+/** How a job ends without success. */
+export type EndedStatus = 'FAILED' | 'TIMEOUT' | 'CANCELLED';
+/** Statuses a job never leaves on its own (only a reprocess reopens FAILED, TIMEOUT, CANCELLED). */
+export const FINAL_JOB_STATUSES: readonly JobStatus[] = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'CANCELLED'];
 
 export interface JobRecord {
   jobId: string;
@@ -65,8 +70,30 @@ export interface JobStore {
   /** Widens the stage's span to cover [startedAt, finishedAt] (units of a stage run in parallel). */
   recordStageSpan(jobId: string, stage: string, startedAt: string, finishedAt: string): Promise<void>;
   mergeFacts(jobId: string, facts: Record<string, unknown>): Promise<void>;
-  /** Marks an open job failed; returns false when it had already ended (so the failure is announced once). */
-  fail(jobId: string, status: 'FAILED' | 'TIMEOUT', error: JobRecord['error'], at: string): Promise<boolean>;
+  /**
+   * Ends an open job (FAILED, TIMEOUT, or CANCELLED by an operator); returns false when it had
+   * already ended (so the failure is announced once).
+   */
+  fail(jobId: string, status: EndedStatus, error: JobRecord['error'], at: string): Promise<boolean>;
+  /**
+   * Reprocess (RULES §7): moves a job that ended without success (FAILED, TIMEOUT, CANCELLED) back
+   * to `status`, clears its error, and forgets the named barriers (their units, expected count and
+   * fired flag) so they can fire again. False (nothing changed) when the job is unknown, still
+   * open, or SUCCEEDED.
+   */
+  reopen(jobId: string, status: JobStatus, at: string, resetBarriers: readonly string[]): Promise<boolean>;
+  /**
+   * One job per reference date at a time (RULES §7): claims `referenceDate` for `jobId`. Returns
+   * null when the claim holds (it was free, held by a job that ended, or already this job's), or
+   * the id of the open job that holds it (the caller refuses: JOB_RUNNING).
+   */
+  claimReferenceDate(referenceDate: string, jobId: string, at: string): Promise<string | null>;
+  /**
+   * Idempotency (RULES §7): a job for the file with this SHA-256 that SUCCEEDED or is still open
+   * (`JobRequested.fileSha256`, or the `file_sha256` fact ingest records), oldest first; undefined
+   * when there is none. FAILED, TIMEOUT and CANCELLED jobs do not count.
+   */
+  findFileJob(sha256: string): Promise<{ jobId: string; status: JobStatus } | undefined>;
   setExpected(jobId: string, barrier: string, expected: number): Promise<boolean>;
   completeUnit(jobId: string, barrier: string, unit: string, data: unknown): Promise<boolean>;
   /** The data of every completed unit of a barrier, ordered by unit name. */
@@ -123,4 +150,6 @@ export interface ServiceContext {
   log: Logger;
   /** Present in processes configured with a database base. */
   base?: BaseReader;
+  /** Present where the read model is configured (`recon serve`, the admin API's database). */
+  reports?: ReportSink;
 }

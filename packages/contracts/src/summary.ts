@@ -3,7 +3,7 @@ import type { Severidade, TipoDivergencia } from './divergence.ts';
 /** `summary.json` of a job (issue "Embedded pipeline", RULES §6). */
 export interface JobSummary {
   job_id: string;
-  status: 'SUCCEEDED' | 'FAILED' | 'TIMEOUT';
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMEOUT' | 'CANCELLED';
   file_sha256: string | null;
   reference_date: string;
   total_lines: number;
@@ -26,4 +26,7 @@ export interface JobSummary {
   rejects_by_reason?: Record<string, number>;
   base_invalid_rows?: number;
   alerts?: { alert: string; severity: string; message: string }[];
+  /** Distinct ordem_id of both sides, and those with a divergence: divergence_rate's terms. */
+  distinct_orders?: number;
+  divergent_orders?: number;
 }

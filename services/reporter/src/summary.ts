@@ -128,6 +128,8 @@ export function buildSummary(input: SummaryInput): {
     rejects_by_reason: input.rejectsByReason,
     base_invalid_rows: input.baseInvalid,
     alerts: alerts.map(({ alert, severity, message }) => ({ alert, severity, message })),
+    distinct_orders: distinct,
+    divergent_orders: sum((c) => c.divergentOrders),
   };
   return { summary, alerts };
 }

@@ -5,6 +5,7 @@ import {
   type Clock,
   type ObjectStore,
   ReconError,
+  type ReportSink,
   type ServiceContext,
 } from '@recon/contracts';
 
@@ -14,6 +15,8 @@ export interface ProcessPorts {
   /** Root of the ingress store: vendor files and CSV snapshots are keys below it. */
   ingressRoot: string;
   databaseUrl: string | null;
+  /** PostgreSQL of the read model (`recon serve`): the reporter loads each job there. */
+  readModelUrl?: string | null;
   /** A fixed "now" (ISO) for reproducible runs; null for the system clock. */
   fixedNow: string | null;
   /**
@@ -37,10 +40,23 @@ export function pgBaseReader(url: string): BaseReader {
   };
 }
 
+/** The read model, connected on first use (threads that never report never load pg for it). */
+export function lazyReportSink(url: string): ReportSink {
+  let model: Promise<ReportSink> | undefined;
+  return {
+    load: async (summary, rows) => {
+      model ??= import('@recon/adapters/read-model').then(
+        (m) => new m.PostgresReadModel(url, { poolSize: 2 }),
+      );
+      return (await model).load(summary, rows);
+    },
+  };
+}
+
 /** The ports every thread builds for itself from plain settings. */
 export function localPorts(
   ports: ProcessPorts,
-): Pick<ServiceContext, 'store' | 'ingress' | 'clock' | 'base'> {
+): Pick<ServiceContext, 'store' | 'ingress' | 'clock' | 'base' | 'reports'> {
   return {
     store:
       ports.testPutFaults === undefined
@@ -49,6 +65,7 @@ export function localPorts(
     ingress: new LocalFolderStore(ports.ingressRoot),
     clock: clockOf(ports.fixedNow),
     ...(ports.databaseUrl === null ? {} : { base: pgBaseReader(ports.databaseUrl) }),
+    ...(ports.readModelUrl == null ? {} : { reports: lazyReportSink(ports.readModelUrl) }),
   };
 }
 

@@ -1,3 +1,4 @@
+import { divergenceCopyRows } from '@recon/adapters/read-model/copy-rows';
 import {
   BARRIERS,
   type BaseUnit,
@@ -107,6 +108,15 @@ export async function handleMatchingCompleted(
     outputs,
     alerts: options.alerts,
   });
+  if (ctx.reports !== undefined) {
+    // The read model (admin API, dashboard) gets the rows before the job is announced done.
+    const loadStarted = performance.now();
+    await ctx.reports.load(summary, divergenceCopyRows(lists, order, job.request.referenceDate));
+    ctx.log.info(
+      { job_id: jobId, rows: rowCount, duration_ms: Math.round(performance.now() - loadStarted) },
+      'read model loaded',
+    );
+  }
   await ctx.store.put(keys.summary(jobId), `${JSON.stringify(summary, null, 2)}\n`);
   await ctx.jobs.mergeFacts(jobId, { summary });
   await ctx.jobs.setStatus(jobId, 'SUCCEEDED', finishedAt.toISOString());

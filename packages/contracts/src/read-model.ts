@@ -1,0 +1,111 @@
+import type { Severidade, TipoDivergencia } from './divergence.ts';
+import type { JobRecord, JobStatus } from './ports.ts';
+import type { JobSummary } from './summary.ts';
+
+/**
+ * The read model: each job's divergences and aggregates, loaded into PostgreSQL by the reporter
+ * beside the Parquet, so the admin API and the dashboard filter, page and aggregate server-side.
+ * Shapes follow docs/admin-api.md.
+ */
+
+/** One divergence as the API returns it: RULES §6 plus the job's reference date `dt`. */
+export interface DivergenceItem {
+  job_id: string;
+  dt: string;
+  tipo_divergencia: TipoDivergencia;
+  severidade: Severidade;
+  ordem_id: string;
+  fornecedor_id: string;
+  nome: string;
+  ativo_id: string;
+  data: string;
+  data_base: string | null;
+  /** Exact decimal strings with two places ("1234.50"); never binary floats. */
+  valor_csv: string | null;
+  valor_base: string | null;
+  diferenca: string | null;
+  campo: string | null;
+  detalhes: string;
+  hash_linha: string;
+  linha_arquivo: number | null;
+  /** ISO 8601, UTC, milliseconds. */
+  timestamp: string;
+}
+
+/** The columns of DivergenceItem in the read model's (and the CSV export's) order. */
+export const DIVERGENCE_ITEM_COLUMNS = [
+  'job_id',
+  'dt',
+  'tipo_divergencia',
+  'severidade',
+  'ordem_id',
+  'fornecedor_id',
+  'nome',
+  'ativo_id',
+  'data',
+  'data_base',
+  'valor_csv',
+  'valor_base',
+  'diferenca',
+  'campo',
+  'detalhes',
+  'hash_linha',
+  'linha_arquivo',
+  'timestamp',
+] as const satisfies readonly (keyof DivergenceItem)[];
+
+/** Filters of /v1/divergences, /v1/divergences.csv and /v1/stats (all optional, ANDed). */
+export interface DivergenceFilter {
+  jobId?: string;
+  /** Reference dates, inclusive, YYYY-MM-DD. */
+  dtFrom?: string;
+  dtTo?: string;
+  tipos?: readonly TipoDivergencia[];
+  severidades?: readonly Severidade[];
+  fornecedorId?: string;
+  ordemId?: string;
+}
+
+export interface DivergencePage {
+  items: DivergenceItem[];
+  page: number | null;
+  page_size: number;
+  total: number;
+  /** Opaque; pass as `cursor` for the rows after this page. Null on the last page. */
+  next_cursor: string | null;
+}
+
+export interface DashboardStats {
+  total_divergences: number;
+  total_lines: number;
+  divergence_rate: number;
+  by_type: Record<TipoDivergencia, number>;
+  by_severity: Record<Severidade, number>;
+  top_suppliers: { fornecedor_id: string; count: number }[];
+  daily: { dt: string; divergences: number; total_lines: number; divergence_rate: number }[];
+  jobs: number;
+}
+
+export interface JobListFilter {
+  /** Reference dates, inclusive. */
+  dtFrom?: string;
+  dtTo?: string;
+  status?: JobStatus;
+  offset: number;
+  limit: number;
+}
+
+/** Job listing (the admin API's GET /v1/jobs), newest first. */
+export interface JobQueries {
+  listJobs(filter: JobListFilter): Promise<{ jobs: JobRecord[]; total: number }>;
+}
+
+/**
+ * Where the reporter loads a finished job (the read model). `load` replaces whatever the job had
+ * (a redelivered report loads the same rows again, never twice). `rows` is PostgreSQL COPY text
+ * (tab-separated, `\N` for null), in chunks, one line per divergence: `seq` (0, 1, … in the
+ * Parquet order) followed by DIVERGENCE_ITEM_COLUMNS.
+ */
+export interface ReportSink {
+  load(summary: JobSummary, rows: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void>;
+}
