@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { ReconError } from '@recon/contracts';
 import { type NotifierConfigInput, notifierConfigFromEnv } from '@recon/notifier';
 import { z } from 'zod';
+import { DEFAULT_SERVICE_OPTIONS } from './embedded/options.ts';
 
 /**
  * The environment, read once, validated, documented. Nothing else reads `process.env`.
@@ -14,6 +15,11 @@ const EnvSchema = z.object({
   RECON_PG_DIR: z.string().default('.recon/pg'),
   /** Where `recon demo` writes its generated day and outputs. */
   RECON_DEMO_DIR: z.string().default('.recon/demo'),
+  /** Where `recon serve` keeps its outputs (Parquet, summaries, checkpoints, uploads). */
+  RECON_SERVE_DIR: z.string().default('.recon/serve'),
+  /** Address and port of `recon serve` (the CDK app sets them for the admin API task). */
+  RECON_HTTP_HOST: z.string().default('127.0.0.1'),
+  RECON_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   /** Log level of the structured JSON logs on stderr. */
   RECON_LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info']).default('silent'),
   /** Worker threads for the CPU-bound services (default: the machine's cores). */
@@ -28,6 +34,40 @@ const EnvSchema = z.object({
     .transform((v) => v.split(',').map(Number)),
   /** Attempts per step in all (the first included). */
   RECON_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  /**
+   * A fixed "now" (ISO) for reproducible outputs (tests, benchmarks): job ids, timestamps in the
+   * Parquet and summaries. Unset: the system clock.
+   */
+  RECON_FIXED_NOW: z.string().datetime({ offset: true }).optional(),
+  /**
+   * TEST ONLY: milliseconds each shard waits before it is matched, so a test can stop or kill a
+   * run in the middle of matching. Never set in production.
+   */
+  RECON_TEST_MATCHER_DELAY_MS: z.coerce.number().int().min(0).max(600_000).optional(),
+
+  // ---- the missing-delivery check (recon check-delivery, DeliveryWatch in recon serve) ----
+  /** Local time (HH:MM) by which the vendor file of D-1 must have arrived; the daily check runs then. */
+  RECON_DELIVERY_EXPECTED_BY: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time of day as HH:MM, e.g. 09:00')
+    .optional(),
+  /** Time zone of that time and of "yesterday" (IANA name). */
+  RECON_DELIVERY_TIME_ZONE: z.string().min(1).default('America/Sao_Paulo'),
+  /** Severity of the delivery.missing alert (HIGH: Slack and email by default). */
+  RECON_DELIVERY_SEVERITY: z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']).default('HIGH'),
+  /** A local ingress folder laid out as `YYYY-MM-DD/<file>.csv` (where files arrive without AWS). */
+  RECON_INGRESS_DIR: z.string().min(1).optional(),
+
+  // ---- the distributed runtime, for the commands that act on it (check-delivery, reprocess) ----
+  /** The ingress bucket (`YYYY-MM-DD/<file>.csv`): set, check-delivery looks there (AWS, or `recon stack`). */
+  RECON_INGRESS_BUCKET: z.string().min(3).optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** An SQS/S3-compatible endpoint (fauxqs, `recon stack`); unset on AWS. */
+  AWS_ENDPOINT_URL: z.string().url().optional(),
+  /** Publish through this EventBridge bus (AWS); unset: straight to the routed SQS queues. */
+  RECON_EVENT_BUS_NAME: z.string().min(1).optional(),
+  /** Queues are named `<prefix><service>`. */
+  RECON_QUEUE_PREFIX: z.string().default('recon-'),
 });
 
 /**
@@ -50,12 +90,19 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
   };
 }
 
-/** What every job run takes from the environment: logs, notifications, traces, retries. */
+/**
+ * What every job run takes from the environment: logs, notifications, traces, retries, the fixed
+ * clock, and (TEST ONLY) the matcher delay.
+ */
 export function runtimeSettings(env: Env) {
   return {
     logLevel: env.RECON_LOG_LEVEL,
     notifier: env.notifier,
     traceExporter: env.RECON_TRACE_EXPORTER,
     retry: { delaysMs: env.RECON_RETRY_DELAYS_MS, maxAttempts: env.RECON_RETRY_MAX_ATTEMPTS },
+    ...(env.RECON_FIXED_NOW === undefined ? {} : { fixedNow: new Date(env.RECON_FIXED_NOW).toISOString() }),
+    ...(env.RECON_TEST_MATCHER_DELAY_MS === undefined
+      ? {}
+      : { options: { ...DEFAULT_SERVICE_OPTIONS, testMatcherDelayMs: env.RECON_TEST_MATCHER_DELAY_MS } }),
   };
 }

@@ -10,6 +10,7 @@ import { readEnv } from './config.ts';
 import { withDatabase } from './database.ts';
 import { renderSummary } from './output.ts';
 import { fmt, Progress } from './progress.ts';
+import { SERVE_USAGE } from './serve/usage.ts';
 import { STACK_USAGE, stackCommand } from './stack/command.ts';
 
 const USAGE = `recon — reconcile the vendor's daily file against the internal base
@@ -20,11 +21,16 @@ Usage:
             [--shards N] [--workers N] [--max-invalid-rate 0.05] [--keep-work] [--json]
             [--deadline-minutes 20] [--force]
   recon reprocess JOB_ID --out DIR [--database-url URL] [--deadline-minutes 20] [--workers N] [--json]
+  recon reprocess JOB_ID --database-url URL [--deadline-minutes 20] [--json]   (distributed: the job store)
   recon base load F [--database-url URL] [--relation transacoes] [--append] [--json]
   recon generate --rows N --out DIR [--tipo1 5 --tipo2 3 --tipo3 2] [--invalid P] [--duplicates P]
                  [--history N] [--seed S] [--json]
   recon generate --scenario normal|peak|high-divergence --out DIR   (technical document §7.2)
   recon demo [--rows 1000000] [--seed 42] [--json]
+  recon check-delivery [--date YYYY-MM-DD] [--ingress DIR] [--out DIR] [--json]
+      the runbook's daily check: has the vendor file of D-1 arrived? If not, delivery.missing (exit 1)
+  Admin API and dashboard (Fastify; docs/admin-api.md):
+${SERVE_USAGE}
   Distributed runtime, locally (every service its own process over fauxqs SQS/S3 and PostgreSQL):
 ${STACK_USAGE}
 
@@ -76,6 +82,15 @@ const OPTIONS = {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'stack') return stackCommand(argv.slice(1), readEnv());
+  if (argv[0] === 'check-delivery') {
+    // Loaded on demand: it brings the AWS SDK.
+    const { checkDeliveryMain } = await import('./commands/check-delivery.ts');
+    return checkDeliveryMain(argv.slice(1), readEnv());
+  }
+  if (argv[0] === 'serve' || argv[0] === 'keys') {
+    const { serveCommand } = await import('./serve/command.ts');
+    return serveCommand(argv, readEnv());
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     options: OPTIONS,
@@ -123,6 +138,22 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     return report(result.outcome.summary, json);
+  }
+
+  if (command === 'reprocess' && str('out') === undefined) {
+    // No --out: a job of the distributed runtime, resumed from the job store (DATABASE_URL).
+    const usage = 'recon reprocess JOB_ID --database-url URL [--deadline-minutes 20] [--json]';
+    const { reprocessDistributed } = await import('./commands/reprocess-distributed.ts');
+    const resumed = await reprocessDistributed(env, {
+      jobId: required(sub, 'JOB_ID (positional)', usage),
+      ...(str('database-url') === undefined ? {} : { databaseUrl: str('database-url') as string }),
+      ...(deadlineMinutes === undefined ? {} : { deadlineMinutes }),
+    });
+    say(
+      `reprocessing ${resumed.jobId} (was ${resumed.from}): ${resumed.mode === 'restart' ? 'the whole job again from its file' : resumed.mode === 'match' ? 'the pending shards' : 'the report'}; deadline ${resumed.deadlineAt}. The services do the work: follow it in the job store or the notifications.`,
+    );
+    if (json) process.stdout.write(`${JSON.stringify(resumed)}\n`);
+    return 0;
   }
 
   if (command === 'reprocess') {

@@ -8,13 +8,20 @@ import {
   BARRIERS,
   type JobRecord,
   type JobRequested,
+  type JobStore,
   type JobSummary,
   keys,
   ReconError,
   type Scope,
   type VendorChunkUnit,
 } from '@recon/contracts';
-import { defaultShardCount, isValidJobId, nextJobId, resolveReferenceDate } from '@recon/ingest';
+import {
+  csvBaseSliceCount,
+  defaultShardCount,
+  isValidJobId,
+  nextJobId,
+  resolveReferenceDate,
+} from '@recon/ingest';
 import type { NotifierConfigInput } from '@recon/notifier';
 import { type Checkpoint, checkpointKey } from './embedded/checkpoint.ts';
 import type { ProcessPorts } from './embedded/context.ts';
@@ -69,6 +76,12 @@ export interface ReconcileParams {
   retry?: RetryPolicy;
   /** TEST ONLY: injected transient object-store failures (see ProcessPorts.testPutFaults). */
   testPutFaults?: ProcessPorts['testPutFaults'];
+  /** The job store (default: in memory). `recon serve` passes its PostgreSQL store. */
+  jobStore?: JobStore;
+  /** PostgreSQL of the read model: the reporter loads the job there (`recon serve`). */
+  readModelUrl?: string;
+  /** Called with the job's runtime once it exists (`recon serve` cancels through it). */
+  onRuntime?: (runtime: EmbeddedRuntime, jobId: string) => void;
 }
 
 /** What `recon run` does with a file: reconcile it, or point at the job that already did. */
@@ -134,8 +147,11 @@ export async function reconcile(p: ReconcileParams): Promise<JobOutcome> {
     maxInvalidRate: p.maxInvalidRate ?? 0.05,
     shardCount: p.shards ?? defaultShardCount(fileSize, baseSize),
     chunkBytes: p.chunkBytes ?? 8 << 20,
-    // A database base is read in one slice per worker, in parallel.
-    baseSlices: p.base.kind === 'postgres' ? Math.max(1, p.workers ?? availableParallelism()) : 1,
+    // A database base is read in one slice per worker, a CSV snapshot in chunk-sized byte ranges.
+    baseSlices:
+      p.base.kind === 'postgres'
+        ? Math.max(1, p.workers ?? availableParallelism())
+        : csvBaseSliceCount(baseSize, p.chunkBytes ?? 8 << 20),
   };
   const lock = await DateLock.acquire(out, request.referenceDate, jobId);
   try {
@@ -167,6 +183,9 @@ export interface ReprocessParams
     | 'deadlineMs'
     | 'retry'
     | 'testPutFaults'
+    | 'jobStore'
+    | 'readModelUrl'
+    | 'onRuntime'
   > {
   jobId: string;
   /** Needed when the job's base is a PostgreSQL relation and its extraction is still pending. */
@@ -174,8 +193,10 @@ export interface ReprocessParams
 }
 
 /**
- * `recon reprocess`: resumes a job that stopped (TIMEOUT) from `checkpoints/<job_id>/checkpoint.json`,
- * redoing only what is pending. It gets a whole deadline of its own, counted from now.
+ * `recon reprocess`: resumes a job that stopped — TIMEOUT, CANCELLED, FAILED, or a process killed
+ * mid-job (its last progress checkpoint, IN_PROGRESS) — from `checkpoints/<job_id>/checkpoint.json`,
+ * redoing only what is pending. It gets a whole deadline of its own, counted from now. A job whose
+ * process is still alive holds its date's lock: refused (JOB_RUNNING).
  */
 export async function reprocess(p: ReprocessParams): Promise<JobOutcome> {
   if (!isValidJobId(p.jobId)) {
@@ -222,8 +243,10 @@ function embeddedRuntime(p: RuntimeParams, out: string, databaseUrl: string | nu
       ingressRoot: '/',
       databaseUrl,
       fixedNow: p.fixedNow ?? null,
+      readModelUrl: p.readModelUrl ?? null,
       ...(p.testPutFaults === undefined ? {} : { testPutFaults: p.testPutFaults }),
     },
+    ...(p.jobStore === undefined ? {} : { jobs: p.jobStore }),
     ...(p.retry === undefined ? {} : { retry: p.retry }),
     workers: p.workers,
     logLevel: p.logLevel ?? 'silent',
@@ -245,6 +268,7 @@ async function runOn(
   p: RuntimeParams,
   go: () => Promise<JobOutcome>,
 ): Promise<JobOutcome> {
+  p.onRuntime?.(runtime, jobId);
   const ticker =
     p.onTick === undefined
       ? null

@@ -1,4 +1,12 @@
-import type { JobRecord, JobRequested, JobStatus, JobStore } from '@recon/contracts';
+import type {
+  EndedStatus,
+  JobListFilter,
+  JobQueries,
+  JobRecord,
+  JobRequested,
+  JobStatus,
+  JobStore,
+} from '@recon/contracts';
 
 /** Statuses a job never leaves. */
 export const FINAL_STATUSES: readonly JobStatus[] = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'CANCELLED'];
@@ -14,9 +22,11 @@ interface Barrier {
  * loop, so each barrier check is atomic. The PostgreSQL job store gives the same guarantees
  * across processes with transactions.
  */
-export class InMemoryJobStore implements JobStore {
+export class InMemoryJobStore implements JobStore, JobQueries {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly barriers = new Map<string, Barrier>();
+  /** Reference date → the job that claimed it (claimReferenceDate). */
+  private readonly dateClaims = new Map<string, string>();
 
   async createJob(request: JobRequested, at: string): Promise<boolean> {
     if (this.jobs.has(request.jobId)) return false;
@@ -35,6 +45,24 @@ export class InMemoryJobStore implements JobStore {
   async getJob(jobId: string): Promise<JobRecord | undefined> {
     const job = this.jobs.get(jobId);
     return job === undefined ? undefined : structuredClone(job);
+  }
+
+  async listJobs(filter: JobListFilter): Promise<{ jobs: JobRecord[]; total: number }> {
+    const matching = [...this.jobs.values()]
+      .filter(
+        (j) =>
+          (filter.dtFrom === undefined || j.request.referenceDate >= filter.dtFrom) &&
+          (filter.dtTo === undefined || j.request.referenceDate <= filter.dtTo) &&
+          (filter.status === undefined || j.status === filter.status),
+      )
+      .sort((a, b) => {
+        const at = (j: JobRecord) => j.history[0]?.at ?? '';
+        return at(b).localeCompare(at(a)) || (a.jobId < b.jobId ? 1 : a.jobId > b.jobId ? -1 : 0);
+      });
+    return {
+      jobs: matching.slice(filter.offset, filter.offset + filter.limit).map((j) => structuredClone(j)),
+      total: matching.length,
+    };
   }
 
   async setStatus(jobId: string, status: JobStatus, at: string): Promise<void> {
@@ -59,18 +87,48 @@ export class InMemoryJobStore implements JobStore {
     Object.assign(this.require(jobId).facts, facts);
   }
 
-  async fail(
-    jobId: string,
-    status: 'FAILED' | 'TIMEOUT',
-    error: JobRecord['error'],
-    at: string,
-  ): Promise<boolean> {
+  async fail(jobId: string, status: EndedStatus, error: JobRecord['error'], at: string): Promise<boolean> {
     const job = this.jobs.get(jobId);
     if (job === undefined) return false;
     if (FINAL_STATUSES.includes(job.status)) return false;
     job.error = error;
     await this.setStatus(jobId, status, at);
     return true;
+  }
+
+  async reopen(
+    jobId: string,
+    status: JobStatus,
+    at: string,
+    resetBarriers: readonly string[],
+  ): Promise<boolean> {
+    const job = this.jobs.get(jobId);
+    if (job === undefined || job.status === 'SUCCEEDED' || !FINAL_STATUSES.includes(job.status)) return false;
+    job.status = status;
+    job.error = null;
+    job.history.push({ status, at });
+    for (const name of resetBarriers) this.barriers.delete(`${jobId}\u0000${name}`);
+    return true;
+  }
+
+  async claimReferenceDate(referenceDate: string, jobId: string): Promise<string | null> {
+    const holder = this.dateClaims.get(referenceDate);
+    if (holder !== undefined && holder !== jobId) {
+      const job = this.jobs.get(holder);
+      if (job !== undefined && !FINAL_STATUSES.includes(job.status)) return holder;
+    }
+    this.dateClaims.set(referenceDate, jobId);
+    return null;
+  }
+
+  async findFileJob(sha256: string): Promise<{ jobId: string; status: JobStatus } | undefined> {
+    const found = [...this.jobs.values()]
+      .filter((j) => {
+        const sha = j.request.fileSha256 ?? j.facts.file_sha256;
+        return sha === sha256 && !['FAILED', 'TIMEOUT', 'CANCELLED'].includes(j.status);
+      })
+      .sort((a, b) => ((a.history[0]?.at ?? '') < (b.history[0]?.at ?? '') ? -1 : 1))[0];
+    return found === undefined ? undefined : { jobId: found.jobId, status: found.status };
   }
 
   async setExpected(jobId: string, barrier: string, expected: number): Promise<boolean> {

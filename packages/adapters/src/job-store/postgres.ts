@@ -1,13 +1,25 @@
-import type { JobRecord, JobRequested, JobStatus, JobStore } from '@recon/contracts';
+import type {
+  EndedStatus,
+  JobListFilter,
+  JobQueries,
+  JobRecord,
+  JobRequested,
+  JobStatus,
+  JobStore,
+} from '@recon/contracts';
 import { ReconError } from '@recon/contracts';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import { describeTarget, isTransient, sqlState } from '../postgres/connection.ts';
 import { migrateToLatest } from './migrate.ts';
 import {
+  appendFactItem,
   appendStatusHistory,
   type BarrierState,
+  claimDate,
   countBarrierUnits,
+  deleteBarriers,
+  deleteJobProcessedMessages,
   deleteProcessedMessage,
   insertBarrierUnit,
   insertJob,
@@ -16,8 +28,12 @@ import {
   lockJob,
   markBarrierFired,
   mergeJobFacts,
+  reopenJobRow,
   selectBarrierUnits,
+  selectFileJob,
   selectJob,
+  selectJobIds,
+  selectOpenJobIds,
   selectProcessedMessage,
   setBarrierExpected,
   updateJobStatus,
@@ -40,7 +56,7 @@ const DEFAULT_POOL_SIZE = 10;
  * the server already closed is retried on another when that is safe (see `transaction`). Other
  * failures are INTERNAL, not transient.
  */
-export class PostgresJobStore implements JobStore {
+export class PostgresJobStore implements JobStore, JobQueries {
   /** Attempts of a call whose connection turns out dead before anything ran (see `retryable`). */
   private readonly attempts: number;
 
@@ -93,7 +109,7 @@ export class PostgresJobStore implements JobStore {
     });
   }
 
-  fail(jobId: string, status: 'FAILED' | 'TIMEOUT', error: JobRecord['error'], at: string): Promise<boolean> {
+  fail(jobId: string, status: EndedStatus, error: JobRecord['error'], at: string): Promise<boolean> {
     return this.transaction('fail', async (trx) => {
       // The row lock makes "still open? then fail it" one step: of two concurrent failures,
       // the second sees the first's status and returns false.
@@ -103,6 +119,47 @@ export class PostgresJobStore implements JobStore {
       await appendStatusHistory(trx, jobId, status, at);
       return true;
     });
+  }
+
+  /**
+   * See JobStore.reopen. Also forgets the job's processed-message keys: a reprocessed job's
+   * messages reuse their deterministic ids and must be handled again (and its outcome announced
+   * again). One transaction under the job's row lock.
+   */
+  reopen(jobId: string, status: JobStatus, at: string, resetBarriers: readonly string[]): Promise<boolean> {
+    return this.transaction('reopen', async (trx) => {
+      const job = await lockJob(trx, jobId);
+      if (job === undefined || job.status === 'SUCCEEDED' || !ENDED.has(job.status)) return false;
+      await reopenJobRow(trx, jobId, status);
+      await appendStatusHistory(trx, jobId, status, at);
+      await deleteBarriers(trx, jobId, resetBarriers);
+      await deleteJobProcessedMessages(trx, jobId);
+      return true;
+    });
+  }
+
+  /** See JobStore.claimReferenceDate: decided under the date row's lock (`job_date_locks`). */
+  claimReferenceDate(referenceDate: string, jobId: string, at: string): Promise<string | null> {
+    return this.transaction('claimReferenceDate', (trx) => claimDate(trx, referenceDate, jobId, at));
+  }
+
+  findFileJob(sha256: string): Promise<{ jobId: string; status: JobStatus } | undefined> {
+    return this.idempotent('findFileJob', () => selectFileJob(this.db, sha256));
+  }
+
+  /**
+   * Appends `item` to the job's `facts[key]` array atomically (concurrent processes recording
+   * retries lose none). Not part of the port.
+   */
+  appendFact(jobId: string, key: string, item: unknown): Promise<void> {
+    return this.transaction('appendFact', async (trx) => {
+      if (!(await appendFactItem(trx, jobId, key, item))) throw unknownJob(jobId);
+    });
+  }
+
+  /** The ids of the jobs that have not ended, oldest first (the deadline sweeper). Not part of the port. */
+  openJobIds(): Promise<string[]> {
+    return this.idempotent('openJobIds', () => selectOpenJobIds(this.db));
   }
 
   setExpected(jobId: string, barrier: string, expected: number): Promise<boolean> {
@@ -121,6 +178,15 @@ export class PostgresJobStore implements JobStore {
 
   listUnits<T>(jobId: string, barrier: string): Promise<{ unit: string; data: T }[]> {
     return this.idempotent('listUnits', () => selectBarrierUnits<T>(this.db, jobId, barrier));
+  }
+
+  /** Jobs newest first (the admin API's job list); see JobQueries. */
+  listJobs(filter: JobListFilter): Promise<{ jobs: JobRecord[]; total: number }> {
+    return this.idempotent('listJobs', async () => {
+      const { ids, total } = await selectJobIds(this.db, filter);
+      const jobs = await Promise.all(ids.map((id) => selectJob(this.db, id)));
+      return { jobs: jobs.filter((j): j is JobRecord => j !== undefined), total };
+    });
   }
 
   /**

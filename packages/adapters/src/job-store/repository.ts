@@ -1,4 +1,4 @@
-import type { JobRecord, JobRequested, JobStatus } from '@recon/contracts';
+import type { JobListFilter, JobRecord, JobRequested, JobStatus } from '@recon/contracts';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { JobStoreDatabase } from './tables.ts';
@@ -89,6 +89,28 @@ export async function mergeJobFacts(
 }
 
 /** The whole record in one statement, so it is one consistent snapshot. */
+/** The ids of the jobs matching `filter`, newest first, and how many match in all. */
+export async function selectJobIds(
+  db: JobStoreDb,
+  filter: JobListFilter,
+): Promise<{ ids: string[]; total: number }> {
+  let q = db.selectFrom('jobs as j');
+  if (filter.dtFrom !== undefined) q = q.where(sql<string>`j.request->>'referenceDate'`, '>=', filter.dtFrom);
+  if (filter.dtTo !== undefined) q = q.where(sql<string>`j.request->>'referenceDate'`, '<=', filter.dtTo);
+  if (filter.status !== undefined) q = q.where('j.status', '=', filter.status);
+  const [rows, count] = await Promise.all([
+    q
+      .select('j.id')
+      .orderBy('j.created_at', 'desc')
+      .orderBy('j.id', 'desc')
+      .offset(filter.offset)
+      .limit(filter.limit)
+      .execute(),
+    q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { ids: rows.map((r) => r.id), total: Number(count.n) };
+}
+
 export async function selectJob(db: JobStoreDb, jobId: string): Promise<JobRecord | undefined> {
   const row = await db
     .selectFrom('jobs as j')
@@ -254,4 +276,105 @@ export async function selectProcessedMessage(db: JobStoreDb, key: string): Promi
 
 export async function deleteProcessedMessage(db: JobStoreDb, key: string): Promise<void> {
   await db.deleteFrom('processed_messages').where('key', '=', key).execute();
+}
+
+// ---- job control (RULES §7) ----
+
+const ENDED_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'CANCELLED'] as const;
+
+/**
+ * Claims the reference date for `jobId` under the date row's lock: null when the claim holds
+ * (free, held by a job that ended or by no job any more, or already `jobId`'s), else the holder.
+ */
+export async function claimDate(
+  db: JobStoreDb,
+  referenceDate: string,
+  jobId: string,
+  at: string,
+): Promise<string | null> {
+  await db
+    .insertInto('job_date_locks')
+    .values({ reference_date: referenceDate, job_id: jobId, claimed_at: at })
+    .onConflict((oc) => oc.column('reference_date').doNothing())
+    .execute();
+  const row = await db
+    .selectFrom('job_date_locks as l')
+    .leftJoin('jobs as j', 'j.id', 'l.job_id')
+    .select(['l.job_id', 'j.status'])
+    .where('l.reference_date', '=', referenceDate)
+    .forUpdate('l')
+    .executeTakeFirstOrThrow();
+  if (row.job_id === jobId) return null;
+  if (row.status !== null && !(ENDED_STATUSES as readonly string[]).includes(row.status)) return row.job_id;
+  await db
+    .updateTable('job_date_locks')
+    .set({ job_id: jobId, claimed_at: at })
+    .where('reference_date', '=', referenceDate)
+    .execute();
+  return null;
+}
+
+/** The oldest SUCCEEDED or open job of the file with this SHA-256 (jobs_file_sha256_idx). */
+export async function selectFileJob(
+  db: JobStoreDb,
+  sha256: string,
+): Promise<{ jobId: string; status: JobStatus } | undefined> {
+  const row = await db
+    .selectFrom('jobs')
+    .select(['id', 'status'])
+    .where(sql<string>`COALESCE(request->>'fileSha256', facts->>'file_sha256')`, '=', sha256)
+    .where('status', 'not in', ['FAILED', 'TIMEOUT', 'CANCELLED'])
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? undefined : { jobId: row.id, status: row.status };
+}
+
+/** Sets an ended job's status back to an open one and clears its error. */
+export async function reopenJobRow(db: JobStoreDb, jobId: string, status: JobStatus): Promise<void> {
+  await db.updateTable('jobs').set({ status, error: null }).where('id', '=', jobId).execute();
+}
+
+/** Forgets the named barriers of a job (their units go with them: ON DELETE CASCADE). */
+export async function deleteBarriers(db: JobStoreDb, jobId: string, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  await db.deleteFrom('job_barriers').where('job_id', '=', jobId).where('name', 'in', names).execute();
+}
+
+/**
+ * Forgets the processed-message keys of a job's messages (`<queue>:<event id>`, the notifier's
+ * `notify:<event id>#<channel>`: every event id of a job holds its id), so a reprocessed job's
+ * messages, which reuse their deterministic ids, are handled again.
+ */
+export async function deleteJobProcessedMessages(db: JobStoreDb, jobId: string): Promise<void> {
+  await db.deleteFrom('processed_messages').where(sql<number>`strpos(key, ${jobId})`, '>', 0).execute();
+}
+
+/** Appends one item to the job's `facts[key]` array in one statement (atomic per row). */
+export async function appendFactItem(
+  db: JobStoreDb,
+  jobId: string,
+  key: string,
+  item: unknown,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('jobs')
+    .set({
+      facts: sql`jsonb_set(facts, ARRAY[${key}]::text[], COALESCE(facts->${key}, '[]'::jsonb) || jsonb_build_array(${JSON.stringify(item)}::jsonb))`,
+    })
+    .where('id', '=', jobId)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** The ids of the jobs that have not ended (jobs_open_idx), oldest first. */
+export async function selectOpenJobIds(db: JobStoreDb): Promise<string[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select('id')
+    .where('status', 'not in', [...ENDED_STATUSES])
+    .orderBy('created_at')
+    .execute();
+  return rows.map((r) => r.id);
 }

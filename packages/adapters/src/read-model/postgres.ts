@@ -328,7 +328,7 @@ export class PostgresReadModel implements ReportSink {
       this.query(`WITH ${scope} SELECT d.tipo_divergencia AS k, count(*) AS n ${join} GROUP BY 1`, w.params),
       this.query(`WITH ${scope} SELECT d.severidade AS k, count(*) AS n ${join} GROUP BY 1`, w.params),
       this.query(
-        `WITH ${scope} SELECT d.fornecedor_id AS k, count(*) AS n ${join} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`,
+        `WITH ${scope} SELECT d.fornecedor_id AS k, count(*) AS n ${join} GROUP BY 1 ORDER BY 2 DESC, d.fornecedor_id COLLATE "C" LIMIT 10`,
         w.params,
       ),
     ]);

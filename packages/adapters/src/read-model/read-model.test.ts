@@ -71,7 +71,7 @@ function rowsOf(jobId: string, n: number, seed: number): DivergenceRow[] {
       valor_csv: tipo === 'TIPO_2' ? null : valor(cents),
       valor_base: tipo === 'TIPO_1' ? null : valor(cents + 724n),
       diferenca: tipo === 'TIPO_1' || tipo === 'TIPO_2' ? null : valor(-724n),
-      campo: tipo.startsWith('TIPO_3_') ? tipo.slice(7).toLowerCase() : null,
+      campo: tipo.startsWith('TIPO_3_') ? (tipo.slice(7).toLowerCase() as DivergenceRow['campo']) : null,
       detalhes: `valor no arquivo ${valor(cents)}; nome "José da Silva"`,
       hash_linha: `${i.toString(16).padStart(8, '0')}${'ab'.repeat(28)}`,
       linha_arquivo: tipo === 'TIPO_2' ? null : i + 2,

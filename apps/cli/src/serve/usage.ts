@@ -1,0 +1,7 @@
+/** Kept apart so `recon --help` does not load the server (Fastify, pg). */
+export const SERVE_USAGE = `  recon serve [--out DIR] [--database-url URL] [--host 127.0.0.1] [--port 8080]
+              [--base-csv F | --base-relation transacoes] [--scope date-window|all] [--ingress DIR]
+              [--upload-limit-mb 1024]
+  recon keys create --role viewer|operator|admin [--name N] [--database-url URL] [--json]
+  recon keys list [--database-url URL] [--json]
+  recon keys revoke ID [--database-url URL]`;

@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BARRIERS,
+  JOB_STATUSES,
+  type JobRecord,
+  type JobStatus,
+  type JobSummary,
+  type Scope,
+  type VendorChunkUnit,
+} from '@recon/contracts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AdminDeps, SubmitInput } from '../app.ts';
+import { requireRole } from '../auth.ts';
+import { ApiError } from '../errors.ts';
+import { validatedUpload } from '../upload.ts';
+
+export const JOBS_PAGE_SIZE = 50;
+const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' };
+const JOB_ID = { type: 'string', pattern: '^JOB-\\d{8}-\\d{6}$' };
+const SCOPES = ['date-window', 'all'] as const;
+const checkpointKey = (jobId: string) => `checkpoints/${jobId}/checkpoint.json`;
+
+function summaryOf(job: JobRecord): JobSummary | undefined {
+  return job.facts.summary as JobSummary | undefined;
+}
+
+function listItem(job: JobRecord) {
+  const summary = summaryOf(job);
+  const ended = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'CANCELLED'].includes(job.status);
+  return {
+    job_id: job.jobId,
+    status: job.status,
+    reference_date: job.request.referenceDate,
+    file_sha256:
+      summary?.file_sha256 ?? (typeof job.facts.file_sha256 === 'string' ? job.facts.file_sha256 : null),
+    total_lines:
+      summary?.total_lines ?? (typeof job.facts.total_lines === 'number' ? job.facts.total_lines : null),
+    divergences: summary === undefined ? null : Object.values(summary.divergences).reduce((a, b) => a + b, 0),
+    divergence_rate: summary?.divergence_rate ?? null,
+    created_at: job.history[0]?.at ?? job.request.arrivedAt,
+    finished_at: ended ? (job.history[job.history.length - 1]?.at ?? null) : null,
+  };
+}
+
+async function detail(deps: AdminDeps, job: JobRecord) {
+  const [chunks, shards, checkpoint] = await Promise.all([
+    deps.jobs.listUnits<VendorChunkUnit>(job.jobId, BARRIERS.vendorChunks),
+    deps.jobs.listUnits(job.jobId, BARRIERS.shards),
+    deps.store.size(checkpointKey(job.jobId)),
+  ]);
+  const summary = summaryOf(job);
+  const total =
+    summary?.total_lines ?? (typeof job.facts.total_lines === 'number' ? job.facts.total_lines : null);
+  const processed = summary?.total_lines ?? chunks.reduce((n, c) => n + c.data.invalid, 0);
+  const stageSeconds = Object.fromEntries(
+    Object.entries(job.stages).map(([stage, span]) => [
+      stage,
+      Math.round(Date.parse(span.finishedAt) - Date.parse(span.startedAt)) / 1000,
+    ]),
+  );
+  return {
+    ...listItem(job),
+    history: job.history,
+    stage_seconds: stageSeconds,
+    progress: {
+      total_lines: total,
+      partitioned_lines: chunks.reduce((n, c) => n + c.data.records, 0),
+      processed_lines: processed,
+      pending_lines: total === null ? null : total - processed,
+      shards_done: shards.length,
+      shard_count: job.request.shardCount,
+    },
+    summary: summary ?? null,
+    // A finished job's checkpoint is history; the one of a running or stopped job is where it resumes.
+    checkpoint_location:
+      checkpoint === null || job.status === 'SUCCEEDED' ? null : deps.store.uri(checkpointKey(job.jobId)),
+    error: job.error,
+  };
+}
+
+/** A safe object name from an uploaded file name. */
+function safeName(name: string | undefined): string {
+  const base = (name ?? 'arquivo.csv').split(/[\\/]/).pop() ?? 'arquivo.csv';
+  const cleaned = base
+    .normalize('NFC')
+    .replace(/[^\p{L}\p{N}._-]+/gu, '_')
+    .slice(0, 100);
+  return cleaned === '' || cleaned.startsWith('.') ? `arquivo${cleaned}` : cleaned;
+}
+
+function field(value: unknown): string | undefined {
+  const v = (value as { value?: unknown } | undefined)?.value;
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+function submitOptions(raw: {
+  reference_date?: string | undefined;
+  scope?: string | undefined;
+  force?: string | boolean | undefined;
+}): Omit<SubmitInput, 'key'> {
+  const { reference_date: referenceDate, scope, force } = raw;
+  if (referenceDate !== undefined) {
+    const ok =
+      /^\d{4}-\d{2}-\d{2}$/.test(referenceDate) &&
+      new Date(`${referenceDate}T00:00:00Z`).toISOString().slice(0, 10) === referenceDate;
+    if (!ok)
+      throw new ApiError('INVALID_ARGUMENT', `reference_date=${referenceDate}: expected a date YYYY-MM-DD`);
+  }
+  if (scope !== undefined && !(SCOPES as readonly string[]).includes(scope)) {
+    throw new ApiError('INVALID_ARGUMENT', `scope=${scope}: expected one of ${SCOPES.join(', ')}`);
+  }
+  const forced = force === true || force === 'true' || force === '1';
+  return {
+    ...(referenceDate === undefined ? {} : { referenceDate }),
+    ...(scope === undefined ? {} : { scope: scope as Scope }),
+    ...(forced ? { force: true } : {}),
+  };
+}
+
+/** Streams the multipart `file` to the ingress store, checking its header on the way. */
+async function receiveUpload(deps: AdminDeps, request: FastifyRequest): Promise<SubmitInput> {
+  const part = await request.file();
+  if (part === undefined) throw new ApiError('INVALID_ARGUMENT', 'multipart upload without a "file" field');
+  if (part.fieldname !== 'file') {
+    throw new ApiError(
+      'INVALID_ARGUMENT',
+      `multipart field "${part.fieldname}": send the vendor file as "file"`,
+    );
+  }
+  const name = safeName(part.filename);
+  const day = new Date().toISOString().slice(0, 10);
+  const key = `uploads/${day}/${randomUUID()}-${name}`;
+  try {
+    await deps.ingress.putStream(
+      key,
+      validatedUpload(part.file, `upload ${JSON.stringify(part.filename ?? name)}`),
+    );
+  } catch (error) {
+    await deps.ingress.deletePrefix(key).catch(() => {});
+    throw error;
+  }
+  if (part.file.truncated) {
+    await deps.ingress.deletePrefix(key).catch(() => {});
+    throw new ApiError('PAYLOAD_TOO_LARGE', `upload ${JSON.stringify(part.filename)} is larger than allowed`);
+  }
+  // Fields that came before the file (multipart order) are on the part.
+  const fields = part.fields as Record<string, unknown>;
+  return {
+    key,
+    ...submitOptions({
+      reference_date: field(fields.reference_date),
+      scope: field(fields.scope),
+      force: field(fields.force),
+    }),
+  };
+}
+
+export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const viewer = requireRole('viewer');
+  const operator = requireRole('operator');
+
+  app.get<{ Querystring: { dt_from?: string; dt_to?: string; status?: JobStatus; page?: number } }>(
+    '/v1/jobs',
+    {
+      preValidation: viewer,
+      schema: {
+        summary: 'Jobs, newest first, 50 per page',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            dt_from: DATE,
+            dt_to: DATE,
+            status: { type: 'string', enum: [...JOB_STATUSES] },
+            page: { type: 'integer', minimum: 1, maximum: 100_000 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const page = request.query.page ?? 1;
+      const { jobs, total } = await deps.jobs.listJobs({
+        ...(request.query.dt_from === undefined ? {} : { dtFrom: request.query.dt_from }),
+        ...(request.query.dt_to === undefined ? {} : { dtTo: request.query.dt_to }),
+        ...(request.query.status === undefined ? {} : { status: request.query.status }),
+        offset: (page - 1) * JOBS_PAGE_SIZE,
+        limit: JOBS_PAGE_SIZE,
+      });
+      return { items: jobs.map(listItem), page, page_size: JOBS_PAGE_SIZE, total };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/jobs/:id',
+    {
+      preValidation: viewer,
+      schema: {
+        summary: 'A job: state, progress, stage timings, counts, checkpoint',
+        params: { type: 'object', properties: { id: JOB_ID } },
+      },
+    },
+    async (request) => {
+      const job = await deps.jobs.getJob(request.params.id);
+      if (job === undefined) throw new ApiError('NOT_FOUND', `no job ${request.params.id}`);
+      return detail(deps, job);
+    },
+  );
+
+  app.post<{ Body: { key?: string; reference_date?: string; scope?: string; force?: boolean } | undefined }>(
+    '/v1/jobs',
+    {
+      preValidation: operator,
+      schema: {
+        summary:
+          'Start a job: upload the vendor file (multipart field "file"; optional fields reference_date, scope, force) or name an object of the ingress store (JSON {"key": …})',
+        consumes: ['multipart/form-data', 'application/json'],
+      },
+    },
+    async (request, reply) => {
+      let input: SubmitInput;
+      if (request.isMultipart()) {
+        input = await receiveUpload(deps, request);
+      } else {
+        const body = request.body;
+        if (body === undefined || body === null || typeof body.key !== 'string' || body.key.trim() === '') {
+          throw new ApiError(
+            'INVALID_ARGUMENT',
+            'send the vendor file as multipart field "file", or JSON {"key": "<object in the ingress store>"}',
+          );
+        }
+        const known = new Set(['key', 'reference_date', 'scope', 'force']);
+        const unknown = Object.keys(body).filter((k) => !known.has(k));
+        if (unknown.length > 0)
+          throw new ApiError('INVALID_ARGUMENT', `unknown field(s): ${unknown.join(', ')}`);
+        const key = body.key.replace(/^\/+/, '');
+        if (key.split('/').includes('..'))
+          throw new ApiError('INVALID_ARGUMENT', `key ${body.key}: ".." is not allowed`);
+        if ((await deps.ingress.size(key)) === null) {
+          throw new ApiError('NOT_FOUND', `no object ${key} in the ingress store`);
+        }
+        input = { key, ...submitOptions(body) };
+      }
+      const result = await deps.control.submit(input);
+      return reply.status(result.alreadyReconciled ? 200 : 202).send({
+        job_id: result.jobId,
+        status: result.status,
+        ...(result.alreadyReconciled
+          ? {
+              already_reconciled: true,
+              message: `this file (same SHA-256) was already reconciled by ${result.jobId}; send force=true to reconcile it again`,
+            }
+          : {}),
+      });
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/jobs/:id/reprocess',
+    {
+      preValidation: operator,
+      schema: {
+        summary: 'Resume a job that ended without success from its checkpoint',
+        params: { type: 'object', properties: { id: JOB_ID } },
+      },
+    },
+    async (request, reply) => {
+      const job = await deps.jobs.getJob(request.params.id);
+      if (job === undefined) throw new ApiError('NOT_FOUND', `no job ${request.params.id}`);
+      if (job.status === 'SUCCEEDED') throw new ApiError('CONFLICT', `job ${job.jobId} already SUCCEEDED`);
+      if (!['FAILED', 'TIMEOUT', 'CANCELLED'].includes(job.status)) {
+        throw new ApiError('CONFLICT', `job ${job.jobId} is still running (${job.status})`);
+      }
+      const result = await deps.control.reprocess(job.jobId);
+      return reply.status(202).send({ job_id: result.jobId, status: result.status });
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/jobs/:id/cancel',
+    {
+      preValidation: operator,
+      schema: {
+        summary: 'Stop a running job (CANCELLED, checkpoint written)',
+        params: { type: 'object', properties: { id: JOB_ID } },
+      },
+    },
+    async (request, reply) => {
+      const job = await deps.jobs.getJob(request.params.id);
+      if (job === undefined) throw new ApiError('NOT_FOUND', `no job ${request.params.id}`);
+      if (!(await deps.control.cancel(job.jobId, request.principal!.keyId))) {
+        const now = await deps.jobs.getJob(job.jobId);
+        throw new ApiError('CONFLICT', `job ${job.jobId} already ended (${now?.status ?? job.status})`);
+      }
+      const now = await deps.jobs.getJob(job.jobId);
+      return reply.status(202).send({ job_id: job.jobId, status: now?.status ?? 'CANCELLED' });
+    },
+  );
+}

@@ -1,0 +1,501 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_SERVICE_OPTIONS } from '@recon/cli/runtime';
+import { type RunningServer, startServer } from '@recon/cli/serve';
+import {
+  type DashboardStats,
+  type DivergenceItem,
+  type JobSummary,
+  SEVERIDADES,
+  TIPOS,
+} from '@recon/contracts';
+import { maskNome } from '@recon/rules';
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../support/serve.ts';
+
+/**
+ * The admin API of `recon serve` through Fastify's inject(), against a real embedded PostgreSQL
+ * holding days reconciled by the real pipeline. Expected numbers come from the jobs' summaries.
+ */
+
+let t: TestServer;
+
+beforeAll(async () => {
+  t = await startTestServer({ days: 2, rows: 12_000 });
+}, 240_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+interface Request {
+  method?: 'GET' | 'POST' | 'DELETE';
+  url: string;
+  payload?: unknown;
+  headers?: Record<string, string>;
+  cookies?: Record<string, string>;
+  /** Sent as `Authorization: Bearer`. */
+  key?: string;
+  /** Default: the shared test server. */
+  server?: RunningServer;
+}
+
+async function call({ key, server, ...rest }: Request) {
+  const headers = { ...rest.headers, ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) };
+  return (server ?? t.server).app.inject({ ...rest, headers } as InjectOptions);
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const total = (s: JobSummary) => sum(Object.values(s.divergences));
+
+describe('health, readiness, metrics, OpenAPI', () => {
+  it('answer without credentials', async () => {
+    expect((await call({ url: '/health' })).json()).toEqual({ status: 'ok' });
+    const ready = await call({ url: '/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().checks).toEqual({ job_store: 'ok', object_store: 'ok', read_model: 'ok' });
+    const metrics = await call({ url: '/metrics' });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toContain(`job_id="${t.summaries[1]!.job_id}"`);
+    const doc = (await call({ url: '/docs/json' })).json() as { paths: Record<string, unknown> };
+    for (const path of [
+      '/v1/jobs',
+      '/v1/jobs/{id}',
+      '/v1/divergences',
+      '/v1/divergences.csv',
+      '/v1/stats',
+      '/v1/keys',
+    ])
+      expect(Object.keys(doc.paths)).toContain(path);
+  });
+});
+
+describe('access control', () => {
+  it('401 without or with bad credentials, 403 for a role too low', async () => {
+    for (const url of ['/v1/divergences', '/v1/jobs', '/v1/stats', '/v1/me', '/v1/divergences.csv']) {
+      const r = await call({ url });
+      expect(r.statusCode, url).toBe(401);
+      expect(r.json().error.code).toBe('UNAUTHORIZED');
+    }
+    const bad = await call({ url: '/v1/stats', key: `${t.keys.viewer.slice(0, -2)}xx` });
+    expect(bad.statusCode).toBe(401);
+    const forbidden: [string, string, string][] = [
+      ['POST', '/v1/jobs', t.keys.viewer],
+      ['POST', `/v1/jobs/${t.summaries[0]!.job_id}/cancel`, t.keys.viewer],
+      ['POST', `/v1/jobs/${t.summaries[0]!.job_id}/reprocess`, t.keys.viewer],
+      ['GET', '/v1/keys', t.keys.viewer],
+      ['GET', '/v1/keys', t.keys.operator],
+      ['POST', '/v1/keys', t.keys.operator],
+    ];
+    for (const [method, url, key] of forbidden) {
+      const r = await call({
+        method: method as 'GET',
+        url,
+        key,
+        payload: method === 'POST' ? {} : undefined,
+      });
+      expect(r.statusCode, `${method} ${url}`).toBe(403);
+      expect(r.json().error.code).toBe('FORBIDDEN');
+    }
+    expect((await call({ url: '/v1/keys', key: t.keys.admin })).statusCode).toBe(200);
+  });
+
+  it('admins create and revoke keys; a revoked key and its session stop working', async () => {
+    const created = await call({
+      method: 'POST',
+      url: '/v1/keys',
+      key: t.keys.admin,
+      payload: { role: 'viewer', name: 'temp' },
+    });
+    expect(created.statusCode).toBe(201);
+    const { id, key } = created.json() as { id: string; key: string };
+    const listed = (await call({ url: '/v1/keys', key: t.keys.admin })).json() as {
+      items: Record<string, unknown>[];
+    };
+    expect(JSON.stringify(listed)).not.toContain(key.split('_')[2]);
+    const session = await call({ method: 'POST', url: '/v1/session', payload: { api_key: key } });
+    expect(session.statusCode).toBe(200);
+    const cookie = session.cookies.find((c) => c.name === 'recon_session')!;
+    expect(cookie.httpOnly).toBe(true);
+    expect(cookie.sameSite).toBe('Strict');
+    const me = await call({ url: '/v1/me', cookies: { recon_session: cookie.value } });
+    expect(me.json()).toMatchObject({ role: 'viewer', key_id: id });
+    const tampered = `${cookie.value.split('.')[0]}.${'A'.repeat(43)}`;
+    expect((await call({ url: '/v1/me', cookies: { recon_session: tampered } })).statusCode).toBe(401);
+    expect((await call({ method: 'DELETE', url: `/v1/keys/${id}`, key: t.keys.admin })).statusCode).toBe(204);
+    expect((await call({ url: '/v1/me', key })).statusCode).toBe(401);
+    expect((await call({ url: '/v1/me', cookies: { recon_session: cookie.value } })).statusCode).toBe(401);
+    expect((await call({ method: 'DELETE', url: `/v1/keys/${id}`, key: t.keys.admin })).statusCode).toBe(404);
+    expect((await call({ method: 'POST', url: '/v1/session', payload: { api_key: key } })).statusCode).toBe(
+      401,
+    );
+  });
+});
+
+describe('stats and divergences', () => {
+  it('stats equal the jobs summaries', async () => {
+    const stats = (await call({ url: '/v1/stats', key: t.keys.viewer })).json() as DashboardStats;
+    expect(stats.jobs).toBe(2);
+    expect(stats.total_divergences).toBe(sum(t.summaries.map(total)));
+    expect(stats.total_lines).toBe(sum(t.summaries.map((s) => s.total_lines)));
+    for (const tipo of TIPOS)
+      expect(stats.by_type[tipo]).toBe(sum(t.summaries.map((s) => s.divergences[tipo])));
+    for (const sev of SEVERIDADES)
+      expect(stats.by_severity[sev]).toBe(sum(t.summaries.map((s) => s.by_severity[sev])));
+    const divergent = sum(t.summaries.map((s) => s.divergent_orders!));
+    const distinct = sum(t.summaries.map((s) => s.distinct_orders!));
+    expect(stats.divergence_rate).toBeCloseTo(divergent / distinct, 12);
+    expect(stats.daily).toEqual(
+      t.summaries.map((s) => ({
+        dt: s.reference_date,
+        divergences: total(s),
+        total_lines: s.total_lines,
+        divergence_rate: s.divergence_rate,
+      })),
+    );
+    // One day: its top suppliers are the summary's.
+    const day = (
+      await call({ url: `/v1/stats?job_id=${t.summaries[0]!.job_id}`, key: t.keys.viewer })
+    ).json() as DashboardStats;
+    expect(day.top_suppliers).toEqual(t.summaries[0]!.top_suppliers);
+    expect(day.divergence_rate).toBe(t.summaries[0]!.divergence_rate);
+  });
+
+  it('pages 100 rows with filters; viewers see nome masked, operators in full', async () => {
+    const s = t.summaries[1]!;
+    const r = await call({
+      url: `/v1/divergences?dt_from=${s.reference_date}&tipo=TIPO_3&page=1`,
+      key: t.keys.viewer,
+    });
+    expect(r.statusCode).toBe(200);
+    const page = r.json() as { items: DivergenceItem[]; total: number; page_size: number };
+    const tipo3 = TIPOS.filter((x) => x.startsWith('TIPO_3_'));
+    expect(page.total).toBe(sum(tipo3.map((x) => s.divergences[x])));
+    expect(page.items).toHaveLength(Math.min(100, page.total));
+    expect(
+      page.items.every((i) => i.tipo_divergencia.startsWith('TIPO_3_') && i.dt === s.reference_date),
+    ).toBe(true);
+    const asOperator = (
+      await call({
+        url: `/v1/divergences?dt_from=${s.reference_date}&tipo=TIPO_3&page=1`,
+        key: t.keys.operator,
+      })
+    ).json() as { items: DivergenceItem[] };
+    asOperator.items.forEach((full, k) => {
+      const masked = page.items[k]!;
+      expect(masked.ordem_id).toBe(full.ordem_id);
+      expect(masked.nome).toBe(maskNome(full.nome));
+      expect(masked.nome.startsWith('***')).toBe(true);
+      if (full.tipo_divergencia === 'TIPO_3_NOME') {
+        expect(masked.detalhes).not.toContain(full.nome);
+        expect(masked.detalhes).toMatch(/^nome no arquivo "\*\*\*.*", na base "\*\*\*.*"$/);
+      }
+    });
+    expect(asOperator.items.some((i) => !i.nome.startsWith('***'))).toBe(true);
+    // Money is exact text.
+    expect(page.items.every((i) => i.valor_csv === null || /^-?\d+\.\d{2}$/.test(i.valor_csv))).toBe(true);
+
+    const bySupplier = s.top_suppliers[0]!;
+    const f = (
+      await call({
+        url: `/v1/divergences?job_id=${s.job_id}&fornecedor_id=${bySupplier.fornecedor_id}`,
+        key: t.keys.viewer,
+      })
+    ).json() as { total: number; items: DivergenceItem[] };
+    expect(f.total).toBe(bySupplier.count);
+    expect(f.items.every((i) => i.fornecedor_id === bySupplier.fornecedor_id)).toBe(true);
+  });
+
+  it('rejects unknown parameters and bad values with 400', async () => {
+    for (const url of [
+      '/v1/divergences?tipos=TIPO_1',
+      '/v1/divergences?tipo=TIPO_9',
+      '/v1/divergences?dt_from=2026-02-30',
+      '/v1/divergences?page=0',
+      '/v1/stats?severidade=URGENT',
+      '/v1/divergences?dt_from=2026-11-21&dt_to=2026-11-01',
+    ]) {
+      const r = await call({ url, key: t.keys.viewer });
+      expect(r.statusCode, url).toBe(400);
+      expect(r.json().error.code).toBe('INVALID_ARGUMENT');
+    }
+    expect((await call({ url: '/v1/jobs/JOB-20990101-000001', key: t.keys.viewer })).statusCode).toBe(404);
+  });
+
+  it('the CSV export streams exactly the filtered rows', async () => {
+    const s = t.summaries[0]!;
+    const r = await call({
+      url: `/v1/divergences.csv?job_id=${s.job_id}&severidade=MEDIUM,LOW`,
+      key: t.keys.viewer,
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toContain('text/csv');
+    const lines = r.body
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n');
+    expect(lines[0]).toBe(
+      'job_id;dt;tipo_divergencia;severidade;ordem_id;fornecedor_id;nome;ativo_id;data;data_base;valor_csv;valor_base;diferenca;campo;detalhes;hash_linha;linha_arquivo;timestamp',
+    );
+    expect(lines.length - 1).toBe(s.by_severity.MEDIUM + s.by_severity.LOW);
+    expect(lines.slice(1).every((l) => /;(MEDIUM|LOW);/.test(l))).toBe(true);
+  });
+});
+
+describe('jobs', () => {
+  it('lists and details jobs with their progress, timings and counts', async () => {
+    const list = (await call({ url: '/v1/jobs?status=SUCCEEDED', key: t.keys.viewer })).json() as {
+      items: { job_id: string; divergences: number; reference_date: string }[];
+      total: number;
+    };
+    expect(list.total).toBeGreaterThanOrEqual(2);
+    const ids = list.items.map((i) => i.job_id);
+    for (const s of t.summaries) expect(ids).toContain(s.job_id);
+    const s = t.summaries[1]!;
+    const d = (await call({ url: `/v1/jobs/${s.job_id}`, key: t.keys.viewer })).json();
+    expect(d).toMatchObject({
+      job_id: s.job_id,
+      status: 'SUCCEEDED',
+      reference_date: s.reference_date,
+      divergences: total(s),
+      progress: { total_lines: s.total_lines, processed_lines: s.total_lines, pending_lines: 0 },
+      checkpoint_location: null,
+      error: null,
+    });
+    expect(Object.keys(d.stage_seconds)).toEqual(
+      expect.arrayContaining(['ingest', 'partition', 'matching', 'reporting']),
+    );
+    expect(d.history.map((h: { status: string }) => h.status)).toEqual([
+      'RECEIVED',
+      'VALIDATING',
+      'PARTITIONING',
+      'MATCHING',
+      'REPORTING',
+      'SUCCEEDED',
+    ]);
+    const filtered = (
+      await call({
+        url: `/v1/jobs?dt_from=${s.reference_date}&dt_to=${s.reference_date}`,
+        key: t.keys.viewer,
+      })
+    ).json();
+    expect(filtered.items.map((i: { reference_date: string }) => i.reference_date)).toEqual(
+      filtered.items.map(() => s.reference_date),
+    );
+  });
+
+  it('a file already reconciled is not run again (200, the earlier job)', async () => {
+    const s = t.summaries[0]!;
+    const r = await call({
+      method: 'POST',
+      url: '/v1/jobs',
+      key: t.keys.operator,
+      payload: { key: `${s.reference_date}/fornecedor.csv` },
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ job_id: s.job_id, already_reconciled: true });
+    const missing = await call({
+      method: 'POST',
+      url: '/v1/jobs',
+      key: t.keys.operator,
+      payload: { key: 'nope/x.csv' },
+    });
+    expect(missing.statusCode).toBe(404);
+    const escape = await call({
+      method: 'POST',
+      url: '/v1/jobs',
+      key: t.keys.operator,
+      payload: { key: '../../etc/passwd' },
+    });
+    expect(escape.statusCode).toBe(400);
+  });
+
+  it('uploads: a broken file is refused with the reason; a good one becomes a job; the CSV export neutralizes formulas', async () => {
+    const upload = (body: Buffer | string, fields: Record<string, string> = {}) => {
+      const boundary = '----recon-test-boundary';
+      const parts = Object.entries(fields).map(
+        ([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`,
+      );
+      const payload = Buffer.concat([
+        Buffer.from(parts.join('')),
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="fornecedor.csv"\r\nContent-Type: text/csv\r\n\r\n`,
+        ),
+        Buffer.isBuffer(body) ? body : Buffer.from(body),
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      return call({
+        method: 'POST',
+        url: '/v1/jobs',
+        key: t.keys.operator,
+        payload,
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      });
+    };
+    const cases: [string, Buffer | string, string, RegExp][] = [
+      ['empty', '', 'FILE_EMPTY', /empty/],
+      [
+        'header only',
+        'fornecedor_id;ordem_id;nome;ativo_id;data;valor\n',
+        'FILE_HEADER_ONLY',
+        /no data lines/,
+      ],
+      [
+        'bad header',
+        'fornecedor;ordem_id;nome;ativo_id;data;valor\nF1;O1;Ana;A1;2026-11-20;1.00\n',
+        'INVALID_HEADER',
+        /line 1: invalid header — missing column\(s\): fornecedor_id/,
+      ],
+      ['not UTF-8', Buffer.from([0x66, 0xff, 0xfe, 0x0a, 0x41]), 'FILE_NOT_UTF8', /not valid UTF-8/],
+    ];
+    for (const [name, body, reason, message] of cases) {
+      const r = await upload(body, { reference_date: '2026-11-25' });
+      expect(r.statusCode, name).toBe(422);
+      expect(r.json().error).toMatchObject({ code: 'FILE_REJECTED', details: { reason } });
+      expect(r.json().error.message).toMatch(message);
+    }
+    const bad = await upload(
+      'fornecedor_id;ordem_id;nome;ativo_id;data;valor\nF1;O1;A;A1;2026-11-20;1.00\n',
+      { scope: 'everything' },
+    );
+    expect(bad.statusCode).toBe(400);
+
+    // Orders unknown to the base (TIPO_1), dated outside the base's window, with formula-like text.
+    const lines = [
+      'fornecedor_id;ordem_id;nome;ativo_id;data;valor',
+      '=cmd|calc;ORD-X-1;=HYPERLINK("http://x");A1;2020-01-02;-10.00',
+      '+F2;ORD-X-2;@SUM(A1);-A2;2020-01-02;5.50',
+      'F3;ORD-X-3;Ana Souza;A3;2020-01-02;7.25',
+    ];
+    const ok = await upload(`${lines.join('\n')}\n`, { reference_date: '2026-11-25', scope: 'date-window' });
+    expect(ok.statusCode).toBe(202);
+    const jobId = ok.json().job_id as string;
+    await t.server.control.idle();
+    const job = (await call({ url: `/v1/jobs/${jobId}`, key: t.keys.viewer })).json();
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.summary.divergences.TIPO_1).toBe(3);
+    const csv = (await call({ url: `/v1/divergences.csv?job_id=${jobId}`, key: t.keys.operator })).body;
+    const rows = csv
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n')
+      .slice(1);
+    expect(rows).toHaveLength(3);
+    const byOrder = new Map(rows.map((r) => [r.split(';')[4], r]));
+    expect(byOrder.get('ORD-X-1')).toContain(`;'=cmd|calc;"'=HYPERLINK(""http://x"")";`);
+    expect(byOrder.get('ORD-X-1')).toContain(';-10.00;');
+    expect(byOrder.get('ORD-X-2')).toContain(`;'+F2;'@SUM(A1);'-A2;`);
+    expect(
+      rows.every((r) => r.split(';').every((cell) => !/^[=+@]/.test(cell) && !/^-[^\d]/.test(cell))),
+    ).toBe(true);
+  });
+});
+
+describe('limits, cancel and reprocess (a second server on the same database)', () => {
+  let slow: RunningServer;
+  beforeAll(async () => {
+    slow = await startServer({
+      databaseUrl: t.databaseUrl,
+      out: join(t.outDir, '..', 'out-slow'),
+      base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
+      port: 0,
+      uploadLimitBytes: 4096,
+      rateLimit: { max: 40, windowMs: 60_000 },
+      runSettings: { workers: 2, options: { ...DEFAULT_SERVICE_OPTIONS, testMatcherDelayMs: 400 } },
+    });
+  });
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  it('an upload over the size limit gets 413', async () => {
+    const boundary = 'b0undary';
+    const big = `fornecedor_id;ordem_id;nome;ativo_id;data;valor\n${'F1;O1;Ana;A1;2026-11-20;1.00\n'.repeat(400)}`;
+    const r = await call({
+      server: slow,
+      method: 'POST',
+      url: '/v1/jobs',
+      key: t.keys.operator,
+      payload: `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.csv"\r\n\r\n${big}\r\n--${boundary}--\r\n`,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
+    expect(r.statusCode).toBe(413);
+    expect(r.json().error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('cancel stops a running job (CANCELLED, checkpoint) and reprocess completes it', async () => {
+    const day = t.summaries[1]!;
+    const src = t.vendorFiles[1]!;
+    await mkdir(join(t.outDir, '..', 'out-slow', 'ingress', day.reference_date), { recursive: true });
+    await writeFile(
+      join(t.outDir, '..', 'out-slow', 'ingress', day.reference_date, 'f.csv'),
+      await import('node:fs/promises').then((fs) => fs.readFile(src)),
+    );
+    const started = await call({
+      server: slow,
+      method: 'POST',
+      url: '/v1/jobs',
+      key: t.keys.operator,
+      payload: { key: `${day.reference_date}/f.csv`, force: true },
+    });
+    expect(started.statusCode).toBe(202);
+    const jobId = started.json().job_id as string;
+    // The same date while it runs: refused.
+    const second = await call({
+      server: slow,
+      method: 'POST',
+      url: '/v1/jobs',
+      key: t.keys.operator,
+      payload: { key: `${day.reference_date}/f.csv`, force: true },
+    });
+    expect(second.statusCode).toBe(409);
+    expect(second.json().error.code).toBe('JOB_RUNNING');
+    for (let i = 0; i < 200; i++) {
+      const j = (await call({ server: slow, url: `/v1/jobs/${jobId}`, key: t.keys.viewer })).json();
+      if (j.status === 'MATCHING') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const cancel = await call({
+      server: slow,
+      method: 'POST',
+      url: `/v1/jobs/${jobId}/cancel`,
+      key: t.keys.operator,
+    });
+    expect(cancel.statusCode).toBe(202);
+    await slow.control.idle();
+    const stopped = (await call({ server: slow, url: `/v1/jobs/${jobId}`, key: t.keys.viewer })).json();
+    expect(stopped.status).toBe('CANCELLED');
+    expect(stopped.checkpoint_location).toMatch(/checkpoint\.json$/);
+    expect(
+      (await call({ server: slow, method: 'POST', url: `/v1/jobs/${jobId}/cancel`, key: t.keys.operator }))
+        .statusCode,
+    ).toBe(409);
+    const again = await call({
+      server: slow,
+      method: 'POST',
+      url: `/v1/jobs/${jobId}/reprocess`,
+      key: t.keys.operator,
+    });
+    expect(again.statusCode).toBe(202);
+    await slow.control.idle();
+    const done = (await call({ server: slow, url: `/v1/jobs/${jobId}`, key: t.keys.viewer })).json();
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.divergences).toBe(total(day));
+    expect(
+      (await call({ server: slow, url: `/v1/stats?job_id=${jobId}`, key: t.keys.viewer })).json()
+        .total_divergences,
+    ).toBe(total(day));
+  }, 120_000);
+
+  it('rate limits per key with 429 RATE_LIMITED and Retry-After', async () => {
+    let last = await call({ server: slow, url: '/v1/me', key: t.keys.admin });
+    for (let i = 0; i < 60 && last.statusCode !== 429; i++)
+      last = await call({ server: slow, url: '/v1/me', key: t.keys.admin });
+    expect(last.statusCode).toBe(429);
+    expect(last.json().error.code).toBe('RATE_LIMITED');
+    expect(Number(last.headers['retry-after'])).toBeGreaterThan(0);
+    // Another key has its own budget.
+    expect((await call({ server: slow, url: '/v1/me', key: t.keys.viewer })).statusCode).toBe(200);
+  });
+});
