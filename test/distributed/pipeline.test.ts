@@ -1,7 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type PostgresHandle, startEmbeddedPostgres } from '@recon/adapters';
+import { PostgresReadModel } from '@recon/adapters/read-model';
 import type { Stack } from '@recon/cli/stack';
+import type { DivergenceItem } from '@recon/contracts';
 import type { GeneratedDay } from '@recon/generator';
 import type { S3SpyEvent } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +87,20 @@ describe('the distributed stack', () => {
     });
     expect(new Date(record.arrivedAt).toISOString()).toBe(new Date(dropped.arrivedAt).toISOString());
     expect(record.referenceDate).toBe(REFERENCE_DATE);
+    // The reporter process loaded the job into the read model (the admin API's database), row for row.
+    const model = new PostgresReadModel(pg.url);
+    try {
+      const loaded: DivergenceItem[] = [];
+      for await (const batch of model.stream({ jobId: job.jobId })) loaded.push(...batch);
+      expect(
+        loaded.map((i) => [i.tipo_divergencia, i.ordem_id, i.hash_linha, i.valor_csv, i.diferenca]),
+      ).toEqual(
+        embedded.rows.map((r) => [r.tipo_divergencia, r.ordem_id, r.hash_linha, r.valor_csv, r.diferenca]),
+      );
+      expect((await model.stats({ jobId: job.jobId })).divergence_rate).toBe(result.summary.divergence_rate);
+    } finally {
+      await model.close();
+    }
     // Every service ran in its own process, and both matchers matched shards.
     const pids = new Set(
       stack

@@ -16,6 +16,7 @@ import {
   SqsPublisher,
   toReconError,
 } from '@recon/adapters';
+import { PostgresReadModel } from '@recon/adapters/read-model';
 import {
   type BaseReader,
   type Clock,
@@ -35,6 +36,7 @@ import {
   poisonHandler,
   type QueueHandlers,
 } from './handling.ts';
+import { type DeadlinePorts, DeadlineSweeper } from './job-control.ts';
 
 /** The line a service prints on stdout once it consumes its queue. */
 export const READY_LINE = 'recon-service-ready';
@@ -49,6 +51,13 @@ export interface ServiceDefinition {
   defaultConcurrency: number;
   /** A PostgreSQL base reader at this URL (partition). */
   baseDatabaseUrl?: string;
+  /** The read model (admin API, dashboard) at this URL: the reporter loads each job there. */
+  readModelUrl?: string;
+  /**
+   * Run the deadline sweeper (RECON_DEADLINE_SWEEP_MS) in this process: ingest does, so a job
+   * with no message in flight still times out.
+   */
+  sweepDeadlines?: boolean;
 }
 
 export interface ServicePorts {
@@ -107,14 +116,25 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
       log.warn({}, 'TEST ONLY: every published event is sent twice (RECON_TEST_DUPLICATE_DELIVERY)');
       events = duplicatingPublisher(events);
     }
+    const store = jobStore(s3, env);
+    const readModel =
+      def.readModelUrl === undefined ? undefined : new PostgresReadModel(def.readModelUrl, { poolSize: 2 });
+    if (readModel !== undefined) {
+      await readModel.migrate();
+      closers.push(() => readModel.close());
+    }
     const ctx: ServiceContext & { log: ReconLogger } = {
-      store: jobStore(s3, env),
+      store:
+        env.RECON_TEST_PUT_FAULTS === undefined
+          ? store
+          : withPutFaults(store, env.RECON_TEST_PUT_FAULTS, log),
       ingress: new S3ObjectStore({ client: s3, bucket: env.RECON_INGRESS_BUCKET }),
       jobs: db.store,
       events,
       clock,
       log,
       ...(def.baseDatabaseUrl === undefined ? {} : { base: pgBaseReader(def.baseDatabaseUrl) }),
+      ...(readModel === undefined ? {} : { reports: readModel }),
     };
     const handlers = {
       ...(typeof def.handlers === 'function' ? def.handlers({ ctx, jobStore: db.store }) : def.handlers),
@@ -123,6 +143,21 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
       log.warn({ event: type }, 'TEST ONLY: this handler always fails (RECON_TEST_FAIL_EVENTS)');
       handlers[type as EventType] = poisonHandler(type);
     }
+    const deadline: DeadlinePorts = {
+      jobs: db.store,
+      store: ctx.store,
+      events,
+      now: () => clock.now(),
+      log,
+      deadlineMs: env.RECON_JOB_DEADLINE_MS,
+    };
+    const sweeper =
+      def.sweepDeadlines === true
+        ? new DeadlineSweeper(
+            { ...deadline, openJobIds: () => db.store.openJobIds() },
+            env.RECON_DEADLINE_SWEEP_MS,
+          )
+        : null;
     const concurrency = env.RECON_CONCURRENCY ?? def.defaultConcurrency;
     const consumer = new SqsConsumer({
       client: sqs,
@@ -141,6 +176,11 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
         ledger: db.store,
         events,
         maxReceiveCount,
+        control: {
+          deadline,
+          retry: { delaysMs: env.RECON_RETRY_DELAYS_MS, maxAttempts: env.RECON_RETRY_MAX_ATTEMPTS },
+          recordRetry: (jobId, record) => db.store.appendFact(jobId, 'retries', record),
+        },
       }),
       onInvalidMessage: createInvalidMessageHandler({
         queue: service,
@@ -151,6 +191,7 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
       }),
     });
     consumer.start();
+    sweeper?.start();
     log.info(
       { queue_url: ownUrl, concurrency, max_receive_count: maxReceiveCount, events: Object.keys(handlers) },
       `${service} consuming`,
@@ -162,6 +203,7 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
       log,
       stop: () => {
         stopping ??= (async () => {
+          await sweeper?.stop();
           const result = await consumer.stop({ timeoutMs: env.RECON_SHUTDOWN_TIMEOUT_MS });
           log.info(result, `${service} stopped`);
           await closeAll();
@@ -256,4 +298,33 @@ function jobStore(s3: ConstructorParameters<typeof S3ObjectStore>[0]['client'], 
   if (env.RECON_WORK_BUCKET !== undefined) routes['work/'] = bucket(env.RECON_WORK_BUCKET);
   if (env.RECON_CHECKPOINT_BUCKET !== undefined) routes['checkpoints/'] = bucket(env.RECON_CHECKPOINT_BUCKET);
   return Object.keys(routes).length === 0 ? main : new PrefixRoutedStore(main, routes);
+}
+
+/** TEST ONLY (RECON_TEST_PUT_FAULTS): puts of matching keys fail transiently, `times` times in all. */
+function withPutFaults(
+  store: ObjectStore,
+  faults: { keyIncludes: string; times: number },
+  log: ReconLogger,
+): ObjectStore {
+  log.warn(faults, 'TEST ONLY: object-store puts fail transiently (RECON_TEST_PUT_FAULTS)');
+  let failed = 0;
+  const fail = (key: string) => {
+    if (!key.includes(faults.keyIncludes) || failed >= faults.times) return;
+    failed++;
+    throw new ReconError('INTERNAL', `TEST ONLY: injected transient failure (503 SlowDown) writing ${key}`, {
+      transient: true,
+    });
+  };
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop === 'put' || prop === 'putStream') {
+        return async (key: string, body: never) => {
+          fail(key);
+          return (value as (k: string, b: never) => Promise<void>).call(target, key, body);
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

@@ -26,6 +26,11 @@ const ReporterEnvSchema = CommonEnvSchema.extend({
   RECON_TRACE_EXPORTER: z.enum(['off', 'console']).default('off'),
   /** Write each job's metrics as CloudWatch Embedded Metric Format lines on stdout (default on). */
   RECON_EMF_METRICS: envFlag.default(true),
+  /**
+   * Load each job's divergences and aggregates into the read model (the admin API's database,
+   * docs/admin-api.md): `job-store` (default) uses DATABASE_URL, `off` skips, a URL names another.
+   */
+  RECON_READ_MODEL: z.union([z.enum(['job-store', 'off']), z.string().url()]).default('job-store'),
 });
 
 const env = parseEnv(ReporterEnvSchema, process.env);
@@ -36,6 +41,9 @@ runMain(() =>
     service: 'reporter',
     env,
     defaultConcurrency: 1,
+    ...(env.RECON_READ_MODEL === 'off'
+      ? {}
+      : { readModelUrl: env.RECON_READ_MODEL === 'job-store' ? env.DATABASE_URL : env.RECON_READ_MODEL }),
     handlers: reporterHandlers({
       ...DEFAULT_REPORTER_OPTIONS,
       rowsPerFile: env.RECON_ROWS_PER_FILE,
