@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_SERVICE_OPTIONS } from '@recon/cli/runtime';
-import { type RunningServer, startServer } from '@recon/cli/serve';
+import { type EmbeddedServer, startServer } from '@recon/cli/serve';
 import {
   type DashboardStats,
   type DivergenceItem,
@@ -38,7 +38,7 @@ interface Request {
   /** Sent as `Authorization: Bearer`. */
   key?: string;
   /** Default: the shared test server. */
-  server?: RunningServer;
+  server?: EmbeddedServer;
 }
 
 async function call({ key, server, ...rest }: Request) {
@@ -393,7 +393,7 @@ describe('jobs', () => {
 });
 
 describe('limits, cancel and reprocess (a second server on the same database)', () => {
-  let slow: RunningServer;
+  let slow: EmbeddedServer;
   beforeAll(async () => {
     slow = await startServer({
       databaseUrl: t.databaseUrl,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type PostgresHandle, startEmbeddedPostgres } from '@recon/adapters/postgres';
 import { baseLoad } from '@recon/cli/base-load';
-import { type RunningServer, startServer } from '@recon/cli/serve';
+import { type EmbeddedServer, startServer } from '@recon/cli/serve';
 import type { JobSummary } from '@recon/contracts';
 import { generateDay } from '@recon/generator';
 
@@ -15,7 +15,7 @@ export interface TestServer {
   outDir: string;
   /** The vendor file of each day, as generated. */
   vendorFiles: string[];
-  server: RunningServer;
+  server: EmbeddedServer;
   databaseUrl: string;
   close(): Promise<void>;
 }
@@ -32,7 +32,7 @@ export async function startTestServer(
   const rows = opts.rows ?? 20_000;
   const root = await mkdtemp(join(tmpdir(), 'recon-serve-'));
   let pg: PostgresHandle | undefined;
-  let server: RunningServer | undefined;
+  let server: EmbeddedServer | undefined;
   try {
     pg = await startEmbeddedPostgres({ dataDir: join(root, 'pg') });
     const outDir = join(root, 'out');

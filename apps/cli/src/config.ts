@@ -20,6 +20,8 @@ const EnvSchema = z.object({
   /** Address and port of `recon serve` (the CDK app sets them for the admin API task). */
   RECON_HTTP_HOST: z.string().default('127.0.0.1'),
   RECON_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  /** `distributed`: `recon serve` drives the distributed runtime (the admin API's task in AWS). */
+  RECON_SERVE_RUNTIME: z.enum(['embedded', 'distributed']).default('embedded'),
   /** Log level of the structured JSON logs on stderr. */
   RECON_LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info']).default('silent'),
   /** Worker threads for the CPU-bound services (default: the machine's cores). */

@@ -29,7 +29,7 @@ const IMAGE_OF: Record<Workload, string> = {
   matcher: 'matcher',
   reporter: 'reporter',
   notifier: 'notifier',
-  // `recon serve` and `recon check-delivery` live in apps/cli (issues 5 and 4).
+  // `recon serve` and `recon check-delivery` live in apps/cli.
   'admin-api': 'admin-api',
   'delivery-check': 'admin-api',
 };
@@ -69,11 +69,12 @@ export const S3_ACCESS: Record<Workload, readonly S3Grant[]> = {
   ],
   // Reads the summary for the message.
   notifier: [{ bucket: jobs.bucket, prefixes: [jobs.prefix], access: ['read'] }],
-  // Uploads files (POST /v1/jobs), reads outputs and checkpoints (job detail, reprocess).
+  // Uploads files (POST /v1/jobs), reads outputs and checkpoints (job detail, reprocess), writes
+  // the checkpoint of a job it cancels.
   'admin-api': [
     { bucket: 'ingress', prefixes: [everything], access: ['read', 'write', 'list'] },
     { bucket: jobs.bucket, prefixes: [jobs.prefix, divergences.prefix], access: ['read', 'list'] },
-    { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['read'] },
+    { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['read', 'write'] },
   ],
   // Has yesterday's file arrived?
   'delivery-check': [{ bucket: 'ingress', prefixes: [everything], access: ['list'] }],
@@ -353,14 +354,20 @@ export class Services extends Construct {
   }
 
   /**
-   * The admin API (`recon serve`, issue 5 — not written yet): Fastify on `admin.port`, health at
-   * GET /health. Behind an internal ALB reachable only from `admin.allowedCidr`.
+   * The admin API (`recon serve --distributed`, docs/admin-api.md): Fastify on `admin.port`,
+   * health at GET /health, readiness at GET /ready. Behind an internal ALB reachable only from `admin.allowedCidr`.
    */
   private adminApi(subnets: ec2.SubnetSelection): ecsPatterns.ApplicationLoadBalancedFargateService {
     const { config, vpc, storage, database } = this.props;
     const taskDefinition = this.taskDefinition('admin-api', 512, 1024);
     const container = this.addContainer(taskDefinition, 'admin-api', {
-      environment: { RECON_HTTP_HOST: '0.0.0.0', RECON_HTTP_PORT: String(config.admin.port) },
+      environment: {
+        RECON_HTTP_HOST: '0.0.0.0',
+        RECON_HTTP_PORT: String(config.admin.port),
+        // The API drives the distributed runtime: jobs go to the services through the bus.
+        RECON_SERVE_RUNTIME: 'distributed',
+        RECON_SECURE_COOKIES: config.admin.certificateArn ? 'true' : 'false',
+      },
       command: ['serve', '--host', '0.0.0.0', '--port', String(config.admin.port)],
     });
     container.addPortMappings({ containerPort: config.admin.port, protocol: ecs.Protocol.TCP });
@@ -420,13 +427,18 @@ export class Services extends Construct {
   /**
    * The runbook's daily check (issue 4): if no file for D-1 has arrived by the scheduled time, an
    * alert event is raised. A one-shot Fargate task of the CLI image, `recon check-delivery`
-   * (to be written with issue 4).
+   * (apps/cli/src/commands/check-delivery.ts): it lists the ingress bucket under `<D-1>/`
+   * (RECON_INGRESS_BUCKET) and asks the job store (DATABASE_URL) for a job of that date; when
+   * there is none it puts `delivery.missing` on the bus (RECON_EVENT_BUS_NAME), which routes it to
+   * the notifier. The schedule is the cutoff: the task checks when it runs; D-1 is yesterday in
+   * RECON_DELIVERY_TIME_ZONE.
    */
   private deliveryCheck(subnets: ec2.SubnetSelection): events.Rule {
     const { config, database } = this.props;
     const taskDefinition = this.taskDefinition('delivery-check', 256, 512);
     this.addContainer(taskDefinition, 'delivery-check', {
-      environment: {},
+      // São Paulo: the default schedule (12:00 UTC) is 09:00 there.
+      environment: { RECON_DELIVERY_TIME_ZONE: 'America/Sao_Paulo' },
       command: ['check-delivery'],
     });
     const securityGroup = this.securityGroup('delivery-check');

@@ -116,7 +116,7 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
       log.warn({}, 'TEST ONLY: every published event is sent twice (RECON_TEST_DUPLICATE_DELIVERY)');
       events = duplicatingPublisher(events);
     }
-    const store = jobStore(s3, env);
+    const store = jobObjectStore(s3, env);
     const readModel =
       def.readModelUrl === undefined ? undefined : new PostgresReadModel(def.readModelUrl, { poolSize: 2 });
     if (readModel !== undefined) {
@@ -290,7 +290,10 @@ async function readMaxReceiveCount(sqs: SQSClient, queueUrl: string): Promise<nu
  * The job's objects: the store bucket, with `work/` and `checkpoints/` in their own buckets when
  * configured (the CDK app gives each its lifecycle and grants).
  */
-function jobStore(s3: ConstructorParameters<typeof S3ObjectStore>[0]['client'], env: CommonEnv): ObjectStore {
+export function jobObjectStore(
+  s3: ConstructorParameters<typeof S3ObjectStore>[0]['client'],
+  env: CommonEnv,
+): ObjectStore {
   const bucket = (name: string) =>
     new S3ObjectStore({ client: s3, bucket: name, prefix: env.RECON_STORE_PREFIX });
   const main = bucket(env.RECON_STORE_BUCKET);

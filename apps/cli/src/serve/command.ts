@@ -6,7 +6,8 @@ import { choiceOption, intOption } from '../args.ts';
 import { type Env, runtimeSettings } from '../config.ts';
 import { withDatabase } from '../database.ts';
 import type { BaseParam } from '../reconcile.ts';
-import { startServer } from './server.ts';
+import { startDistributedServer } from './distributed.ts';
+import { type RunningServer, startServer } from './server.ts';
 import { SERVE_USAGE } from './usage.ts';
 
 const OPTIONS = {
@@ -22,6 +23,7 @@ const OPTIONS = {
   role: { type: 'string' },
   name: { type: 'string' },
   json: { type: 'boolean' },
+  distributed: { type: 'boolean' },
 } as const;
 
 /** `recon serve` and `recon keys …`. */
@@ -37,8 +39,41 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
   return serve(env, values);
 }
 
+/** Prints where the server is (and a first admin key), then runs until SIGINT/SIGTERM. */
+async function announce(server: RunningServer, where: string): Promise<void> {
+  if ((await server.keys.count()) === 0) {
+    const { key, record } = await server.keys.create('admin', 'bootstrap (first start of recon serve)');
+    process.stdout.write(
+      `No API keys yet: created admin key ${record.id}. Keep it safe, it is shown only now:\n  ${key}\n` +
+        `Create keys for others with \`recon keys create --role viewer|operator|admin\`.\n`,
+    );
+  }
+  process.stdout.write(
+    `recon serve: dashboard ${server.url}/ · API ${server.url}/v1 · OpenAPI ${server.url}/docs\n${where}\n`,
+  );
+  await new Promise<void>((done) => {
+    const stop = () => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.stdout.write('recon serve: stopping (waiting for running jobs)…\n');
+  await server.close();
+}
+
 async function serve(env: Env, v: Record<string, string | boolean | undefined>): Promise<number> {
   const str = (k: string) => v[k] as string | undefined;
+  if (v.distributed === true || env.RECON_SERVE_RUNTIME === 'distributed') {
+    // The admin API's own service beside the distributed pipeline (AWS, or `recon stack` locally).
+    const server = await startDistributedServer(env, process.env, {
+      host: str('host') ?? env.RECON_HTTP_HOST,
+      port: intOption(str('port'), 'port', 0, 65_535) ?? env.RECON_HTTP_PORT,
+    });
+    await announce(
+      server,
+      'distributed runtime: jobs run in the services; buckets and queues from the environment',
+    );
+    return 0;
+  }
   const out = resolve(str('out') ?? env.RECON_SERVE_DIR);
   const port = intOption(str('port'), 'port', 0, 65_535) ?? env.RECON_HTTP_PORT;
   const host = str('host') ?? env.RECON_HTTP_HOST;
@@ -63,24 +98,10 @@ async function serve(env: Env, v: Record<string, string | boolean | undefined>):
         ...(uploadMb === undefined ? {} : { uploadLimitBytes: uploadMb * 1024 * 1024 }),
         runSettings: runtimeSettings(env),
       });
-      if ((await server.keys.count()) === 0) {
-        const { key, record } = await server.keys.create('admin', 'bootstrap (first start of recon serve)');
-        process.stdout.write(
-          `No API keys yet: created admin key ${record.id}. Keep it safe, it is shown only now:\n  ${key}\n` +
-            `Create keys for others with \`recon keys create --role viewer|operator|admin\`.\n`,
-        );
-      }
-      process.stdout.write(
-        `recon serve: dashboard ${server.url}/ · API ${server.url}/v1 · OpenAPI ${server.url}/docs\n` +
-          `outputs in ${out}; base: ${base.kind === 'csv' ? base.path : `PostgreSQL relation ${base.relation}`}\n`,
+      await announce(
+        server,
+        `outputs in ${out}; base: ${base.kind === 'csv' ? base.path : `PostgreSQL relation ${base.relation}`}`,
       );
-      await new Promise<void>((done) => {
-        const stop = () => done();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      process.stdout.write('recon serve: stopping (waiting for running jobs)…\n');
-      await server.close();
       return 0;
     },
     (dir) => process.stderr.write(`starting the embedded PostgreSQL (data in ${dir})…\n`),

@@ -4,12 +4,15 @@ import { createPostgresJobStore } from '@recon/adapters';
 import { LocalFolderStore } from '@recon/adapters/embedded';
 import { PrometheusMetrics, recordJobMetrics } from '@recon/adapters/observability';
 import { ApiKeyStore, PostgresReadModel } from '@recon/adapters/read-model';
-import { buildAdminApp, SessionTokens } from '@recon/admin';
+import { buildAdminApp, type JobControl, SessionTokens } from '@recon/admin';
 import { registerDashboard } from '@recon/admin/dashboard';
-import type { JobSummary, Scope } from '@recon/contracts';
+import type { JobQueries, JobStore, JobSummary, ObjectStore, Scope } from '@recon/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { BaseParam, ReconcileParams } from '../reconcile.ts';
 import { EmbeddedJobControl } from './control.ts';
+
+/** `recon serve` on the embedded runtime. */
+export type EmbeddedServer = RunningServer<EmbeddedJobControl>;
 
 export interface ServeOptions {
   /** PostgreSQL of the job store and the read model. */
@@ -29,13 +32,13 @@ export interface ServeOptions {
   onJobEnd?: (jobId: string, error: unknown) => void;
 }
 
-export interface RunningServer {
+export interface RunningServer<C extends JobControl = JobControl> {
   app: FastifyInstance;
   /** `http://host:port` once listening. */
   url: string;
   keys: ApiKeyStore;
   readModel: PostgresReadModel;
-  control: EmbeddedJobControl;
+  control: C;
   close(): Promise<void>;
 }
 
@@ -43,17 +46,13 @@ export interface RunningServer {
  * `recon serve` on one machine: the admin API and dashboard over the embedded runtime, with the
  * job store and the read model in PostgreSQL (so jobs and their divergences outlive the process).
  */
-export async function startServer(o: ServeOptions): Promise<RunningServer> {
+export async function startServer(o: ServeOptions): Promise<RunningServer<EmbeddedJobControl>> {
   const out = resolve(o.out);
   const ingressRoot = resolve(o.ingress ?? join(out, 'ingress'));
   await mkdir(ingressRoot, { recursive: true });
   const store = new LocalFolderStore(out);
   const ingress = new LocalFolderStore(ingressRoot);
   const jobStore = await createPostgresJobStore(o.databaseUrl);
-  const readModel = new PostgresReadModel(o.databaseUrl);
-  await readModel.migrate();
-  const keys = new ApiKeyStore(readModel);
-  const sessions = new SessionTokens(await keys.secret('session-hmac'));
   const metrics = new PrometheusMetrics();
   const control = new EmbeddedJobControl({
     out,
@@ -72,40 +71,87 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       o.onJobEnd?.(jobId, error);
     },
   });
-  const app = await buildAdminApp(
-    {
-      readModel,
-      keys,
+  try {
+    return await listenAdmin({
+      ...o,
       jobs: jobStore.store,
       store,
       ingress,
       control,
-      sessions,
-      metrics: () => metrics.text(),
-      dashboard: registerDashboard,
-    },
-    {
-      ...(o.uploadLimitBytes === undefined ? {} : { uploadLimitBytes: o.uploadLimitBytes }),
-      ...(o.rateLimit === undefined ? {} : { rateLimit: o.rateLimit }),
-      ...(o.secureCookies === undefined ? {} : { secureCookies: o.secureCookies }),
-    },
-  );
-  const url = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8080 });
-  let closing: Promise<void> | undefined;
-  return {
-    app,
-    url: url.replace('[::1]', '127.0.0.1'),
-    keys,
-    readModel,
-    control,
-    close: () => {
-      closing ??= (async () => {
-        await app.close();
+      metrics,
+      close: async () => {
         await control.idle();
-        await readModel.close();
         await jobStore.close();
-      })();
-      return closing;
-    },
-  };
+      },
+    });
+  } catch (error) {
+    await jobStore.close();
+    throw error;
+  }
+}
+
+export interface ListenOptions<C extends JobControl> {
+  databaseUrl: string;
+  jobs: JobStore & JobQueries;
+  store: ObjectStore;
+  ingress: ObjectStore;
+  control: C;
+  host?: string;
+  port?: number;
+  uploadLimitBytes?: number;
+  rateLimit?: { max: number; windowMs: number };
+  secureCookies?: boolean;
+  metrics?: PrometheusMetrics;
+  /** Releases what the caller opened, after the server stopped listening. */
+  close: () => Promise<void>;
+}
+
+/** The admin app over given ports, listening: the read model and keys are opened (and migrated) here. */
+export async function listenAdmin<C extends JobControl>(o: ListenOptions<C>): Promise<RunningServer<C>> {
+  const readModel = new PostgresReadModel(o.databaseUrl);
+  try {
+    await readModel.migrate();
+    const keys = new ApiKeyStore(readModel);
+    const sessions = new SessionTokens(await keys.secret('session-hmac'));
+    const metrics = o.metrics ?? new PrometheusMetrics();
+    const app = await buildAdminApp(
+      {
+        readModel,
+        keys,
+        jobs: o.jobs,
+        store: o.store,
+        ingress: o.ingress,
+        control: o.control,
+        sessions,
+        metrics: () => metrics.text(),
+        dashboard: registerDashboard,
+      },
+      {
+        ...(o.uploadLimitBytes === undefined ? {} : { uploadLimitBytes: o.uploadLimitBytes }),
+        ...(o.rateLimit === undefined ? {} : { rateLimit: o.rateLimit }),
+        ...(o.secureCookies === undefined ? {} : { secureCookies: o.secureCookies }),
+      },
+    );
+    const url = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8080 });
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      url: url.replace('[::1]', '127.0.0.1'),
+      keys,
+      readModel,
+      control: o.control,
+      close: () => {
+        closing ??= (async () => {
+          await app.close();
+          await o.close();
+          await readModel.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await readModel.close().catch(() => {});
+    await o.close().catch(() => {});
+    throw error;
+  }
 }
