@@ -3,8 +3,13 @@
  * CSV snapshot and as a PostgreSQL relation, and prints wall time, per-stage time, lines/s and
  * peak RSS next to DuckDB doing the same join in the same run. Figures, not assertions.
  *
- *   pnpm bench [--rows 1000000] [--skip-pg] [--workers N] [--shards N] [--distributed]
+ *   pnpm bench [--rows 1000000] [--skip-pg] [--workers N] [--shards N] [--repeat N] [--root DIR] [--distributed]
  *
+ * `--repeat N` runs DuckDB and each recon job N times, interleaved (other work on the machine then
+ * weighs on all of them alike), and prints min and median. `--root` (default `.recon/bench`) keeps
+ * the day, outputs and database apart from another bench running at the same time.
+ * `--baseline DIR` also runs each recon job from another checkout (its own `bench/job.ts`), in the
+ * same rounds: before/after figures under the same conditions.
  * `--distributed` adds the distributed stack (bench/distributed.ts).
  */
 import { execFile } from 'node:child_process';
@@ -27,10 +32,14 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     shards: { type: 'string' },
     distributed: { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
+    root: { type: 'string', default: '.recon/bench' },
+    baseline: { type: 'string' },
   },
 });
 const rows = Number(values.rows as string);
-const root = resolve('.recon/bench');
+const repeat = Math.max(1, Number(values.repeat as string));
+const root = resolve(values.root as string);
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
 
 console.log(
@@ -48,28 +57,35 @@ const day = await generateDay({
 });
 console.log(`generate          ${fmt((performance.now() - t) / 1000)} s`);
 
-const duck = await duckdbReference(day.vendorPath, day.basePath, join(root, 'duckdb.parquet'));
-console.log(
-  `duckdb reference  ${fmt(duck.seconds)} s  (read_csv ×2 → full outer join → Parquet, ${fmt(duck.rows)} rows; plain rules)`,
-);
+interface JobRun {
+  seconds: number;
+  cpuSeconds: number;
+  maxRssMb: number;
+  summary: JobSummary;
+}
+interface Series {
+  name: string;
+  runs: JobRun[];
+}
 
-const results: { name: string; seconds: number; summary: JobSummary; maxRssMb: number }[] = [];
+const duckSeconds: number[] = [];
+let duckRows = 0;
+const csv: Series = { name: 'recon, CSV base', runs: [] };
+const pg: Series = { name: 'recon, PostgreSQL base', runs: [] };
+const baseline = values.baseline === undefined ? null : resolve(values.baseline);
+const csvBefore: Series = { name: 'baseline, CSV base', runs: [] };
+const pgBefore: Series = { name: 'baseline, PostgreSQL base', runs: [] };
 const common = {
   file: day.vendorPath,
   scope: 'date-window' as const,
   ...(values.workers ? { workers: Number(values.workers) } : {}),
   ...(values.shards ? { shards: Number(values.shards) } : {}),
 };
-await rm(join(root, 'out'), { recursive: true, force: true });
-results.push({
-  name: 'recon, CSV base',
-  ...(await job({ ...common, base: { kind: 'csv', path: day.basePath }, out: join(root, 'out', 'csv') })),
-});
 
-if (!values['skip-pg']) {
-  await mkdir(root, { recursive: true });
-  const server = await startEmbeddedPostgres({ dataDir: join(root, 'pg') });
-  try {
+await mkdir(root, { recursive: true });
+const server = values['skip-pg'] ? null : await startEmbeddedPostgres({ dataDir: join(root, 'pg') });
+try {
+  if (server !== null) {
     t = performance.now();
     const loaded = await baseLoad({
       file: day.basePath,
@@ -81,28 +97,62 @@ if (!values['skip-pg']) {
     console.log(
       `base load (COPY)  ${fmt((performance.now() - t) / 1000)} s  (${fmt(loaded.rows)} rows; not part of a job)`,
     );
-    results.push({
-      name: 'recon, PostgreSQL base',
-      ...(await job({
-        ...common,
-        base: { kind: 'postgres', url: server.url, relation: 'transacoes' },
-        out: join(root, 'out', 'pg'),
-      })),
-    });
-  } finally {
-    await server.stop();
   }
+  for (let round = 0; round < repeat; round++) {
+    const duck = await duckdbReference(day.vendorPath, day.basePath, join(root, 'duckdb.parquet'));
+    duckSeconds.push(duck.seconds);
+    duckRows = duck.rows;
+    for (const checkout of baseline === null ? [null] : [baseline, null]) {
+      await rm(join(root, 'out'), { recursive: true, force: true });
+      (checkout === null ? csv : csvBefore).runs.push(
+        await job(
+          { ...common, base: { kind: 'csv', path: day.basePath }, out: join(root, 'out', 'csv') },
+          checkout,
+        ),
+      );
+      if (server !== null) {
+        (checkout === null ? pg : pgBefore).runs.push(
+          await job(
+            {
+              ...common,
+              base: { kind: 'postgres', url: server.url, relation: 'transacoes' },
+              out: join(root, 'out', 'pg'),
+            },
+            checkout,
+          ),
+        );
+      }
+    }
+    const last = (s: Series) =>
+      s.runs.length > round ? ` · ${s.name} ${fmt(s.runs[round]!.seconds)} s` : '';
+    if (repeat > 1 || baseline !== null)
+      console.log(
+        `round ${round + 1}/${repeat}: duckdb ${fmt(duck.seconds)} s${last(csvBefore)}${last(csv)}${last(pgBefore)}${last(pg)}`,
+      );
+  }
+} finally {
+  await server?.stop();
 }
 
-for (const r of results) {
-  const s = r.summary;
+const duckMin = Math.min(...duckSeconds);
+const duckMedian = median(duckSeconds);
+console.log(
+  `duckdb reference  ${stat(duckSeconds)}  (read_csv ×2 → full outer join → Parquet, ${fmt(duckRows)} rows; plain rules)`,
+);
+for (const r of [csvBefore, csv, pgBefore, pg]) {
+  if (r.runs.length === 0) continue;
+  const seconds = r.runs.map((x) => x.seconds);
+  const fastest = r.runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  const s = fastest.summary;
   const expected = day.expected['date-window'];
-  const exact = JSON.stringify(s.divergences) === JSON.stringify(expected.divergences);
-  console.log(
-    `${r.name.padEnd(24)} ${fmt(r.seconds)} s wall · ${fmt(Math.round(s.total_lines / r.seconds))} lines/s · peak RSS ${fmt(Math.round(r.maxRssMb))} MiB · ${fmt(r.seconds / duck.seconds)}× DuckDB · counts ${exact ? 'exact' : 'WRONG'}`,
+  const exact = r.runs.every(
+    (x) => JSON.stringify(x.summary.divergences) === JSON.stringify(expected.divergences),
   );
   console.log(
-    `  stages: ${Object.entries(s.stage_seconds)
+    `${r.name.padEnd(24)} ${stat(seconds)} wall · ${fmt(Math.round(s.total_lines / fastest.seconds))} lines/s · cpu ${fmt(fastest.cpuSeconds)} s · peak RSS ${fmt(Math.round(Math.max(...r.runs.map((x) => x.maxRssMb))))} MiB · ${fmt(Math.min(...seconds) / duckMin)}× DuckDB (min/min)${repeat > 1 ? `, ${fmt(median(seconds) / duckMedian)}× (median/median)` : ''} · counts ${exact ? 'exact' : 'WRONG'}`,
+  );
+  console.log(
+    `  stages (fastest run): ${Object.entries(s.stage_seconds)
       .map(([k, v]) => `${k} ${fmt(v)} s`)
       .join(' · ')}`,
   );
@@ -110,27 +160,35 @@ for (const r of results) {
 
 if (values.distributed) {
   const { benchDistributed } = await import('./distributed.ts');
-  const embedded = results.find((r) => r.name === 'recon, PostgreSQL base');
   await benchDistributed({
     day,
     root,
-    ...(embedded === undefined ? {} : { embeddedSeconds: embedded.seconds }),
+    ...(pg.runs.length === 0 ? {} : { embeddedSeconds: Math.min(...pg.runs.map((r) => r.seconds)) }),
   });
 }
 
-async function job(params: ReconcileParams) {
+async function job(params: ReconcileParams, checkout: string | null = null) {
   const { stdout } = await exec(
     process.execPath,
     ['--import', 'tsx', 'bench/job.ts', JSON.stringify(params)],
     {
       maxBuffer: 64 << 20,
+      ...(checkout === null ? {} : { cwd: checkout }),
     },
   );
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as {
-    seconds: number;
-    maxRssMb: number;
-    summary: JobSummary;
-  };
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as JobRun;
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** `1.23 s`, or `min 1.23 s · median 1.31 s` over several runs. */
+function stat(seconds: readonly number[]): string {
+  if (seconds.length === 1) return `${fmt(seconds[0]!)} s`;
+  return `min ${fmt(Math.min(...seconds))} s · median ${fmt(median(seconds))} s`;
 }
 
 /**

@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ParquetRow } from '../support/parquet.ts';
 import {
   comparable,
+  distinctCopy,
   distributedRows,
   embeddedRun,
   generate,
@@ -192,7 +193,9 @@ describe('poison messages', () => {
     );
 
     // 2. A handler that always throws: the job fails on the last attempt, the message is dead-lettered.
-    const dropped = await dropFile(s.state, day.vendorPath, REFERENCE_DATE);
+    // (A copy of the day with a blank line more: the day itself already SUCCEEDED above, and the
+    // same file is not reconciled twice — RULES §7.)
+    const dropped = await dropFile(s.state, await distinctCopy(day, dir, 'poison'), REFERENCE_DATE);
     const job = await waitForJob(s.databaseUrl, dropped, 60_000);
     expect(job.status).toBe('FAILED');
     expect(job.error).toMatchObject({ stage: 'reporter', code: 'INTERNAL' });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParquetRow } from '../support/parquet.ts';
 import {
   comparable,
+  distinctCopy,
   distributedRows,
   embeddedRun,
   generate,
@@ -74,7 +75,8 @@ describe('recovery', () => {
     const shardsStarted = () =>
       stack.logs('matcher').filter((l) => l.msg === 'TEST ONLY: shard delayed').length;
     const before = shardsStarted();
-    const dropped = await dropFile(stack.state, day.vendorPath, REFERENCE_DATE);
+    // A copy with a blank line more: the day itself already SUCCEEDED above (RULES §7 idempotency).
+    const dropped = await dropFile(stack.state, await distinctCopy(day, dir, 'pg-restart'), REFERENCE_DATE);
     await stack.until(() => shardsStarted() > before, 60_000, 'the second job to reach its shards');
     await stack.restartPostgres(async () => {
       // Keep it down until a handler has met the outage and left its message for redelivery.

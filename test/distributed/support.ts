@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createS3Client, S3ObjectStore } from '@recon/adapters';
@@ -80,6 +80,13 @@ export async function startStack(dir: string, options: Partial<StackOptions> = {
     visibilityTimeoutSeconds: 10,
     maxReceiveCount: 5,
     ...options,
+    env: {
+      // RULES §7 backoff, fast for tests; attempts enough to ride out the PostgreSQL restart of
+      // recovery.test.ts (job-control.test.ts sets the production 3 where it tests the limit).
+      RECON_RETRY_DELAYS_MS: '1000,2000,4000,8000',
+      RECON_RETRY_MAX_ATTEMPTS: '10',
+      ...options.env,
+    },
     serviceEnv: {
       ...options.serviceEnv,
       ingest: { RECON_SHARDS: String(SHARDS), ...options.serviceEnv?.ingest },
@@ -87,6 +94,26 @@ export async function startStack(dir: string, options: Partial<StackOptions> = {
   });
   await stack.start();
   return stack;
+}
+
+/**
+ * The day's vendor file with `blankLines` blank lines appended: the same records (a blank line is
+ * skipped, RULES §2), a different SHA-256 — a second file for the date as far as idempotency
+ * (RULES §7) is concerned. Named `vendor-<tag>.csv`, so it lands beside the original in the
+ * ingress bucket instead of replacing it.
+ */
+export async function distinctCopy(
+  day: GeneratedDay,
+  dir: string,
+  tag: string,
+  blankLines = 1,
+): Promise<string> {
+  const folder = join(dir, 'copies', tag);
+  await mkdir(folder, { recursive: true });
+  const path = join(folder, `vendor-${tag}.csv`);
+  await copyFile(day.vendorPath, path);
+  await appendFile(path, '\n'.repeat(blankLines));
+  return path;
 }
 
 export async function dropAndWait(

@@ -4,6 +4,7 @@ import { DEFAULT_SERVICE_OPTIONS } from '@recon/cli/runtime';
 import { type EmbeddedServer, startServer } from '@recon/cli/serve';
 import {
   type DashboardStats,
+  type DeliveryMissing,
   type DivergenceItem,
   type JobSummary,
   SEVERIDADES,
@@ -394,6 +395,7 @@ describe('jobs', () => {
 
 describe('limits, cancel and reprocess (a second server on the same database)', () => {
   let slow: EmbeddedServer;
+  const alerts: DeliveryMissing[] = [];
   beforeAll(async () => {
     slow = await startServer({
       databaseUrl: t.databaseUrl,
@@ -403,7 +405,23 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
       uploadLimitBytes: 4096,
       rateLimit: { max: 40, windowMs: 60_000 },
       runSettings: { workers: 2, options: { ...DEFAULT_SERVICE_OPTIONS, testMatcherDelayMs: 400 } },
+      // Started after the day's cutoff, the daily check runs at once, for D-1 = 2026-12-09.
+      delivery: {
+        expectedBy: '09:00',
+        timeZone: 'America/Sao_Paulo',
+        clock: { now: () => new Date('2026-12-10T15:00:00Z') },
+        raise: async (alert) => {
+          alerts.push(alert);
+        },
+      },
     });
+  });
+
+  it('raises the missing-delivery alert for D-1 when no file arrived by the configured time', async () => {
+    for (let i = 0; i < 100 && alerts.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ referenceDate: '2026-12-09', expectedBy: '09:00', severity: 'HIGH' });
+    expect(alerts[0]!.lookedIn.join(' ')).toContain('out-slow');
   });
   afterAll(async () => {
     await slow?.close();

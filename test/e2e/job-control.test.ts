@@ -1,10 +1,11 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { reconcile, reconcileOnce, reprocess } from '@recon/cli/reconcile';
-import { DEFAULT_SERVICE_OPTIONS } from '@recon/cli/runtime';
+import { DEFAULT_SERVICE_OPTIONS, EmbeddedRuntime, type JobOutcome } from '@recon/cli/runtime';
+import type { Checkpoint, JobRequested } from '@recon/contracts';
 import { type GeneratedDay, generateDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readParquet } from '../support/parquet.ts';
@@ -37,6 +38,49 @@ afterAll(async () => {
 });
 
 const base = () => ({ kind: 'csv' as const, path: day.basePath });
+
+/** The job every resume test compares against: one uninterrupted run, same id, shards and clock. */
+const RESUMED_JOB = 'JOB-20261122-000042';
+const cleanCommon = () => ({
+  file: day.vendorPath,
+  base: base(),
+  scope: 'date-window' as const,
+  jobId: RESUMED_JOB,
+  fixedNow: FIXED,
+  workers: 2,
+  shards: 8,
+});
+let cleanOutcome: Promise<JobOutcome> | undefined;
+function cleanRun(): Promise<JobOutcome> {
+  cleanOutcome ??= reconcile({ ...cleanCommon(), out: join(dir, 'clean') });
+  return cleanOutcome;
+}
+
+/** The resumed job's outputs are byte for byte those of the clean run. */
+async function expectSameOutputs(clean: JobOutcome, resumed: JobOutcome): Promise<void> {
+  expect(resumed.summary.status).toBe('SUCCEEDED');
+  expect(resumed.summary.divergences).toEqual(clean.summary.divergences);
+  expect(resumed.summary.total_lines).toBe(clean.summary.total_lines);
+  const a = clean.summary.outputs.divergences as string[];
+  const b = resumed.summary.outputs.divergences as string[];
+  expect(b.length).toBe(a.length);
+  for (let k = 0; k < a.length; k++) {
+    expect(Buffer.compare(await readFile(a[k]!), await readFile(b[k]!))).toBe(0);
+  }
+  expect(await readFile(resumed.summary.outputs.rejects as string, 'utf8')).toBe(
+    await readFile(clean.summary.outputs.rejects as string, 'utf8'),
+  );
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 async function recon(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -185,17 +229,9 @@ describe('deadline, checkpoint and reprocess (RULES §7, technical document §2.
   });
 
   it('a short deadline with a slowed matcher ends TIMEOUT with a checkpoint and a CRITICAL job.failed; reprocess completes it byte-identical to a clean run', async () => {
-    const jobId = 'JOB-20261122-000042';
-    const common = {
-      file: day.vendorPath,
-      base: base(),
-      scope: 'date-window' as const,
-      jobId,
-      fixedNow: FIXED,
-      workers: 2,
-      shards: 8,
-    };
-    const clean = await reconcile({ ...common, out: join(dir, 'clean') });
+    const jobId = RESUMED_JOB;
+    const common = cleanCommon();
+    const clean = await cleanRun();
     expect(clean.summary.status).toBe('SUCCEEDED');
 
     const out = join(dir, 'timeout');
@@ -294,6 +330,145 @@ describe('deadline, checkpoint and reprocess (RULES §7, technical document §2.
     const none = await recon(['reprocess', 'JOB-20261122-000099', '--out', out]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no checkpoint for JOB-20261122-000099.*--force/);
+  });
+});
+
+describe('cancel (EmbeddedRuntime.cancel)', () => {
+  it('stops a running job as CANCELLED with a checkpoint and a MEDIUM job.failed; reprocess completes it byte-identical to a clean run', async () => {
+    const clean = await cleanRun();
+    const out = join(dir, 'cancel');
+    const logs: string[] = [];
+    const runtime = new EmbeddedRuntime({
+      ports: { storeRoot: out, ingressRoot: '/', databaseUrl: null, fixedNow: FIXED },
+      workers: 2,
+      logLevel: 'info',
+      logDestination: (line) => logs.push(line),
+      // TEST ONLY: each shard waits, so the cancel lands while shards are being matched.
+      options: { ...DEFAULT_SERVICE_OPTIONS, testMatcherDelayMs: 1_500 },
+    });
+    const request: JobRequested = {
+      jobId: RESUMED_JOB,
+      file: { key: day.vendorPath.replace(/^\/+/, '') },
+      base: { kind: 'csv', key: day.basePath.replace(/^\/+/, '') },
+      scope: 'date-window',
+      referenceDate: clean.summary.reference_date,
+      arrivedAt: FIXED,
+      maxInvalidRate: 0.05,
+      shardCount: 8,
+      chunkBytes: 8 << 20,
+      baseSlices: 1,
+    };
+    let outcome: Awaited<ReturnType<EmbeddedRuntime['run']>>;
+    try {
+      expect(await runtime.cancel(RESUMED_JOB)).toBe(false); // not known yet
+      const running = runtime.run(request, { ms: 10 * 60_000, fromNow: true });
+      await until('the job to be matching', 60_000, async () => {
+        const job = await runtime.jobs.getJob(RESUMED_JOB);
+        return job?.status === 'MATCHING' ? job : undefined;
+      });
+      expect(await runtime.cancel(RESUMED_JOB, 'wrong file, says the vendor')).toBe(true);
+      expect(await runtime.cancel(RESUMED_JOB)).toBe(false); // already ended: once
+      outcome = await running;
+    } finally {
+      await runtime.close();
+    }
+    expect(outcome.job.status).toBe('CANCELLED');
+    expect(outcome.job.error).toMatchObject({ code: 'CANCELLED', stage: 'matching' });
+    expect(outcome.job.error?.message).toContain('wrong file, says the vendor');
+    expect(outcome.summary.status).toBe('CANCELLED');
+    expect(await readdir(join(out, 'divergencias')).catch(() => [])).toEqual([]);
+
+    const cp = JSON.parse(
+      await readFile(join(out, 'checkpoints', RESUMED_JOB, 'checkpoint.json'), 'utf8'),
+    ) as Checkpoint;
+    expect(cp).toMatchObject({
+      job_id: RESUMED_JOB,
+      status: 'CANCELLED',
+      error_details: { error_type: 'CANCELLED', stage: 'matching' },
+      intermediate_data: { stopped_in: 'MATCHING' },
+    });
+    expect(cp.intermediate_data.units.shards.length).toBeLessThan(8);
+    expect(cp.progress.processed_lines + cp.progress.pending_lines).toBe(clean.summary.total_lines);
+
+    // The notifier announced it below CRITICAL (MEDIUM: an operator's decision, Slack only).
+    const notified = logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.stage === 'notifier' && l.event_id === `job.failed:${RESUMED_JOB}`);
+    expect(notified.length).toBeGreaterThan(0);
+    expect(notified[0]).toMatchObject({ severity: 'MEDIUM', kind: 'job.cancelled' });
+
+    const resumed = await reprocess({ out, jobId: RESUMED_JOB, fixedNow: FIXED, workers: 2 });
+    await expectSameOutputs(clean, resumed);
+  });
+});
+
+describe('a process killed mid-job (kill -9) is resumed by reprocess', () => {
+  it('resumes `recon run` killed while matching from its last progress checkpoint, redoing only the pending shards', async () => {
+    const clean = await cleanRun();
+    const out = join(dir, 'killed');
+    const env = {
+      ...process.env,
+      RECON_FIXED_NOW: FIXED,
+      RECON_LOG_LEVEL: 'info',
+      // TEST ONLY: each shard waits 2 s, so the kill lands in the middle of matching.
+      RECON_TEST_MATCHER_DELAY_MS: '2000',
+    };
+    const args = ['run', '--file', day.vendorPath, '--base-csv', day.basePath, '--out', out];
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI, ...args, '--job-id', RESUMED_JOB, '--shards', '8', '--workers', '2', '--json'],
+      { cwd: ROOT, env, stdio: 'ignore' },
+    );
+    const exited = new Promise<string | number>((resolve) =>
+      child.once('exit', (code, signal) => resolve(signal ?? code ?? -1)),
+    );
+    const cpPath = join(out, 'checkpoints', RESUMED_JOB, 'checkpoint.json');
+    try {
+      // Progress checkpoints appear while the job runs; kill once some shards are done.
+      await until('a progress checkpoint with completed shards', 120_000, async () => {
+        const cp = JSON.parse(await readFile(cpPath, 'utf8')) as Checkpoint;
+        return cp.intermediate_data.units.shards.length >= 2 ? cp : undefined;
+      });
+      child.kill('SIGKILL');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    expect(await exited).toBe('SIGKILL');
+    const cp = JSON.parse(await readFile(cpPath, 'utf8')) as Checkpoint;
+    expect(cp).toMatchObject({ status: 'IN_PROGRESS', error_details: null, job_id: RESUMED_JOB });
+    expect(cp.intermediate_data.stopped_in).toBe('MATCHING');
+    const done = cp.intermediate_data.units.shards.length;
+    expect(done).toBeGreaterThanOrEqual(2);
+    expect(done).toBeLessThan(8);
+    expect(cp.progress.pending_lines).toBeGreaterThan(0);
+    // The killed process left its date lock behind, and no summary.
+    expect(await readdir(join(out, 'jobs', '.locks'))).toHaveLength(1);
+    await expect(stat(join(out, 'jobs', RESUMED_JOB, 'summary.json'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+
+    // reprocess (the command line): takes the dead process's lock over, redoes only the pending shards.
+    const { stdout, stderr } = await exec(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'reprocess', RESUMED_JOB, '--out', out, '--workers', '2', '--json'],
+      { cwd: ROOT, env, maxBuffer: 64 << 20 },
+    );
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { status: string; job_id: string };
+    expect(summary).toMatchObject({ status: 'SUCCEEDED', job_id: RESUMED_JOB });
+    const lines = stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; mode?: string; shard?: number });
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'resuming from checkpoint', mode: 'match' }));
+    const redone = lines.filter((l) => l.msg === 'TEST ONLY: shard delayed').map((l) => l.shard);
+    const doneShards = new Set(cp.intermediate_data.units.shards.map((u) => u.data.shard));
+    expect(redone.sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7].filter((s) => !doneShards.has(s)));
+    const resumed: JobOutcome = {
+      job: undefined as never,
+      summary: JSON.parse(await readFile(join(out, 'jobs', RESUMED_JOB, 'summary.json'), 'utf8')),
+    };
+    await expectSameOutputs(clean, resumed);
+    expect(await readdir(join(out, 'jobs', '.locks'))).toHaveLength(0);
   });
 });
 

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   JOB_FAILED: 'the job failed',
   JOB_RUNNING: 'another job is already reconciling the same reference date',
   DEADLINE_EXCEEDED: 'the job passed its deadline',
+  CANCELLED: 'an operator cancelled the job',
   INTERNAL: 'an unexpected internal error',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

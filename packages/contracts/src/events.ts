@@ -51,10 +51,18 @@ export const JobRequestedSchema = z.object({
   /** Target size of a vendor/base chunk in bytes. */
   chunkBytes: z.number().int().min(1024),
   /**
-   * A database base is read in this many disjoint slices, in parallel (one COPY each); a CSV
-   * snapshot is always one. Default 1.
+   * The base is read in this many disjoint slices, in parallel: a database base one COPY each, a
+   * CSV snapshot one byte range of whole records each (see `BaseExtractRequested.range`). Default 1.
    */
-  baseSlices: z.number().int().min(1).max(64).optional(),
+  baseSlices: z.number().int().min(1).max(4096).optional(),
+  /**
+   * SHA-256 of the vendor file (hex), when the requester already knows it (a file drop hashes the
+   * file before requesting its job): the job store finds the file's jobs by it (idempotency).
+   */
+  fileSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'expected a hex SHA-256')
+    .optional(),
 });
 export type JobRequested = z.infer<typeof JobRequestedSchema>;
 
@@ -86,6 +94,20 @@ export const BaseExtractRequestedSchema = z.object({
   shardCount: z.number().int().positive(),
   /** Vendor shard slices whose `ordem_id`s this base slice must bring even out of the window. */
   vendorParts: z.array(PartRefSchema),
+  /**
+   * A CSV snapshot in several slices: this slice's bytes [start, end) of the file, whole records,
+   * the first on physical line `firstLine`, the columns in the header's `columnOrder`. Absent on
+   * the one request that splits the file (it reads it once, checking header, UTF-8 and quotes,
+   * and publishes every slice with its range) and whenever the base is read in one slice.
+   */
+  range: z
+    .object({
+      start: z.number().int().nonnegative(),
+      end: z.number().int().nonnegative(),
+      firstLine: z.number().int().positive(),
+      columnOrder: z.array(z.number().int().nonnegative()).length(6),
+    })
+    .optional(),
 });
 export type BaseExtractRequested = z.infer<typeof BaseExtractRequestedSchema>;
 
@@ -121,7 +143,8 @@ export type JobSucceeded = z.infer<typeof JobSucceededSchema>;
 
 export const JobFailedSchema = z.object({
   jobId,
-  status: z.enum(['FAILED', 'TIMEOUT']),
+  /** CANCELLED: stopped by an operator (`EmbeddedRuntime.cancel`, the admin API). */
+  status: z.enum(['FAILED', 'TIMEOUT', 'CANCELLED']),
   stage: z.string(),
   code: z.string(),
   message: z.string(),
@@ -139,6 +162,24 @@ export const AlertRaisedSchema = z.object({
   threshold: z.number(),
 });
 export type AlertRaised = z.infer<typeof AlertRaisedSchema>;
+
+/**
+ * The runbook's daily check (§1.1): no vendor file for `referenceDate` (D-1) had arrived by the
+ * configured time. It belongs to no job (there is none): the notifier announces it once per date
+ * (the event id is `delivery.missing:<date>`).
+ */
+export const DeliveryMissingSchema = z.object({
+  referenceDate: isoDate,
+  /** When the check ran (ISO). */
+  checkedAt: z.string(),
+  /** The configured time the file should have arrived by, as configured (e.g. `09:00`). */
+  expectedBy: z.string(),
+  timeZone: z.string(),
+  /** Where the file was looked for (an s3:// prefix, a folder). */
+  lookedIn: z.array(z.string()),
+  severity: z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']),
+});
+export type DeliveryMissing = z.infer<typeof DeliveryMissingSchema>;
 
 /**
  * A vendor file landed in the ingress bucket: the S3 "Object Created" event as EventBridge delivers
@@ -172,6 +213,7 @@ export const EVENT_SCHEMAS = {
   'job.succeeded': JobSucceededSchema,
   'job.failed': JobFailedSchema,
   'alert.raised': AlertRaisedSchema,
+  'delivery.missing': DeliveryMissingSchema,
 } as const;
 export type EventType = keyof typeof EVENT_SCHEMAS;
 export type EventPayload<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
@@ -181,8 +223,9 @@ export type EventPayload<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T
  * just landed) the object it is about.
  */
 export function correlationIdOf(payload: unknown): string {
-  const p = payload as { jobId?: unknown; bucket?: unknown; key?: unknown };
+  const p = payload as { jobId?: unknown; bucket?: unknown; key?: unknown; referenceDate?: unknown };
   if (typeof p.jobId === 'string') return p.jobId;
+  if (p.bucket === undefined && typeof p.referenceDate === 'string') return `delivery:${p.referenceDate}`;
   return `${String(p.bucket)}/${String(p.key)}`;
 }
 

@@ -21,6 +21,7 @@ export const ROUTES: Readonly<Record<EventType, readonly QueueName[]>> = {
   'job.succeeded': ['notifier'],
   'job.failed': ['reporter', 'notifier'],
   'alert.raised': ['notifier'],
+  'delivery.missing': ['notifier'],
 };
 
 export function queuesFor(type: EventType): readonly QueueName[] {

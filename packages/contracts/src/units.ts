@@ -20,9 +20,9 @@ export const keys = {
     `divergencias/dt=${referenceDate}/${jobId}${parts > 1 ? `-part-${part}` : ''}.parquet`,
 };
 
-/** How many slices the base is read in: a CSV snapshot is read whole. */
-export function baseSliceCount(req: { base: { kind: string }; baseSlices?: number | undefined }): number {
-  return req.base.kind === 'postgres' ? (req.baseSlices ?? 1) : 1;
+/** How many slices the base is read in (each one unit of the base barrier). */
+export function baseSliceCount(req: { baseSlices?: number | undefined }): number {
+  return req.baseSlices ?? 1;
 }
 
 /** Barrier names of the job store (fan-in points). */

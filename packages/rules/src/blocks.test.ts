@@ -118,7 +118,11 @@ describe('RecordBlock bytes', () => {
       for (let k = 0; k < file.length; k += piece) parts.push(file.subarray(k, k + piece));
       for (const blockBytes of [1, 16, 1 << 20]) {
         const { reader, blocks, records } = await read(parts, blockBytes);
-        for (const b of blocks) expect(b.bytes.toString('utf8')).toBe(b.text);
+        for (const b of blocks) {
+          expect(b.bytes.toString('utf8')).toBe(b.text);
+          // A block is where its offset says in the file: byte ranges of it can be read back.
+          expect(file.subarray(b.offset, b.offset + b.bytes.length).equals(b.bytes)).toBe(true);
+        }
         expect(records).toEqual([
           [2, 'a;1;João;x;2026-01-01;1'],
           [3, 'b;2;"multi\nline; ""q""";x;2026-01-01;1'],
@@ -127,6 +131,19 @@ describe('RecordBlock bytes', () => {
         ]);
         expect(reader.records).toBe(4);
       }
+    }
+  });
+
+  it('tell their byte offset in the file after blank lines before the header', async () => {
+    const file = Buffer.from(`\n \r\n${HEADER}\na;1;n;x;2026-01-01;1\n\nb;2;n;x;2026-01-01;1\n`, 'utf8');
+    for (const piece of [1, 5, file.length]) {
+      const parts: Uint8Array[] = [];
+      for (let k = 0; k < file.length; k += piece) parts.push(file.subarray(k, k + piece));
+      const { blocks } = await read(parts, 1);
+      expect(blocks.length).toBeGreaterThan(0);
+      for (const b of blocks)
+        expect(file.subarray(b.offset, b.offset + b.bytes.length).equals(b.bytes)).toBe(true);
+      expect(blocks[0]!.offset).toBe(file.indexOf('a;1'));
     }
   });
 });

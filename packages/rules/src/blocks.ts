@@ -10,6 +10,8 @@ export interface RecordBlock {
   /** The same, decoded (done on first use: the hot paths work on `bytes`). */
   readonly text: string;
   firstLine: number;
+  /** Byte offset of `bytes` in the file. */
+  offset: number;
   /** Non-blank records in the block. */
   records: number;
 }
@@ -17,7 +19,7 @@ export interface RecordBlock {
 const EMPTY = Buffer.alloc(0);
 const LF = 10;
 
-function recordBlock(bytes: Buffer, firstLine: number, records: number): RecordBlock {
+function recordBlock(bytes: Buffer, firstLine: number, offset: number, records: number): RecordBlock {
   let text: string | null = null;
   return {
     bytes,
@@ -26,6 +28,7 @@ function recordBlock(bytes: Buffer, firstLine: number, records: number): RecordB
       return text;
     },
     firstLine,
+    offset,
     records,
   };
 }
@@ -51,6 +54,8 @@ export class RecordBlockReader {
   bytes = 0;
   private line = 1;
   private carry: Buffer = EMPTY;
+  /** Byte offset in the file of `carry` (of the bytes still to come when it is empty). */
+  private carryOffset = 0;
   private readonly options: BlockReaderOptions;
 
   constructor(options: BlockReaderOptions) {
@@ -67,7 +72,8 @@ export class RecordBlockReader {
       pending.push(chunk);
       pendingLength += chunk.length;
       if (pendingLength < blockBytes) continue;
-      const all = Buffer.concat(pending, pendingLength);
+      // One piece (a stream chunk as large as a block) needs no copy.
+      const all = joined(pending, pendingLength);
       const lastNewline = all.lastIndexOf(10);
       if (lastNewline === -1) {
         pending = [all];
@@ -85,7 +91,7 @@ export class RecordBlockReader {
         `${this.options.label}: the file is empty (0 bytes); expected a header line and data lines.`,
       );
     }
-    const block = this.take(Buffer.concat(pending, pendingLength), true);
+    const block = this.take(joined(pending, pendingLength), true);
     if (block !== null) yield block;
     if (this.columnOrder === null) {
       throw new FileRejectedError(
@@ -101,11 +107,16 @@ export class RecordBlockReader {
     // character, so boundaries found on a latin1 view (one char per byte) are the same.
     let all = this.carry.length > 0 ? Buffer.concat([this.carry, bytes]) : bytes;
     this.carry = EMPTY;
+    let offset = this.carryOffset;
     if (this.columnOrder === null) {
+      // BOM and header are cut off as views of `all`: the distance between views is what they took.
+      const before = all.byteOffset;
       if (this.line === 1 && all[0] === 0xef && all[1] === 0xbb && all[2] === 0xbf) all = all.subarray(3);
       all = this.readHeader(all, final);
+      offset += all.byteOffset - before;
       if (this.columnOrder === null) {
         this.carry = all;
+        this.carryOffset = offset;
         return null;
       }
     }
@@ -119,9 +130,10 @@ export class RecordBlockReader {
     }
     this.line += scan.lines;
     this.carry = all.subarray(scan.end);
+    this.carryOffset = offset + scan.end;
     this.records += scan.records;
     if (scan.records === 0) return null;
-    return recordBlock(all.subarray(0, scan.end), firstLine, scan.records);
+    return recordBlock(all.subarray(0, scan.end), firstLine, offset, scan.records);
   }
 
   /** Consumes blank lines and the header record; returns the bytes after it. */
@@ -166,6 +178,14 @@ export class RecordBlockReader {
       `${this.options.label}: not valid UTF-8. Re-export the file as UTF-8.`,
     );
   }
+}
+
+function joined(pieces: Uint8Array[], length: number): Buffer {
+  if (pieces.length === 1) {
+    const only = pieces[0]!;
+    return Buffer.isBuffer(only) ? only : Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+  }
+  return Buffer.concat(pieces, length);
 }
 
 function countNewlines(bytes: Buffer): number {

@@ -322,6 +322,8 @@ function randomField(r: () => number, value: string): string {
   if (r() < 0.01) f = `"multi\nline ${value}"`;
   if (r() < 0.01) f = ` "${value}" `;
   if (r() < 0.005) f = `a"b${value}`;
+  if (r() < 0.01) f = `"${value}" ${pick(r, ['', ' ', '\t', 'x', '"y"'])}`;
+  if (r() < 0.005) f = `"${value}\r"`;
   return f;
 }
 
@@ -366,6 +368,51 @@ describe('fast partition path = general path', () => {
       const fast = fastPath(bytes, [...order], 7);
       expect(fast.fast).toBeGreaterThan(1000);
       expect(general.rejects.length).toBeGreaterThan(50);
+      expect({ ...fast, fast: 0 }).toEqual(general);
+    }
+  });
+
+  it('takes quoted lines too, reading every quote shape as scanRecords does', () => {
+    const shapes = [
+      '"Silva; Jr"',
+      '"Maria ""Bia"" Souza"',
+      '""',
+      '""""',
+      '"  espaços  "',
+      '  "antes"',
+      '"depois"  \t',
+      '"a" "b"',
+      '"a"b',
+      'a"b',
+      'a"b"c',
+      '"tab\tdentro"',
+      '"barra\\"',
+      '"cr\rdentro"',
+      '"cr no fim\r"',
+      '"Jo\u0303ao"',
+      '"😀"',
+      '" "x"',
+    ];
+    const lines: string[] = [];
+    for (const nome of shapes) {
+      lines.push(`F;ORD-${lines.length};${nome};A;2026-11-20;1,5`);
+      lines.push(`"F";"ORD-${lines.length}";${nome};"A";"20/11/2026";"1.234,56"`);
+      lines.push(`F;ORD-${lines.length};${nome};A;2026-11-20;1\r\r`);
+      lines.push(`F;ORD-${lines.length};x;${nome};2026-11-20;"2"\r`);
+    }
+    lines.push('F;"ORD-é";n;A;2026-11-20;1', 'F;" ";n;A;2026-11-20;1', 'F;ORD-x;"n;A;2026-11-20;1');
+    lines.push(
+      'F;ORD-y;"multi',
+      'linha";A;2026-11-20;1',
+      '"F";ORD-z;n;A;2026-13-01;1',
+      'F;ORD-w;"a";"b";c;d;e',
+    );
+    for (const eol of ['\n', '\r\n']) {
+      const bytes = Buffer.from(lines.join(eol), 'utf8');
+      const fast = fastPath(bytes, [0, 1, 2, 3, 4, 5], 5);
+      const general = generalPath(bytes, [0, 1, 2, 3, 4, 5], 5);
+      // All but the `1\r\r` lines (an invalid valor: rejected by the general path).
+      expect(fast.fast).toBe(shapes.length * 3);
       expect({ ...fast, fast: 0 }).toEqual(general);
     }
   });

@@ -2,11 +2,12 @@ import { type OnRecord, quotedRecordEnd, type ScanResult, scanRecords } from './
 
 /**
  * The partition fast path: records validated, normalized and encoded as shard lines straight
- * from the file's UTF-8 bytes, without building a string per field. It only accepts the common
- * shapes; anything else (quotes, field count, empty `ordem_id`, a bad date or valor, non-ASCII
- * `ordem_id`) returns -1 and goes through the general path (`scanRecords` + `normalizeRecord`),
- * so rejects and their messages come from one place. Byte strings decoded with `latin1` have one
- * character per byte, so string positions are byte offsets.
+ * from the file's UTF-8 bytes, without building a string per field — quoted fields included, as
+ * long as the record is on one line. Anything else (a quoted field going on past the line, field
+ * count, empty `ordem_id`, a bad date or valor, non-ASCII `ordem_id`) is refused and goes through
+ * the general path (`scanRecords` + `normalizeRecord`), so rejects and their messages come from
+ * one place. Byte strings decoded with `latin1` have one character per byte, so string positions
+ * are byte offsets.
  */
 
 const TAB = 9;
@@ -19,6 +20,35 @@ const SLASH = 47;
 const SEMI = 59;
 const COMMA = 44;
 const BACKSLASH = 92;
+const QUOTE = 34;
+
+/** What the field split does with each byte. */
+const PLAIN = 0;
+/** Below space (tab, CR…), backslash, or a UTF-8 lead byte of U+0300 or above: escapes or NFC. */
+const SPECIAL = 1;
+const SEPARATOR = 2;
+const QUOTED = 3;
+const BYTE_KIND = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  BYTE_KIND[c] =
+    c === SEMI
+      ? SEPARATOR
+      : c === QUOTE
+        ? QUOTED
+        : c < SPACE || c === BACKSLASH || c >= 0xcc
+          ? SPECIAL
+          : PLAIN;
+}
+
+/**
+ * `(hash >>> 0) % shardCount` (`shardOf`) in 32-bit integer arithmetic: the unsigned hash does not
+ * fit an int32, and a float modulo per record was a tenth of the fast path.
+ */
+export function shardOfHash(hash: number, shardCount: number): number {
+  if ((shardCount & (shardCount - 1)) === 0) return hash & (shardCount - 1);
+  if (shardCount > 0x7fff) return (hash >>> 0) % shardCount;
+  return ((((hash >>> 16) % shardCount) << 16) + (hash & 0xffff)) % shardCount;
+}
 
 /** decimal(18,2): at most 16 digits before the decimal point (as `MAX_INTEGER_DIGITS`). */
 const MAX_UNITS = 16;
@@ -221,6 +251,8 @@ export class FastRecordEncoder {
   private readonly dataBytes = new Uint8Array(10);
   private valorBytes = new Uint8Array(64);
   private scratch = new Uint8Array(64);
+  /** The fields of a quoted line, unquoted. */
+  private unquoted: Buffer = Buffer.allocUnsafe(256);
   /** An upper bound of the bytes of a line being encoded, apart from normalized text. */
   private tail = 0;
 
@@ -229,9 +261,9 @@ export class FastRecordEncoder {
   }
 
   /**
-   * Bytes [start, end) of `src` hold one record's line (no quote, no LF, trailing CR removed).
+   * Bytes [start, end) of `src` hold one record's line (no LF; a CR before the LF removed).
    * Appends its shard line to `sink` and returns true, or returns false (nothing written) for
-   * the general path.
+   * the general path — always for a quoted field that goes on past the line.
    */
   encode(src: Buffer, start: number, end: number, linha: number, sink: ShardSink): boolean {
     const starts = this.starts;
@@ -241,18 +273,95 @@ export class FastRecordEncoder {
     // Whether any byte may need escaping or NFC work; most lines need neither.
     let special = false;
     for (let i = start; i < end; i++) {
-      const c = src[i]!;
-      if (c === SEMI) {
+      const kind = BYTE_KIND[src[i]!]!;
+      if (kind === PLAIN) continue;
+      if (kind === SEPARATOR) {
         if (f === 5) return false;
         starts[f] = fieldStart;
         ends[f] = i;
         f++;
         fieldStart = i + 1;
-      } else if (c < SPACE || c === BACKSLASH || c >= 0xcc) special = true;
+      } else if (kind === SPECIAL) special = true;
+      else return this.encodeQuoted(src, start, src[end] === CR ? end + 1 : end, linha, sink);
     }
     if (f !== 5) return false;
     starts[5] = fieldStart;
     ends[5] = end;
+    return this.encodeFieldsAt(src, special, end - start, linha, sink);
+  }
+
+  /**
+   * A line with a double quote, up to its LF (`stop`, CR included): its fields unquoted into a
+   * scratch buffer exactly as `scanRecords` reads them (RFC 4180 quotes opening a field after
+   * blanks, `""` inside, blanks after the closing quote dropped, a CR ending the last field
+   * dropped), then encoded as any line. A quote still open at the end of the line is a field
+   * that goes on: the general path reads it.
+   */
+  private encodeQuoted(src: Buffer, start: number, stop: number, linha: number, sink: ShardSink): boolean {
+    if (this.unquoted.length < stop - start) this.unquoted = Buffer.allocUnsafe(2 * (stop - start));
+    const out = this.unquoted;
+    const starts = this.starts;
+    const ends = this.ends;
+    let n = 0;
+    let f = 0;
+    let fieldStart = 0;
+    let inQuotes = false;
+    let afterQuote = false;
+    let fieldBlank = true;
+    let special = false;
+    for (let i = start; i < stop; i++) {
+      const c = src[i]!;
+      if (inQuotes) {
+        if (c === QUOTE) {
+          if (i + 1 < stop && src[i + 1] === QUOTE) {
+            out[n++] = QUOTE;
+            i++;
+          } else {
+            inQuotes = false;
+            afterQuote = true;
+          }
+        } else {
+          out[n++] = c;
+          if (BYTE_KIND[c] === SPECIAL) special = true;
+        }
+      } else if (c === SEMI) {
+        if (f === 5) return false;
+        starts[f] = fieldStart;
+        ends[f] = n;
+        f++;
+        fieldStart = n;
+        afterQuote = false;
+        fieldBlank = true;
+      } else if (c === QUOTE && !afterQuote && fieldBlank) {
+        // An opening quote: the blanks before it are not part of the field.
+        n = fieldStart;
+        inQuotes = true;
+      } else if (!(afterQuote && (c === SPACE || c === TAB || c === CR))) {
+        out[n++] = c;
+        if (c !== SPACE && c !== TAB) fieldBlank = false;
+        if (BYTE_KIND[c] === SPECIAL) special = true;
+      }
+    }
+    if (inQuotes || f !== 5) return false;
+    if (n > fieldStart && out[n - 1] === CR) n--;
+    starts[5] = fieldStart;
+    ends[5] = n;
+    return this.encodeFieldsAt(out, special, n, linha, sink);
+  }
+
+  /**
+   * The record whose six raw fields are at `starts`/`ends` of `src` (`textBytes` bounds their
+   * total size): trimmed, validated, normalized and written as a shard line, or false.
+   */
+  private encodeFieldsAt(
+    src: Buffer,
+    special: boolean,
+    textBytes: number,
+    linha: number,
+    sink: ShardSink,
+  ): boolean {
+    const starts = this.starts;
+    const ends = this.ends;
     for (let k = 0; k < 6; k++) {
       let s = starts[k]!;
       let e = ends[k]!;
@@ -273,7 +382,8 @@ export class FastRecordEncoder {
       h ^= c;
       h = Math.imul(h, 0x01000193);
     }
-    const dataKey = parseDataBytes(src, starts[order[4]!]!, ends[order[4]!]!, this.dataBytes, 0);
+    const dataBytes = this.dataBytes;
+    const dataKey = parseDataBytes(src, starts[order[4]!]!, ends[order[4]!]!, dataBytes, 0);
     if (dataKey < 0) return false;
     const vs = starts[order[5]!]!;
     const ve = ends[order[5]!]!;
@@ -281,14 +391,15 @@ export class FastRecordEncoder {
       this.valorBytes = new Uint8Array(2 * (ve - vs) + 8);
       this.scratch = new Uint8Array(2 * (ve - vs) + 8);
     }
-    const valorLength = parseValorBytes(src, vs, ve, this.valorBytes, 0, this.scratch);
+    const valor = this.valorBytes;
+    const valorLength = parseValorBytes(src, vs, ve, valor, 0, this.scratch);
     if (valorLength < 0) return false;
     this.dataKey = dataKey;
-    const shard = (h >>> 0) % sink.shardCount;
+    const shard = shardOfHash(h, sink.shardCount);
     const lineStart = sink.lengthOf(shard);
 
     // Escapes at most double a text field; 32 covers linha, tabs, data and the newline.
-    this.tail = 2 * (end - start) + valorLength + 32;
+    this.tail = 2 * textBytes + valorLength + 32;
     this.sink = sink;
     this.shard = shard;
     this.out = sink.room(shard, lineStart + this.tail);
@@ -315,9 +426,8 @@ export class FastRecordEncoder {
     }
     const out = this.out;
     out[at++] = TAB;
-    for (let k = 0; k < 10; k++) out[at++] = this.dataBytes[k]!;
+    for (let k = 0; k < 10; k++) out[at++] = dataBytes[k]!;
     out[at++] = TAB;
-    const valor = this.valorBytes;
     for (let k = 0; k < valorLength; k++) out[at++] = valor[k]!;
     out[at++] = LF;
     sink.commit(shard, at);
@@ -359,7 +469,7 @@ export class FastRecordEncoder {
       h ^= ordemId.charCodeAt(k);
       h = Math.imul(h, 0x01000193);
     }
-    const shard = (h >>> 0) % sink.shardCount;
+    const shard = shardOfHash(h, sink.shardCount);
     const lineStart = sink.lengthOf(shard);
     // Text below U+0300 takes at most 2 UTF-8 bytes per unit; 40 covers linha, tabs and LF.
     const need =
@@ -491,21 +601,28 @@ function canonicalValor(s: string, out: Uint8Array, at: number): number {
 
 /** `String(value)` for a non-negative integer, as bytes, without making the string. */
 function writeInt(out: Uint8Array, at: number, value: number): number {
+  if (value > 0x7fffffff) {
+    const text = String(value);
+    for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k);
+    return at + text.length;
+  }
   let digits = 1;
-  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+  for (let v = value; v >= 10; v = (v / 10) | 0) digits++;
   let v = value;
   for (let k = at + digits - 1; k >= at; k--) {
-    out[k] = 48 + (v % 10);
-    v = Math.floor(v / 10);
+    const q = (v / 10) | 0;
+    out[k] = 48 + v - q * 10;
+    v = q;
   }
   return at + digits;
 }
 
 /**
- * `scanRecords` over UTF-8 bytes (a block of whole records). Each unquoted non-blank line is
- * first offered to `onLine(start, end, linha)` (byte range without the line break); when it
- * returns false, and for every quoted record, the record's bytes are decoded and go through
- * `scanRecords`, so `onRecord` sees exactly what `scanRecords` on the decoded text would give.
+ * `scanRecords` over UTF-8 bytes (a block of whole records). Each non-blank line is first offered
+ * to `onLine(start, end, linha)` (its byte range without the line break and a CR before it), quoted
+ * or not; when it returns false (as it must for a quoted field going on past the line), the
+ * record's bytes are decoded and go through `scanRecords`, so `onRecord` sees exactly what
+ * `scanRecords` on the decoded text would give.
  */
 export function scanRecordBytes(
   bytes: Buffer,
@@ -524,14 +641,21 @@ export function scanRecordBytes(
     let nl = text.indexOf('\n', pos);
     if (nl === -1) nl = n;
     if (nextQuote !== -1 && nextQuote < pos) nextQuote = text.indexOf('"', pos);
+    const end = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
     if (nextQuote === -1 || nextQuote >= nl) {
-      const end = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
       if (!isBlank(text, pos, end)) {
         records++;
         if (!onLine(pos, end, line)) {
           scanRecords(bytes.toString('utf8', pos, Math.min(nl + 1, n)), line, true, onRecord);
         }
       }
+      line++;
+      pos = nl + 1;
+      continue;
+    }
+    // A quoted record, most often on this one line.
+    if (onLine(pos, end, line)) {
+      records++;
       line++;
       pos = nl + 1;
       continue;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { NormalizedRecord } from '@recon/contracts';
 
 /**
@@ -20,7 +20,18 @@ export function canonicalLine(r: NormalizedRecord): string {
   return `${r.fornecedor_id};${r.ordem_id};${r.nome};${r.ativo_id};${r.data};${r.valor}`;
 }
 
+/**
+ * One-shot hashing (Node ≥ 20.12) is twice as fast as a Hash object per line: it counts, one line
+ * per divergence.
+ */
+const oneShot: ((algorithm: string, data: string, encoding: 'hex') => string) | undefined = (
+  crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }
+).hash;
+
 /** `hash_linha` (RULES §6): hex SHA-256 of the UTF-8 canonical normalized line. */
 export function hashLinha(r: NormalizedRecord): string {
-  return createHash('sha256').update(canonicalLine(r)).digest('hex');
+  const line = canonicalLine(r);
+  return oneShot === undefined
+    ? crypto.createHash('sha256').update(line).digest('hex')
+    : oneShot('sha256', line, 'hex');
 }

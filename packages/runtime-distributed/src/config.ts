@@ -54,6 +54,45 @@ export const CommonEnvSchema = z.object({
   /** A fixed "now" (ISO) for reproducible outputs (tests, benchmarks); unset: the system clock. */
   RECON_FIXED_NOW: z.string().datetime({ offset: true }).optional(),
   /**
+   * RULES §7: a job's deadline, milliseconds after its file arrived (default 20 minutes). Every
+   * handler checks it before working (and times the job out past it); a reprocess sets its own.
+   */
+  RECON_JOB_DEADLINE_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20 * 60_000),
+  /**
+   * How often (ms) the deadline sweeper looks for open jobs past their deadline (jobs with no
+   * message in flight); only services started with `sweepDeadlines` (ingest) run it. 0: off.
+   */
+  RECON_DEADLINE_SWEEP_MS: z.coerce.number().int().min(0).default(15_000),
+  /**
+   * RULES §7: the backoff before each retry of a transiently failed message, ms, comma-separated
+   * (applied as the message's visibility: ChangeMessageVisibility, in whole seconds).
+   */
+  RECON_RETRY_DELAYS_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'expected milliseconds separated by commas, e.g. 30000,60000,120000,240000')
+    .default('30000,60000,120000,240000')
+    .transform((v) => v.split(',').map(Number)),
+  /** RULES §7: attempts of a message in all (the first included) before its job fails. */
+  RECON_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  /**
+   * TEST ONLY: `<key part>:<times>` — the store's put of a key containing `<key part>` fails with
+   * a transient error (as S3 503 SlowDown would) `<times>` times in this process. Never set in
+   * production.
+   */
+  RECON_TEST_PUT_FAULTS: z
+    .string()
+    .regex(/^[^:]+:\d+$/, 'expected <key part>:<times>, e.g. results/shard-0001:2')
+    .optional()
+    .transform((v) => {
+      if (v === undefined) return undefined;
+      const at = v.lastIndexOf(':');
+      return { keyIncludes: v.slice(0, at), times: Number(v.slice(at + 1)) };
+    }),
+  /**
    * TEST ONLY: every event this process publishes is sent twice (two queue messages), to prove
    * the handlers idempotent under duplicated delivery. Never set in production.
    */

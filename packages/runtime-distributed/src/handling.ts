@@ -1,4 +1,4 @@
-import { jobLogger, type ReceivedMessage, type ReconLogger } from '@recon/adapters';
+import { jobLogger, type ReceivedMessage, type ReconLogger, RetryLaterError } from '@recon/adapters';
 import {
   type Envelope,
   type EventPublisher,
@@ -10,6 +10,7 @@ import {
   type ReconError,
   type ServiceContext,
 } from '@recon/contracts';
+import { type DeadlinePorts, deadlineAt, enforceDeadline, isOpen, watchDeadline } from './job-control.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: each handler validates its own payload type
 export type Handler = (ctx: ServiceContext, payload: any) => Promise<void>;
@@ -32,6 +33,34 @@ export interface MessageHandlingOptions {
   events: EventPublisher;
   /** The queue's redrive maxReceiveCount: the receive that reaches it is the last attempt. */
   maxReceiveCount: number;
+  /** Deadlines and retries (RULES §7); without it, neither is enforced here. */
+  control?: JobControlOptions;
+}
+
+/** RULES §7 retries: the wait before each retry, and the attempts of a message in all. */
+export interface RetryPolicy {
+  delaysMs: readonly number[];
+  maxAttempts: number;
+}
+
+/** One retry, as recorded in the job's facts (`facts.retries`), as in the embedded runtime. */
+export interface RetryRecord {
+  stage: string;
+  event: string;
+  event_id: string;
+  /** The attempt that failed (1 = the first). */
+  attempt: number;
+  delay_ms: number;
+  code: string;
+  message: string;
+  at: string;
+}
+
+export interface JobControlOptions {
+  deadline: DeadlinePorts;
+  retry: RetryPolicy;
+  /** Appends one record to the job's `facts.retries`, atomically (PostgresJobStore.appendFact). */
+  recordRetry(jobId: string, record: RetryRecord): Promise<void>;
 }
 
 /**
@@ -49,6 +78,18 @@ export interface MessageHandlingOptions {
  * `JobStore.fail` returns true once per job, so the failure is announced once however many
  * messages fail. Failures of `job.failed` itself and of the notifier never fail a job.
  *
+ * Job control (RULES §7, with `control`), for every message of a job except `job.failed` and the
+ * notifier's:
+ *
+ * - before the handler: a job that ended FAILED, TIMEOUT or CANCELLED gets no work (the message is
+ *   acknowledged); a job past its deadline is timed out (TIMEOUT, checkpoint, `job.failed`);
+ * - while the handler runs: a timer at the deadline times the job out, and the handler stops at
+ *   its next check of the job (the matcher checks after classifying its shard);
+ * - a transient failure (ReconError.transient) is retried after the policy's delay (the
+ *   message's visibility is set to it: RetryLaterError), recorded in `facts.retries`, at most
+ *   `maxAttempts` times in all and never when the retry would start past the deadline; then the
+ *   job fails (FAILED, the reason saying why) and the message is acknowledged.
+ *
  * Idempotency: a message whose key (`<queue>:<event id>`) is recorded as processed is
  * acknowledged without running again (a duplicate, or a redelivery after a lost delete); two
  * copies in this process run one after the other, the second seeing the first's key. Handlers
@@ -59,10 +100,17 @@ export function createMessageHandler(options: MessageHandlingOptions) {
   const { queue, handlers, ctx, jobs, ledger, events, maxReceiveCount } = options;
   const running = new Map<string, Promise<void>>();
 
-  const failJob = async (envelope: Envelope, jobId: string, error: unknown, log: ReconLogger) => {
+  const { control } = options;
+  const failJob = async (
+    envelope: Envelope,
+    jobId: string,
+    error: unknown,
+    log: ReconLogger,
+    reason?: string,
+  ) => {
     if (envelope.type === 'job.failed' || queue === 'notifier') return;
     const code = isReconError(error) ? error.code : 'INTERNAL';
-    const message = error instanceof Error ? error.message : String(error);
+    const message = reason ?? (error instanceof Error ? error.message : String(error));
     const changed = await jobs.fail(
       jobId,
       'FAILED',
@@ -111,12 +159,71 @@ export function createMessageHandler(options: MessageHandlingOptions) {
         log.info({}, 'already handled: duplicate acknowledged');
         return;
       }
+      const controlled =
+        control !== undefined &&
+        jobId !== undefined &&
+        queue !== 'notifier' &&
+        envelope.type !== 'job.failed';
+      let stopWatch = () => {};
+      if (controlled) {
+        const job = await jobs.getJob(jobId);
+        if (job !== undefined && job.status !== 'SUCCEEDED' && !isOpen(job)) {
+          log.info(
+            { status: job.status },
+            `the job has ended (${job.status}): message acknowledged without work`,
+          );
+          await ledger.markProcessed(key);
+          return;
+        }
+        if (job !== undefined && (await enforceDeadline(control.deadline, job))) {
+          await ledger.markProcessed(key);
+          return;
+        }
+        if (job !== undefined) stopWatch = watchDeadline(control.deadline, job);
+      }
       const started = performance.now();
       log.info({}, 'handling');
       try {
         await handler({ ...ctx, log }, envelope.payload);
       } catch (error) {
+        stopWatch();
         const permanent = isReconError(error) && !error.transient;
+        if (controlled && isReconError(error) && error.transient) {
+          const fields = {
+            code: error.code,
+            transient: true,
+            attempt: received.receiveCount,
+            err: error.message,
+          };
+          const decision = await retryDecision(
+            control,
+            queue,
+            jobId,
+            envelope,
+            received,
+            error,
+            maxReceiveCount,
+          ).catch((lookup: unknown) => {
+            // The job store itself is unreachable (PostgreSQL restarting): the consumer's own
+            // short backoff brings the message back; the attempt is not recorded.
+            log.warn({ ...fields, decision_error: String(lookup) }, 'handler failed; will be retried');
+            return undefined;
+          });
+          if (decision === undefined) throw error;
+          if (decision.kind === 'retry') {
+            log.warn({ ...fields, delay_ms: decision.delayMs }, 'handler failed; will be retried');
+            throw new RetryLaterError(decision.delayMs / 1000, error);
+          }
+          if (decision.kind === 'give-up') {
+            log.error(
+              { code: error.code, err: error.message, reason: decision.reason },
+              'transient failure: gave up',
+            );
+            await failJob(envelope, jobId, error, log, `${error.message} (transient; ${decision.reason})`);
+          }
+          await ledger.markProcessed(key);
+          return;
+        }
         const last = received.receiveCount >= maxReceiveCount;
         const fields = {
           code: isReconError(error) ? error.code : 'INTERNAL',
@@ -134,6 +241,7 @@ export function createMessageHandler(options: MessageHandlingOptions) {
         await ledger.markProcessed(key);
         return;
       }
+      stopWatch();
       await ledger.markProcessed(key);
       log.info({ duration_ms: Math.round(performance.now() - started) }, 'handled');
     } finally {
@@ -141,6 +249,53 @@ export function createMessageHandler(options: MessageHandlingOptions) {
       done();
     }
   };
+}
+
+type RetryDecision =
+  | { kind: 'retry'; delayMs: number }
+  | { kind: 'give-up'; reason: string }
+  /** The job ended meanwhile: nothing to retry. */
+  | { kind: 'ended' };
+
+/** RULES §7: retry after the policy's delay, unless the attempts are spent or the deadline is near. */
+async function retryDecision(
+  control: JobControlOptions,
+  queue: QueueName,
+  jobId: string,
+  envelope: Envelope,
+  received: ReceivedMessage,
+  error: ReconError,
+  maxReceiveCount: number,
+): Promise<RetryDecision> {
+  const { delaysMs, maxAttempts } = control.retry;
+  const attempt = received.receiveCount;
+  const job = await control.deadline.jobs.getJob(jobId);
+  if (job !== undefined && !isOpen(job)) return { kind: 'ended' };
+  const attempts = Math.min(maxAttempts, maxReceiveCount);
+  if (attempt >= attempts) {
+    return { kind: 'give-up', reason: `gave up after ${attempt} attempt(s): attempts spent` };
+  }
+  const delayMs = delaysMs[Math.min(attempt - 1, delaysMs.length - 1)] ?? 0;
+  if (job !== undefined) {
+    const deadline = deadlineAt(job, control.deadline.deadlineMs);
+    if (Date.now() + delayMs >= deadline) {
+      return {
+        kind: 'give-up',
+        reason: `gave up after ${attempt} attempt(s): the next retry, in ${delayMs} ms, would pass the deadline (${new Date(deadline).toISOString()})`,
+      };
+    }
+    await control.recordRetry(jobId, {
+      stage: queue,
+      event: envelope.type,
+      event_id: envelope.id,
+      attempt,
+      delay_ms: delayMs,
+      code: error.code,
+      message: error.message,
+      at: control.deadline.now().toISOString(),
+    });
+  }
+  return { kind: 'retry', delayMs };
 }
 
 /**

@@ -1,3 +1,4 @@
 export * from './config.ts';
 export * from './handling.ts';
+export * from './job-control.ts';
 export * from './service.ts';

@@ -77,17 +77,13 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const api = toApiError(error);
     if (api.status >= 500) request.log.error({ err: error }, 'request failed');
-    void reply
-      .status(api.status)
-      .send({
-        error: { code: api.code, message: api.message, ...(api.details ? { details: api.details } : {}) },
-      });
+    void reply.status(api.status).send({
+      error: { code: api.code, message: api.message, ...(api.details ? { details: api.details } : {}) },
+    });
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .status(404)
-      .send({
-        error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` },
-      });
+    void reply.status(404).send({
+      error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` },
+    });
   });
 }

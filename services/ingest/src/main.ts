@@ -34,6 +34,9 @@ runMain(() =>
     service: 'ingest',
     env,
     defaultConcurrency: 1,
+    // Ingest starts every job, and watches their deadlines: a job with no message in flight
+    // still times out (RECON_DEADLINE_SWEEP_MS).
+    sweepDeadlines: true,
     handlers: createIngestHandlers({
       baseRelation: env.RECON_BASE_RELATION,
       scope: env.RECON_SCOPE,

@@ -55,4 +55,13 @@ export function defaultShardCount(vendorBytes: number, baseBytes: number): numbe
   return shards;
 }
 
+/**
+ * A CSV base snapshot is read in byte ranges of about `chunkBytes` (the vendor file's chunk size):
+ * every worker shares it as they share the vendor file's chunks, and memory stays bounded by the
+ * chunk size, not the snapshot's.
+ */
+export function csvBaseSliceCount(baseBytes: number, chunkBytes: number): number {
+  return Math.min(4096, Math.max(1, Math.ceil(baseBytes / chunkBytes)));
+}
+
 export type { JobRequested };

@@ -18,13 +18,16 @@ import { type SeverityPolicy, valorSeverity } from './severity.ts';
 
 export interface ShardInput {
   jobId: string;
-  /** The shard's vendor slices, encoded (`@recon/contracts` shard format), in file order. */
-  vendor: readonly string[];
-  /** The shard's base slices, encoded. */
-  base: readonly string[];
   /**
-   * The slices are the parts' UTF-8 bytes decoded as latin1 (one char per byte: a cheap copy,
-   * and equal bytes ⇔ equal text); rows are converted back to real strings. Default false.
+   * The shard's vendor slices, encoded (`@recon/contracts` shard format), in file order: the parts'
+   * bytes, or text.
+   */
+  vendor: readonly (Uint8Array | string)[];
+  /** The shard's base slices, encoded, in file order (the first occurrence of an order wins). */
+  base: readonly (Uint8Array | string)[];
+  /**
+   * Text slices are the parts' UTF-8 bytes decoded as latin1 (one char per byte); default false
+   * (text slices are the decoded text). Byte slices are always UTF-8.
    */
   binary?: boolean;
   scope: Scope;
@@ -53,106 +56,222 @@ const FIELD_CHECKS: { tipo: TipoDivergencia; campo: Campo }[] = [
 ];
 
 const TAB = 9;
+const LF = 10;
 
-/** A latin1-decoded UTF-8 string back to the text it encodes. */
-function fromBinary(value: string): string {
-  for (let k = 0; k < value.length; k++) {
-    if (value.charCodeAt(k) > 0x7f) return Buffer.from(value, 'latin1').toString('utf8');
+/** The slices as one byte buffer of whole lines, each ending with a line break. */
+function joinSlices(slices: readonly (Uint8Array | string)[], binary: boolean): Buffer {
+  const pieces: Uint8Array[] = [];
+  for (const slice of slices) {
+    const bytes = typeof slice === 'string' ? Buffer.from(slice, binary ? 'latin1' : 'utf8') : slice;
+    if (bytes.length === 0) continue;
+    pieces.push(bytes);
+    if (bytes[bytes.length - 1] !== LF) pieces.push(NEWLINE);
   }
-  return value;
+  if (pieces.length === 1) {
+    const only = pieces[0]!;
+    return Buffer.isBuffer(only) ? only : Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+  }
+  return Buffer.concat(pieces);
+}
+const NEWLINE = Buffer.from('\n');
+
+/** Index of the next line break at or after `from` (every line ends with one). */
+function lineEnd(bytes: Buffer, from: number): number {
+  let k = from;
+  while (bytes[k] !== LF) k++;
+  return k;
 }
 
-/** Slices joined into one text, each ending with a line break (a slice is whole lines). */
-function joinSlices(slices: readonly string[]): string {
-  if (slices.length === 1 && slices[0]!.endsWith('\n')) return slices[0]!;
-  return slices.map((t) => (t.length === 0 || t.endsWith('\n') ? t : `${t}\n`)).join('');
+/** Index of the next tab at or after `from`. */
+function nextTab(bytes: Buffer, from: number): number {
+  let k = from;
+  while (bytes[k] !== TAB) k++;
+  return k;
+}
+
+/** A well-mixed 32-bit hash of bytes [start, end): FNV-1a, then murmur3's finalizer (the shard of a
+ * record is FNV-1a modulo the shard count, so FNV's low bits alone would all collide here). */
+export function hashBytes(bytes: Buffer, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let k = start; k < end; k++) {
+    h ^= bytes[k]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * The orders of a shard, keyed on the bytes of their encoded `ordem_id` (equal bytes ⇔ equal
+ * orders) in an open-addressing table: no string per record, no Map. Each entry is an order as
+ * first seen — a base line, or a vendor line no base line matched — in insertion order.
+ */
+class Orders {
+  count = 0;
+  /** Where the entry's key lies: [keyStart, keyEnd) of the base bytes, or of the vendor bytes. */
+  keyStart: Int32Array;
+  keyEnd: Int32Array;
+  fromVendor: Uint8Array;
+  /** A base entry's line start. */
+  lineStart: Int32Array;
+  /** The vendor linha + 1 of the line that claimed the order; 0 while none did. */
+  claimedBy: Float64Array;
+  private slots: Int32Array;
+  private mask: number;
+  private lastSlot = 0;
+
+  constructor(
+    private readonly base: Buffer,
+    private readonly vendor: Buffer,
+    expected: number,
+  ) {
+    let capacity = 1024;
+    while (capacity < expected * 2) capacity *= 2;
+    this.slots = new Int32Array(capacity);
+    this.mask = capacity - 1;
+    this.keyStart = new Int32Array(capacity >> 1);
+    this.keyEnd = new Int32Array(capacity >> 1);
+    this.fromVendor = new Uint8Array(capacity >> 1);
+    this.lineStart = new Int32Array(capacity >> 1);
+    this.claimedBy = new Float64Array(capacity >> 1);
+  }
+
+  /** The entry whose key equals bytes [start, end) of `bytes`, else -1 (then `add` takes its slot). */
+  find(bytes: Buffer, start: number, end: number, hash: number): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    const length = end - start;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = slots[slot]! - 1;
+      if (entry < 0) {
+        this.lastSlot = slot;
+        return -1;
+      }
+      const ks = this.keyStart[entry]!;
+      if (this.keyEnd[entry]! - ks !== length) continue;
+      const keys = this.fromVendor[entry] === 1 ? this.vendor : this.base;
+      let k = 0;
+      while (k < length && keys[ks + k] === bytes[start + k]) k++;
+      if (k === length) return entry;
+    }
+  }
+
+  /** Adds an entry in the slot the last `find` (which returned -1) stopped at. */
+  add(keyStart: number, keyEnd: number, fromVendor: boolean, lineStart: number, claimedBy: number): void {
+    const entry = this.count++;
+    this.keyStart[entry] = keyStart;
+    this.keyEnd[entry] = keyEnd;
+    this.fromVendor[entry] = fromVendor ? 1 : 0;
+    this.lineStart[entry] = lineStart;
+    this.claimedBy[entry] = claimedBy;
+    this.slots[this.lastSlot] = entry + 1;
+    if (this.count * 2 >= this.slots.length) this.grow();
+  }
+
+  private grow(): void {
+    const capacity = this.slots.length * 2;
+    const widen = <T extends Int32Array | Uint8Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(capacity >> 1);
+      b.set(a);
+      return b;
+    };
+    this.keyStart = widen(this.keyStart, (n) => new Int32Array(n));
+    this.keyEnd = widen(this.keyEnd, (n) => new Int32Array(n));
+    this.fromVendor = widen(this.fromVendor, (n) => new Uint8Array(n));
+    this.lineStart = widen(this.lineStart, (n) => new Int32Array(n));
+    this.claimedBy = widen(this.claimedBy, (n) => new Float64Array(n));
+    this.slots = new Int32Array(capacity);
+    this.mask = capacity - 1;
+    for (let entry = 0; entry < this.count; entry++) {
+      const keys = this.fromVendor[entry] === 1 ? this.vendor : this.base;
+      let slot = hashBytes(keys, this.keyStart[entry]!, this.keyEnd[entry]!) & this.mask;
+      while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.slots[slot] = entry + 1;
+    }
+  }
 }
 
 /**
  * Classifies one shard (RULES §4–§5). Pure: plain data in, plain data out.
- * Records stay encoded: an order whose two lines agree from `fornecedor_id` on is equal in every
- * field, so only divergent orders are decoded — most of a day is one key lookup and a
- * character comparison. One map serves both sides: a base line's start (≥ 0) until a vendor
- * line claims the order, then -(vendor linha + 1), which also flags later vendor duplicates.
+ * Records stay encoded bytes: an order whose two lines agree from `fornecedor_id` on is equal in
+ * every field, so only divergent orders are decoded — most of a day is one table lookup and a
+ * byte comparison. The base is read first (the first line of an order wins, later ones are base
+ * duplicates); then each vendor line claims its order (a later vendor line of a claimed order is
+ * a duplicate); base orders left unclaimed are TIPO_2 when in scope.
  */
 export function classifyShard(input: ShardInput): ShardOutput {
   const { jobId, timestamp, severity } = input;
   const binary = input.binary === true;
-  const decode = (text: string, start: number, end: number): ShardRecord => {
-    const r = decodeShardLine(text.slice(start, end));
-    if (!binary) return r;
-    r.ordem_id = fromBinary(r.ordem_id);
-    r.fornecedor_id = fromBinary(r.fornecedor_id);
-    r.nome = fromBinary(r.nome);
-    r.ativo_id = fromBinary(r.ativo_id);
-    return r;
-  };
+  const decode = (bytes: Buffer, start: number, end: number): ShardRecord =>
+    decodeShardLine(bytes.toString('utf8', start, end));
   const counts = emptyCounts();
   const divergences: DivergenceRow[] = [];
   const baseDuplicates: RejectedLine[] = [];
   const vendorDuplicates: DuplicateLine[] = [];
-  const push = (row: Omit<DivergenceRow, 'job_id' | 'timestamp'>) => {
-    divergences.push({ job_id: jobId, ...row, timestamp });
-  };
 
-  const B = joinSlices(input.base);
-  const orders = new Map<string, number>();
+  const B = joinSlices(input.base, binary);
+  const V = joinSlices(input.vendor, binary);
+  // Lines take ~60 bytes: a first guess of the orders' count (the table grows when needed).
+  const orders = new Orders(B, V, (B.length + V.length) >> 6);
   const nb = B.length;
   for (let pos = 0; pos < nb; ) {
-    let end = B.indexOf('\n', pos);
-    if (end === -1) end = nb;
-    if (end > pos) {
-      const t1 = B.indexOf('\t', pos);
-      const key = B.slice(t1 + 1, B.indexOf('\t', t1 + 1));
-      const first = orders.get(key);
-      if (first === undefined) orders.set(key, pos);
-      else {
-        const b = decode(B, pos, end);
-        const firstLinha = parseLinha(B, first);
-        counts.baseDuplicates++;
-        baseDuplicates.push({
-          linha: b.linha,
-          motivo: 'DUPLICATE_ORDEM_ID',
-          mensagem: `ordem_id ${b.ordem_id} repetido na base${firstLinha > 0 ? ` (primeira ocorrência na linha ${firstLinha})` : ''}; conteúdo normalizado`,
-          conteudo: `${b.fornecedor_id};${b.ordem_id};${b.nome};${b.ativo_id};${b.data};${b.valor}`,
-        });
-      }
+    if (B[pos] === LF) {
+      pos++;
+      continue;
+    }
+    const t1 = nextTab(B, pos);
+    const t2 = nextTab(B, t1 + 1);
+    const end = lineEnd(B, t2 + 1);
+    const first = orders.find(B, t1 + 1, t2, hashBytes(B, t1 + 1, t2));
+    if (first < 0) orders.add(t1 + 1, t2, false, pos, 0);
+    else {
+      const b = decode(B, pos, end);
+      const firstLinha = parseLinha(B, orders.lineStart[first]!);
+      counts.baseDuplicates++;
+      baseDuplicates.push({
+        linha: b.linha,
+        motivo: 'DUPLICATE_ORDEM_ID',
+        mensagem: `ordem_id ${b.ordem_id} repetido na base${firstLinha > 0 ? ` (primeira ocorrência na linha ${firstLinha})` : ''}; conteúdo normalizado`,
+        conteudo: `${b.fornecedor_id};${b.ordem_id};${b.nome};${b.ativo_id};${b.data};${b.valor}`,
+      });
     }
     pos = end + 1;
   }
 
-  const V = joinSlices(input.vendor);
   const nv = V.length;
   for (let pos = 0; pos < nv; ) {
-    let end = V.indexOf('\n', pos);
-    if (end === -1) end = nv;
-    if (end === pos) {
-      pos = end + 1;
+    if (V[pos] === LF) {
+      pos++;
       continue;
     }
-    const t1 = V.indexOf('\t', pos);
-    const t2 = V.indexOf('\t', t1 + 1);
     let linha = 0;
-    for (let k = pos; k < t1; k++) linha = linha * 10 + (V.charCodeAt(k) - 48);
-    const key = V.slice(t1 + 1, t2);
-    const seen = orders.get(key);
-    if (seen !== undefined && seen < 0) {
+    let t1 = pos;
+    for (let c = V[t1]!; c !== TAB; c = V[++t1]!) linha = linha * 10 + (c - 48);
+    const t2 = nextTab(V, t1 + 1);
+    const seen = orders.find(V, t1 + 1, t2, hashBytes(V, t1 + 1, t2));
+    if (seen >= 0 && orders.claimedBy[seen] !== 0) {
+      const end = lineEnd(V, t2 + 1);
       counts.vendorDuplicates++;
       vendorDuplicates.push({
         linha,
         motivo: 'DUPLICATE_ORDEM_ID',
-        mensagem: `ordem_id ${decode(V, pos, end).ordem_id} repetido (primeira ocorrência na linha ${-seen - 1}, que foi conciliada)`,
+        mensagem: `ordem_id ${decode(V, pos, end).ordem_id} repetido (primeira ocorrência na linha ${orders.claimedBy[seen]! - 1}, que foi conciliada)`,
         conteudo: null,
       });
       pos = end + 1;
       continue;
     }
-    orders.set(key, -linha - 1);
     counts.vendorValid++;
-    if (seen === undefined) {
+    if (seen < 0) {
+      orders.add(t1 + 1, t2, true, -1, linha + 1);
+      const end = lineEnd(V, t2 + 1);
       const v = decode(V, pos, end);
       counts.divergentOrders++;
-      push({
+      divergences.push({
+        job_id: jobId,
         tipo_divergencia: 'TIPO_1',
         severidade: severity.byType.TIPO_1,
         ordem_id: v.ordem_id,
@@ -168,53 +287,72 @@ export function classifyShard(input: ShardInput): ShardOutput {
         detalhes: `ordem ${v.ordem_id} está no arquivo (linha ${v.linha}) e não está na base`,
         hash_linha: hashLinha(v),
         linha_arquivo: v.linha,
+        timestamp,
       });
       pos = end + 1;
       continue;
     }
+    orders.claimedBy[seen] = linha + 1;
     counts.matched++;
     counts.baseInScope++;
-    // Same key, so the base line's second tab is as far from its first as the vendor's.
-    const bt1 = B.indexOf('\t', seen);
-    const bRest = bt1 + (t2 - t1) + 1;
-    let bEnd = B.indexOf('\n', bRest);
-    if (bEnd === -1) bEnd = nb;
-    if (!sameText(V, t2 + 1, end, B, bRest, bEnd)) {
-      if (fieldDivergences(decode(V, pos, end), decode(B, seen, bEnd), severity, push))
-        counts.divergentOrders++;
+    // Same key, so the rest of the lines (from fornecedor_id on) start just after it in both.
+    let v = t2 + 1;
+    let b = orders.keyEnd[seen]! + 1;
+    let c = V[v]!;
+    while (c === B[b] && c !== LF) {
+      c = V[++v]!;
+      b++;
     }
+    if (c === LF && B[b] === LF) {
+      pos = v + 1;
+      continue;
+    }
+    const end = lineEnd(V, v);
+    const baseStart = orders.lineStart[seen]!;
+    const row = { jobId, timestamp, severity };
+    if (fieldDivergences(decode(V, pos, end), decode(B, baseStart, lineEnd(B, b)), row, divergences))
+      counts.divergentOrders++;
     pos = end + 1;
   }
 
-  // Base rows no vendor record matched: TIPO_2 when in scope (RULES §5).
+  // Base rows no vendor record matched: TIPO_2 when in scope (RULES §5). Most are history out of
+  // the window: their date is read from the bytes, and only rows in scope are decoded.
   const window = input.window;
-  for (const start of orders.values()) {
-    if (start < 0) continue;
-    let end = B.indexOf('\n', start);
-    if (end === -1) end = nb;
-    const b = decode(B, start, end);
-    const inScope =
-      input.scope === 'all' || (window !== null && b.data >= window.from && b.data <= window.to);
-    if (!inScope) continue;
-    counts.baseInScope++;
-    counts.divergentOrders++;
-    push({
-      tipo_divergencia: 'TIPO_2',
-      severidade: severity.byType.TIPO_2,
-      ordem_id: b.ordem_id,
-      fornecedor_id: b.fornecedor_id,
-      nome: b.nome,
-      ativo_id: b.ativo_id,
-      data: b.data,
-      data_base: b.data,
-      valor_csv: null,
-      valor_base: b.valor,
-      diferenca: null,
-      campo: null,
-      detalhes: `ordem ${b.ordem_id} está na base e não está no arquivo`,
-      hash_linha: hashLinha(b),
-      linha_arquivo: null,
-    });
+  const all = input.scope === 'all';
+  if (all || window !== null) {
+    for (let entry = 0; entry < orders.count; entry++) {
+      if (orders.fromVendor[entry] === 1 || orders.claimedBy[entry] !== 0) continue;
+      // data is the fourth field after ordem_id.
+      let dataStart = orders.keyEnd[entry]! + 1;
+      for (let field = 0; field < 3; field++) dataStart = nextTab(B, dataStart) + 1;
+      const dataEnd = nextTab(B, dataStart);
+      if (!all) {
+        const data = B.toString('utf8', dataStart, dataEnd);
+        if (data < window!.from || data > window!.to) continue;
+      }
+      const b = decode(B, orders.lineStart[entry]!, lineEnd(B, dataEnd));
+      counts.baseInScope++;
+      counts.divergentOrders++;
+      divergences.push({
+        job_id: jobId,
+        tipo_divergencia: 'TIPO_2',
+        severidade: severity.byType.TIPO_2,
+        ordem_id: b.ordem_id,
+        fornecedor_id: b.fornecedor_id,
+        nome: b.nome,
+        ativo_id: b.ativo_id,
+        data: b.data,
+        data_base: b.data,
+        valor_csv: null,
+        valor_base: b.valor,
+        diferenca: null,
+        campo: null,
+        detalhes: `ordem ${b.ordem_id} está na base e não está no arquivo`,
+        hash_linha: hashLinha(b),
+        linha_arquivo: null,
+        timestamp,
+      });
+    }
   }
   counts.distinctOrders = counts.vendorValid + counts.baseInScope - counts.matched;
 
@@ -229,27 +367,18 @@ export function classifyShard(input: ShardInput): ShardOutput {
 }
 
 /** The `linha` at the start of the line at `pos`. */
-function parseLinha(text: string, pos: number): number {
+function parseLinha(bytes: Buffer, pos: number): number {
   let linha = 0;
-  for (let k = pos; text.charCodeAt(k) !== TAB; k++) linha = linha * 10 + (text.charCodeAt(k) - 48);
+  for (let k = pos; bytes[k] !== TAB; k++) linha = linha * 10 + (bytes[k]! - 48);
   return linha;
 }
 
-/** a[aStart, aEnd) === b[bStart, bEnd), without slicing. */
-function sameText(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): boolean {
-  if (aEnd - aStart !== bEnd - bStart) return false;
-  for (let k = 0; k < aEnd - aStart; k++) {
-    if (a.charCodeAt(aStart + k) !== b.charCodeAt(bStart + k)) return false;
-  }
-  return true;
-}
-
-/** One TIPO_3_* row per differing field; returns whether any field differed. */
+/** One TIPO_3_* row per differing field, into `rows`; returns whether any field differed. */
 function fieldDivergences(
   v: ShardRecord,
   b: ShardRecord,
-  severity: SeverityPolicy,
-  push: (row: Omit<DivergenceRow, 'job_id' | 'timestamp'>) => void,
+  { jobId, timestamp, severity }: { jobId: string; timestamp: number; severity: SeverityPolicy },
+  rows: DivergenceRow[],
 ): boolean {
   let hash: string | null = null;
   let diferenca: string | null = null;
@@ -259,7 +388,8 @@ function fieldDivergences(
     if (fileValue === baseValue) continue;
     hash ??= hashLinha(v);
     diferenca ??= subtractValor(v.valor, b.valor);
-    push({
+    rows.push({
+      job_id: jobId,
       tipo_divergencia: tipo,
       severidade:
         tipo === 'TIPO_3_VALOR'
@@ -281,6 +411,7 @@ function fieldDivergences(
           : `${campo} no arquivo ${quoteIfText(campo, fileValue)}, na base ${quoteIfText(campo, baseValue)}`,
       hash_linha: hash,
       linha_arquivo: v.linha,
+      timestamp,
     });
   }
   return hash !== null;

@@ -4,11 +4,10 @@
  *
  * Environment: CommonEnvSchema (packages/runtime-distributed/src/config.ts) plus the fields below.
  */
-import { setTimeout as delay } from 'node:timers/promises';
-import type { ServiceContext, ShardReady } from '@recon/contracts';
 import { CommonEnvSchema, parseEnv, runMain, startService } from '@recon/runtime-distributed';
 import { z } from 'zod';
 import { matcherHandlers } from './app.ts';
+import { DEFAULT_SEVERITY } from './severity.ts';
 
 const MatcherEnvSchema = CommonEnvSchema.extend({
   /**
@@ -19,23 +18,19 @@ const MatcherEnvSchema = CommonEnvSchema.extend({
 });
 
 const env = parseEnv(MatcherEnvSchema, process.env);
-const handlers = matcherHandlers();
 const slow = env.RECON_TEST_MATCHER_DELAY_MS;
+// The delay is taken inside the handler, after its job checks: a completed shard of a
+// reprocessed job is skipped at once, a job that ended gets no delayed work.
+const handlers = matcherHandlers({
+  severity: DEFAULT_SEVERITY,
+  ...(slow === 0 ? {} : { testDelayMs: slow }),
+});
 
 runMain(() =>
   startService({
     service: 'matcher',
     env,
     defaultConcurrency: 1,
-    handlers:
-      slow === 0
-        ? handlers
-        : {
-            'shard.ready': async (ctx: ServiceContext, msg: ShardReady) => {
-              ctx.log.info({ shard: msg.shard, delay_ms: slow }, 'TEST ONLY: shard delayed');
-              await delay(slow);
-              await handlers['shard.ready'](ctx, msg);
-            },
-          },
+    handlers,
   }),
 );

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   type AlertRaised,
+  type DeliveryMissing,
   type JobFailed,
   type JobSucceeded,
   type JobSummary,
@@ -23,6 +24,7 @@ import {
 import { maskNotification } from './masking.ts';
 import {
   alertMessage,
+  deliveryMissingMessage,
   type FailedJobFacts,
   jobFailedMessage,
   jobSucceededMessage,
@@ -56,6 +58,7 @@ export interface NotifierHandlers {
   'job.succeeded': (ctx: ServiceContext, e: JobSucceeded) => Promise<void>;
   'job.failed': (ctx: ServiceContext, e: JobFailed) => Promise<void>;
   'alert.raised': (ctx: ServiceContext, e: AlertRaised) => Promise<void>;
+  'delivery.missing': (ctx: ServiceContext, e: DeliveryMissing) => Promise<void>;
 }
 
 interface Core {
@@ -161,6 +164,9 @@ function handlers(core: Core): NotifierHandlers {
           messageContext(ctx),
         ),
       );
+    },
+    'delivery.missing': async (ctx, e) => {
+      await send(ctx, deliveryMissingMessage(`delivery.missing:${e.referenceDate}`, e, messageContext(ctx)));
     },
   };
 }

@@ -1,4 +1,11 @@
-import type { AlertRaised, JobFailed, JobSucceeded, JobSummary, TipoDivergencia } from '@recon/contracts';
+import type {
+  AlertRaised,
+  DeliveryMissing,
+  JobFailed,
+  JobSucceeded,
+  JobSummary,
+  TipoDivergencia,
+} from '@recon/contracts';
 import { day, duration, int, pct, timestamp } from './format.ts';
 
 /** Severities a notification can have: the alert severities (RULES §7) and INFO for good news. */
@@ -9,6 +16,8 @@ export type NotificationKind =
   | 'job.succeeded'
   | 'job.failed'
   | 'job.timeout'
+  | 'job.cancelled'
+  | 'delivery.missing'
   | 'alert.processing_time'
   | 'alert.error_rate'
   | 'alert.divergence_rate';
@@ -20,7 +29,8 @@ export type NotificationKind =
 export interface Notification {
   /** The event it announces: at most one notification per event id and channel. */
   eventId: string;
-  jobId: string;
+  /** The job it is about; absent for what precedes any job (a delivery that never came). */
+  jobId?: string;
   kind: NotificationKind;
   severity: NotificationSeverity;
   /** One line: the email subject, the Slack header. */
@@ -145,12 +155,20 @@ export function jobSucceededMessage(
   };
 }
 
-/** The runbook's playbook and severity for a failure, by the stage that failed. */
+/**
+ * The runbook's playbook and severity for a failure, by the stage that failed. Two are not
+ * failures of the system: a job an operator CANCELLED is MEDIUM (Slack: the team learns of a
+ * deliberate decision), and a file refused because another job is reconciling its date
+ * (JOB_RUNNING) is HIGH (someone must reprocess it once that job ends).
+ */
 export function failurePlaybook(
   status: JobFailed['status'],
   stage: string,
+  code?: string,
 ): { severity: NotificationSeverity; playbook?: string } {
   if (status === 'TIMEOUT') return { severity: 'CRITICAL', playbook: '2.2 Timeout de 20 Minutos' };
+  if (status === 'CANCELLED') return { severity: 'MEDIUM' };
+  if (code === 'JOB_RUNNING') return { severity: 'HIGH' };
   switch (stage) {
     case 'ingest':
       return { severity: 'CRITICAL', playbook: '2.1 Falha na Ingestão' };
@@ -180,7 +198,8 @@ export function jobFailedMessage(
   mc: MessageContext,
 ): Notification {
   const timeout = e.status === 'TIMEOUT';
-  const { severity, playbook } = failurePlaybook(e.status, e.stage);
+  const cancelled = e.status === 'CANCELLED';
+  const { severity, playbook } = failurePlaybook(e.status, e.stage, e.code);
   const fields: Notification['fields'] = [
     { label: 'Job', value: e.jobId },
     { label: 'Status', value: e.status },
@@ -197,7 +216,7 @@ export function jobFailedMessage(
       value: facts.finishedAt === undefined ? 'desconhecido' : timestamp(facts.finishedAt, mc.timeZone),
     },
     { label: 'Etapa', value: stageName(e.stage) },
-    { label: 'Motivo', value: `${timeout ? 'timeout' : e.code}: ${e.message}` },
+    { label: 'Motivo', value: `${timeout ? 'timeout' : cancelled ? 'cancelado' : e.code}: ${e.message}` },
     {
       label: 'Checkpoint',
       value: e.checkpointKey === undefined ? 'nenhum checkpoint gravado' : mc.uri(e.checkpointKey),
@@ -207,19 +226,30 @@ export function jobFailedMessage(
     e.checkpointKey === undefined
       ? `Reprocessar: \`pnpm recon reprocess ${e.jobId}\``
       : `Reprocessar a partir do checkpoint: \`pnpm recon reprocess ${e.jobId}\` (refaz só o que está pendente)`,
-    'Atenção: o comando `recon reprocess` chega com a issue 4 (controle de jobs) e ainda não existe; até lá, corrija a causa e execute `pnpm recon run` de novo com o mesmo arquivo.',
   ];
+  if (e.code === 'JOB_RUNNING')
+    reprocess.push(
+      'Outro job está conciliando a mesma data de referência (um job por data): reprocesse este quando aquele terminar.',
+    );
+  else if (!cancelled)
+    reprocess.push(
+      'Para conciliar o arquivo inteiro de novo: `pnpm recon run --file <arquivo> --force` (force_reprocess).',
+    );
   return {
     eventId,
     jobId: e.jobId,
-    kind: timeout ? 'job.timeout' : 'job.failed',
+    kind: timeout ? 'job.timeout' : cancelled ? 'job.cancelled' : 'job.failed',
     severity,
     title: timeout
       ? `Conciliação ${e.jobId} excedeu o prazo (TIMEOUT)`
-      : `Conciliação ${e.jobId} falhou na etapa de ${stageName(e.stage)}`,
+      : cancelled
+        ? `Conciliação ${e.jobId} cancelada por um operador`
+        : `Conciliação ${e.jobId} falhou na etapa de ${stageName(e.stage)}`,
     text: timeout
       ? `O job ${e.jobId} foi interrompido no prazo limite, na etapa de ${stageName(e.stage)}: ${e.message}`
-      : `O job ${e.jobId} falhou na etapa de ${stageName(e.stage)}. Motivo (${e.code}): ${e.message}`,
+      : cancelled
+        ? `O job ${e.jobId} foi cancelado na etapa de ${stageName(e.stage)}; o trabalho parou e o checkpoint foi gravado. ${e.message}`
+        : `O job ${e.jobId} falhou na etapa de ${stageName(e.stage)}. Motivo (${e.code}): ${e.message}`,
     fields,
     sections: [{ heading: 'Como reprocessar', lines: reprocess }],
     links: dashboardLinks(mc),
@@ -394,5 +424,42 @@ function processingTimeMessage(
     sections,
     links: dashboardLinks(mc),
     playbook: '2.2 Timeout de 20 Minutos',
+  };
+}
+
+/**
+ * The runbook's daily check (§1.1, "Verificar execução do dia anterior"): the vendor file of D-1
+ * had not arrived by the configured time. One per date (the event id is `delivery.missing:<date>`).
+ */
+export function deliveryMissingMessage(
+  eventId: string,
+  e: DeliveryMissing,
+  mc: MessageContext,
+): Notification {
+  const date = day(e.referenceDate);
+  return {
+    eventId,
+    kind: 'delivery.missing',
+    severity: e.severity,
+    title: `Arquivo do fornecedor de ${date} não recebido`,
+    text: `Nenhum arquivo do fornecedor com data de referência ${date} chegou até ${e.expectedBy} (${e.timeZone}); a conciliação de ${date} não foi executada.`,
+    fields: [
+      { label: 'Data de referência', value: date },
+      { label: 'Prazo de chegada', value: `${e.expectedBy} (${e.timeZone})` },
+      { label: 'Verificado em', value: timestamp(e.checkedAt, mc.timeZone) },
+      { label: 'Onde foi procurado', value: e.lookedIn.join(', ') },
+    ],
+    sections: [
+      {
+        heading: 'O que fazer (monitoramento diário, runbook 1.1)',
+        lines: [
+          `Confirmar com o fornecedor o envio do arquivo de ${date} (caminho esperado: ${e.referenceDate}/<arquivo>.csv no bucket de ingestão).`,
+          'Quando o arquivo chegar, a conciliação começa sozinha; localmente: `pnpm recon run --file <arquivo> --reference-date ' +
+            `${e.referenceDate}\`.`,
+          'O prazo de 20 minutos conta a partir da chegada do arquivo.',
+        ],
+      },
+    ],
+    links: dashboardLinks(mc),
   };
 }

@@ -235,7 +235,7 @@ describe('job failed / timed out', () => {
       expect(body).toContain('conciliação (matcher)');
       expect(body).toContain(`/srv/recon/checkpoints/${JOB}/checkpoint.json`);
       expect(body).toContain(`pnpm recon reprocess ${JOB}`);
-      expect(body).toContain('issue 4');
+      expect(body).toContain('--force');
       expect(body).toContain('2.2 Timeout de 20 Minutos');
     }
     expect(mail.html).toContain(`<h2>Conciliação ${JOB} excedeu o prazo (TIMEOUT)</h2>`);
@@ -255,6 +255,66 @@ describe('job failed / timed out', () => {
     const text = slackText(slack.requests[0]!.json);
     expect(text).toContain('nenhum checkpoint gravado');
     expect(text).toContain('2.4 Falha na Entrega de Resultados');
+  });
+
+  it('a job cancelled by an operator is MEDIUM (Slack only), with its checkpoint and how to resume it', async () => {
+    const { ctx } = context();
+    await notifier()['job.failed'](ctx, {
+      jobId: JOB,
+      status: 'CANCELLED',
+      stage: 'matching',
+      code: 'CANCELLED',
+      message: 'the job was cancelled while MATCHING (wrong file)',
+      checkpointKey: `checkpoints/${JOB}/checkpoint.json`,
+    });
+    expect(smtp.mails).toHaveLength(0);
+    expect(slack.delivered).toHaveLength(1);
+    const text = slackText(slack.requests[0]!.json);
+    expect(text).toContain(`Conciliação ${JOB} cancelada por um operador`);
+    expect(text).toContain('Severidade *MEDIUM*');
+    expect(text).toContain(`pnpm recon reprocess ${JOB}`);
+    expect(text).toContain(`/srv/recon/checkpoints/${JOB}/checkpoint.json`);
+  });
+
+  it('a file refused because another job holds its date (JOB_RUNNING) is HIGH, saying to reprocess it later', async () => {
+    const { ctx } = context();
+    await notifier()['job.failed'](ctx, {
+      jobId: JOB,
+      status: 'FAILED',
+      stage: 'ingest',
+      code: 'JOB_RUNNING',
+      message: 'job JOB-20260216-000000 is already reconciling reference date 2026-02-15',
+    });
+    expect(slack.delivered).toHaveLength(1);
+    expect(smtp.mails).toHaveLength(1);
+    const text = slackText(slack.requests[0]!.json);
+    expect(text).toContain('Severidade *HIGH*');
+    expect(text).toContain('um job por data');
+  });
+});
+
+describe('missing delivery', () => {
+  it('no file for D-1 by the cutoff (HIGH): Slack and email, the date, the cutoff, where it was looked for, once per date', async () => {
+    const { ctx } = context();
+    const n = notifier();
+    const missing = {
+      referenceDate: '2026-02-15',
+      checkedAt: '2026-02-16T12:00:05.000Z',
+      expectedBy: '09:00',
+      timeZone: 'America/Sao_Paulo',
+      lookedIn: ['s3://reconciliation-ingress/2026-02-15/'],
+      severity: 'HIGH' as const,
+    };
+    await n['delivery.missing'](ctx, missing);
+    await n['delivery.missing'](ctx, missing); // redelivered: announced once
+    expect(slack.delivered).toHaveLength(1);
+    expect(smtp.mails).toHaveLength(1);
+    expect(smtp.mails[0]!.subject).toBe('[recon][HIGH] Arquivo do fornecedor de 15/02/2026 não recebido');
+    const text = slackText(slack.requests[0]!.json);
+    expect(text).toContain('09:00 (America/Sao_Paulo)');
+    expect(text).toContain('16/02/2026 09:00:05 (America/Sao_Paulo)');
+    expect(text).toContain('s3://reconciliation-ingress/2026-02-15/');
+    expect(text).not.toContain('job ');
   });
 });
 

@@ -8,10 +8,14 @@ import {
   type Tracing,
 } from '@recon/adapters/observability';
 import {
+  BARRIERS,
+  deadlineMessage,
   type Envelope,
   EVENT_SCHEMAS,
+  type EventPublisher,
   type JobRecord,
   type JobRequested,
+  type JobStore,
   type JobSummary,
   jobIdOf,
   keys,
@@ -21,11 +25,12 @@ import {
   type ServiceContext,
 } from '@recon/contracts';
 import { createNotifier, type NotifierConfigInput } from '@recon/notifier';
-import { buildCheckpoint, type Checkpoint, checkpointKey, restoreFromCheckpoint } from './checkpoint.ts';
+import { buildCheckpoint, type Checkpoint, resumeJob, stopJob, writeCheckpoint } from './checkpoint.ts';
 import { localPorts, type ProcessPorts } from './context.ts';
 import { DEFAULT_SERVICE_OPTIONS, POOLED_QUEUES, type ServiceOptions } from './options.ts';
 import type { QueueHandlers } from './services.ts';
 import type { WorkerConfig } from './worker.ts';
+import { workerBoot } from './worker-bundle.ts';
 
 export interface EmbeddedConfig {
   ports: ProcessPorts;
@@ -43,6 +48,18 @@ export interface EmbeddedConfig {
   tracing?: Tracing;
   /** Retries of transient handler failures (default: 30 s, 1 min, 2 min, 4 min; 3 attempts). */
   retry?: RetryPolicy;
+  /**
+   * The job store (default: in memory, for one-shot runs). `recon serve` passes its PostgreSQL
+   * store, so jobs outlive the process and the admin API lists them.
+   */
+  jobs?: JobStore;
+  /**
+   * Progress checkpoints (status IN_PROGRESS) while a job runs, so a process killed mid-job can be
+   * resumed by `recon reprocess`: one when the job is recorded and at each stage boundary, and
+   * after completed shards at most once per this many milliseconds (default 1000; 0: after every
+   * shard).
+   */
+  progressCheckpointMs?: number;
 }
 
 /**
@@ -100,8 +117,13 @@ export interface JobOutcome {
  */
 export class EmbeddedRuntime {
   readonly store: ObjectStore;
-  readonly jobs = new InMemoryJobStore();
+  readonly jobs: JobStore;
   readonly log: ReconLogger;
+  /**
+   * Publishes on this runtime's bus, routed like every event (e.g. the `delivery.missing` alert
+   * of a DeliveryWatch in `recon serve`: `publishAlert(runtime.events)`).
+   */
+  readonly events: EventPublisher;
   private readonly bus: InProcessBus;
   private readonly pool: WorkerPool;
   readonly metrics: PrometheusMetrics | undefined;
@@ -114,6 +136,14 @@ export class EmbeddedRuntime {
   private readonly attempts = new Map<string, number>();
   /** Real time (ms) of each running job's deadline. */
   private readonly deadlines = new Map<string, number>();
+  /**
+   * Checkpoint writes of each job, one after another: a progress checkpoint never lands after
+   * (and so never overwrites) the checkpoint of the job's stop.
+   */
+  private readonly checkpointWrites = new Map<string, Promise<unknown>>();
+  /** Progress checkpoints: when each job's last one was written, and its pending timer. */
+  private readonly progress = new Map<string, { lastAt: number; timer: NodeJS.Timeout | null }>();
+  private readonly progressCheckpointMs: number;
 
   constructor(config: EmbeddedConfig) {
     const logLevel = config.logLevel ?? 'silent';
@@ -122,6 +152,7 @@ export class EmbeddedRuntime {
       base: { service: 'recon' },
       ...(config.logDestination === undefined ? {} : { destination: config.logDestination }),
     });
+    this.jobs = config.jobs ?? new InMemoryJobStore();
     this.metrics = config.metrics;
     this.tracing = config.tracing ?? createTracing();
     const ports = localPorts(config.ports);
@@ -129,7 +160,9 @@ export class EmbeddedRuntime {
     this.clock = ports.clock;
     this.fixedClock = config.ports.fixedNow !== null;
     this.retry = config.retry ?? DEFAULT_RETRY_POLICY;
+    this.progressCheckpointMs = config.progressCheckpointMs ?? 1_000;
     this.bus = new InProcessBus({ clock: ports.clock, onFailure: (q, e, err) => this.failed(q, e, err) });
+    this.events = this.publisher('runtime');
     const mainCtx: ServiceContext & { log: ReconLogger } = {
       ...ports,
       jobs: this.jobs,
@@ -143,7 +176,7 @@ export class EmbeddedRuntime {
     };
     this.pool = new WorkerPool({
       size: Math.max(1, config.workers ?? availableParallelism()),
-      bootUrl: new URL('./worker-boot.mjs', import.meta.url),
+      boot: workerBoot(),
       workerData: workerConfig,
       rpc: (target, method, args) => this.serve(target, method, args),
     });
@@ -171,24 +204,48 @@ export class EmbeddedRuntime {
   }
 
   /**
-   * Resumes a job from its checkpoint (`recon reprocess`): rebuilds its state in the job store and
-   * redoes only what is pending (see `restoreFromCheckpoint`). The work objects must still exist.
+   * Resumes a job from its checkpoint (`recon reprocess`; a TIMEOUT, CANCELLED or FAILED job, or
+   * one whose process was killed): rebuilds its state in the job store — or, when the store still
+   * holds the job (a PostgreSQL store), reopens it — and redoes only what is pending (see
+   * `resumeJob`). The work objects must still exist.
    */
   async resume(checkpoint: Checkpoint, deadline: Deadline): Promise<JobOutcome> {
     const request = checkpoint.intermediate_data.request;
     const { jobId } = request;
     return this.drive(request, deadline, async () => {
-      const mode = await restoreFromCheckpoint(this.jobs, checkpoint, this.clock.now().toISOString());
-      this.log.info({ job_id: jobId, mode }, 'resuming from checkpoint');
-      if (mode === 'restart') this.submit(request);
-      else if (mode === 'report')
-        this.bus.publish('reprocess', 'matching.completed', `matching.completed:${jobId}`, { jobId });
-      else
-        this.bus.publish('reprocess', 'partition.side-completed', `partition.side-completed:${jobId}:base`, {
-          jobId,
-          side: 'base',
-        });
+      const mode = await resumeJob(
+        { jobs: this.jobs, events: this.publisher('reprocess') },
+        jobId,
+        checkpoint,
+        this.clock.now().toISOString(),
+      );
+      this.log.info(
+        { job_id: jobId, mode, checkpoint_status: checkpoint.status },
+        'resuming from checkpoint',
+      );
     });
+  }
+
+  /**
+   * Cancels a running job (an operator's decision; the admin API calls this): the job becomes
+   * CANCELLED, every handler stops working for it (they only work for an open job), its checkpoint
+   * is written to `checkpoints/<job_id>/checkpoint.json` so `recon reprocess` can resume it, and
+   * `job.failed` (status CANCELLED, announced as MEDIUM) goes to the reporter (a CANCELLED
+   * summary.json) and the notifier. Returns false, changing nothing, when the job had already
+   * ended or is unknown to this runtime's job store.
+   */
+  async cancel(jobId: string, reason?: string): Promise<boolean> {
+    const why = reason === undefined || reason.trim() === '' ? 'cancelled by an operator' : reason.trim();
+    const stopped = await this.serialized(jobId, () =>
+      stopJob(this.controlPorts(), jobId, {
+        status: 'CANCELLED',
+        code: 'CANCELLED',
+        message: (job) =>
+          `the job was cancelled while ${job.status} (${why}); work stopped, checkpoint written — recon reprocess ${jobId} resumes it`,
+      }),
+    );
+    if (stopped) this.log.warn({ job_id: jobId, reason: why }, 'job cancelled');
+    return stopped;
   }
 
   private async drive(
@@ -219,6 +276,11 @@ export class EmbeddedRuntime {
     } finally {
       clearTimeout(timer);
       this.deadlines.delete(request.jobId);
+      const progress = this.progress.get(request.jobId);
+      if (progress?.timer) clearTimeout(progress.timer);
+      this.progress.delete(request.jobId);
+      await this.checkpointWrites.get(request.jobId);
+      this.checkpointWrites.delete(request.jobId);
     }
     const job = await this.jobs.getJob(request.jobId);
     if (job === undefined) throw new Error(`job ${request.jobId} vanished`);
@@ -296,32 +358,89 @@ export class EmbeddedRuntime {
       await new Promise((resolve) => setTimeout(resolve, 20));
       return this.timeout(jobId, deadlineMs);
     }
-    if (TERMINAL.has(before.status)) return;
-    const stage = before.status.toLowerCase();
-    const minutes = Math.round((deadlineMs / 60_000) * 100) / 100;
-    const message = `the job passed its deadline (${minutes} min after the file arrived at ${before.request.arrivedAt}) while ${before.status}; work stopped, checkpoint written`;
-    const error = { stage, code: 'DEADLINE_EXCEEDED', message };
-    const at = this.clock.now().toISOString();
-    if (!(await this.jobs.fail(jobId, 'TIMEOUT', error, at))) return;
-    const job = (await this.jobs.getJob(jobId))!;
-    const checkpoint = await buildCheckpoint(
-      this.jobs,
-      this.store,
-      job,
-      before.status,
-      { error_type: 'TIMEOUT', message, stage },
-      at,
+    const stopped = await this.serialized(jobId, () =>
+      stopJob(this.controlPorts(), jobId, {
+        status: 'TIMEOUT',
+        code: 'DEADLINE_EXCEEDED',
+        message: (job) => deadlineMessage(deadlineMs, job.request.arrivedAt, job.status),
+      }),
     );
-    const key = checkpointKey(jobId);
-    await this.store.put(key, `${JSON.stringify(checkpoint, null, 2)}\n`);
-    this.log.error({ job_id: jobId, stage, checkpoint: key }, 'job timed out');
-    this.bus.publish('runtime', 'job.failed', `job.failed:${jobId}`, {
+    if (stopped) this.log.error({ job_id: jobId, stage: before.status.toLowerCase() }, 'job timed out');
+  }
+
+  private controlPorts() {
+    return {
+      jobs: this.jobs,
+      store: this.store,
+      events: this.publisher('runtime'),
+      now: () => this.clock.now(),
+    };
+  }
+
+  private publisher(producer: string): EventPublisher {
+    return {
+      publish: async (type, id, payload) => {
+        this.bus.publish(producer, type, id, payload);
+      },
+    };
+  }
+
+  /** Runs a checkpoint write after the job's earlier ones. */
+  private serialized<T>(jobId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.checkpointWrites.get(jobId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.checkpointWrites.set(
       jobId,
-      status: 'TIMEOUT',
-      stage,
-      code: 'DEADLINE_EXCEEDED',
-      message,
-      checkpointKey: key,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  /**
+   * A job moved (recorded, a new stage, a shard done): write its progress checkpoint — at once at
+   * stage boundaries, at most once per `progressCheckpointMs` for shards. Cheap: a small JSON of
+   * the completed units, written in the background (errors are logged, never fail the job).
+   */
+  private onProgress(jobId: string, boundary: boolean): void {
+    let state = this.progress.get(jobId);
+    if (state === undefined) {
+      state = { lastAt: 0, timer: null };
+      this.progress.set(jobId, state);
+    }
+    const wait = boundary ? 0 : state.lastAt + this.progressCheckpointMs - Date.now();
+    if (wait <= 0) {
+      if (state.timer !== null) clearTimeout(state.timer);
+      state.timer = null;
+      state.lastAt = Date.now();
+      void this.writeProgress(jobId);
+    } else if (state.timer === null) {
+      const s = state;
+      s.timer = setTimeout(() => {
+        s.timer = null;
+        s.lastAt = Date.now();
+        void this.writeProgress(jobId);
+      }, wait);
+      s.timer.unref();
+    }
+  }
+
+  private writeProgress(jobId: string): Promise<void> {
+    return this.serialized(jobId, async () => {
+      const job = await this.jobs.getJob(jobId);
+      if (job === undefined || TERMINAL.has(job.status)) return;
+      const at = this.clock.now().toISOString();
+      const checkpoint = await buildCheckpoint(
+        this.jobs,
+        this.store,
+        job,
+        job.status,
+        'IN_PROGRESS',
+        null,
+        at,
+      );
+      await writeCheckpoint(this.store, checkpoint);
+    }).catch((error: unknown) => {
+      this.log.warn({ job_id: jobId, err: String(error) }, 'progress checkpoint not written');
     });
   }
 
@@ -329,7 +448,15 @@ export class EmbeddedRuntime {
     if (target === 'jobs') {
       const fn = (this.jobs as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method];
       if (typeof fn !== 'function') throw new Error(`job store has no method ${method}`);
-      return fn.apply(this.jobs, args);
+      const result = await fn.apply(this.jobs, args);
+      const jobId =
+        typeof args[0] === 'string' ? args[0] : (args[0] as { jobId?: unknown } | undefined)?.jobId;
+      if (typeof jobId === 'string') {
+        if (method === 'setStatus' || (method === 'createJob' && result === true))
+          this.onProgress(jobId, true);
+        else if (method === 'completeUnit' && args[1] === BARRIERS.shards) this.onProgress(jobId, false);
+      }
+      return result;
     }
     if (target === 'events' && method === 'publish') {
       const [type, id, payload] = args as [keyof typeof EVENT_SCHEMAS, string, never];

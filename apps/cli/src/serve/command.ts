@@ -97,6 +97,11 @@ async function serve(env: Env, v: Record<string, string | boolean | undefined>):
         port,
         ...(uploadMb === undefined ? {} : { uploadLimitBytes: uploadMb * 1024 * 1024 }),
         runSettings: runtimeSettings(env),
+        delivery: {
+          expectedBy: env.RECON_DELIVERY_EXPECTED_BY ?? '09:00',
+          timeZone: env.RECON_DELIVERY_TIME_ZONE,
+          severity: env.RECON_DELIVERY_SEVERITY,
+        },
       });
       await announce(
         server,

@@ -2,12 +2,22 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createPostgresJobStore } from '@recon/adapters';
 import { LocalFolderStore } from '@recon/adapters/embedded';
+import { createReconLogger } from '@recon/adapters/logger';
 import { PrometheusMetrics, recordJobMetrics } from '@recon/adapters/observability';
 import { ApiKeyStore, PostgresReadModel } from '@recon/adapters/read-model';
 import { buildAdminApp, type JobControl, SessionTokens } from '@recon/admin';
 import { registerDashboard } from '@recon/admin/dashboard';
-import type { JobQueries, JobStore, JobSummary, ObjectStore, Scope } from '@recon/contracts';
+import type { Clock, JobQueries, JobStore, JobSummary, ObjectStore, Scope } from '@recon/contracts';
 import type { FastifyInstance } from 'fastify';
+import {
+  type DeliverySettings,
+  DeliveryWatch,
+  ingressFolderSource,
+  jobStoreSource,
+  notifierAlert,
+  outputFolderSource,
+  type RaiseAlert,
+} from '../delivery.ts';
 import type { BaseParam, ReconcileParams } from '../reconcile.ts';
 import { EmbeddedJobControl } from './control.ts';
 
@@ -30,6 +40,12 @@ export interface ServeOptions {
   secureCookies?: boolean;
   runSettings?: Partial<ReconcileParams>;
   onJobEnd?: (jobId: string, error: unknown) => void;
+  /**
+   * The runbook's daily check (RULES §7, missing delivery): at `expectedBy` local time, has the
+   * file for D-1 arrived (ingress folder, output folder, job store)? If not, `delivery.missing`
+   * goes to the notifier (default: the notifier of `runSettings.notifier`). Off when undefined.
+   */
+  delivery?: DeliverySettings & { raise?: RaiseAlert; clock?: Clock };
 }
 
 export interface RunningServer<C extends JobControl = JobControl> {
@@ -71,8 +87,25 @@ export async function startServer(o: ServeOptions): Promise<RunningServer<Embedd
       o.onJobEnd?.(jobId, error);
     },
   });
+  const log = createReconLogger({
+    level: o.runSettings?.logLevel ?? 'silent',
+    base: { service: 'recon-serve' },
+  });
+  const watch =
+    o.delivery === undefined
+      ? undefined
+      : new DeliveryWatch({
+          ...o.delivery,
+          sources: [
+            jobStoreSource(jobStore.store),
+            ingressFolderSource(ingressRoot),
+            outputFolderSource(out),
+          ],
+          raise: o.delivery.raise ?? notifierAlert(o.runSettings?.notifier ?? {}, { storeRoot: out, log }),
+          log,
+        });
   try {
-    return await listenAdmin({
+    const server = await listenAdmin({
       ...o,
       jobs: jobStore.store,
       store,
@@ -80,10 +113,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer<Embedd
       control,
       metrics,
       close: async () => {
+        watch?.stop();
+        await watch?.idle();
         await control.idle();
         await jobStore.close();
       },
     });
+    watch?.start();
+    return server;
   } catch (error) {
     await jobStore.close();
     throw error;

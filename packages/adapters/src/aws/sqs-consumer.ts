@@ -11,6 +11,28 @@ import { backoffMs, delay } from './batches.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { toReconError } from './errors.ts';
 
+/** SQS's longest visibility timeout: 12 hours. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * Thrown by a handler to have its message received again after `delaySeconds` (a
+ * ChangeMessageVisibility to that delay, whatever the consumer's default): the runtime's backoff
+ * of a transient failure (RULES §7: 30 s, 1 min, 2 min…). Code and message are the failure's.
+ */
+export class RetryLaterError extends ReconError {
+  override name = 'RetryLaterError';
+  readonly delaySeconds: number;
+
+  constructor(delaySeconds: number, failure: unknown) {
+    super(
+      failure instanceof ReconError ? failure.code : 'INTERNAL',
+      failure instanceof Error ? failure.message : String(failure),
+      { cause: failure, transient: true },
+    );
+    this.delaySeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
+  }
+}
+
 /** Handles one decoded message; `message` says which delivery this is (receive count). */
 export type EnvelopeHandler = (envelope: Envelope, message: ReceivedMessage) => Promise<void>;
 
@@ -78,7 +100,8 @@ export interface SqsConsumerOptions {
   /**
    * Seconds before a message whose handler failed with a *transient* error is visible again
    * (ChangeMessageVisibility), by receive count; default 0, 1, 3, 7… capped at the visibility
-   * timeout. `null` leaves such messages to the visibility timeout like any other failure.
+   * timeout. `null` leaves such messages to the visibility timeout like any other failure. A
+   * handler that throws RetryLaterError chooses the delay itself.
    */
   transientRetryDelaySeconds?: ((receiveCount: number) => number) | null;
   /** Runs before an undecodable message is left for the DLQ (its failures are only logged). */
@@ -345,7 +368,9 @@ export class SqsConsumer {
         'handler failed; the message will be redelivered',
       );
       this.hooks.onError?.(error, { stage: 'handler', code, transient, message, envelope });
-      if (transient && this.transientDelay !== null) {
+      if (error instanceof RetryLaterError) {
+        await this.changeVisibility(entry, error.delaySeconds);
+      } else if (transient && this.transientDelay !== null) {
         await this.changeVisibility(
           entry,
           Math.max(0, Math.round(this.transientDelay(message.receiveCount))),

@@ -48,6 +48,14 @@ export type WorkerToMain =
 /** Serves a worker's calls to the ports that live in the main thread (job store, event bus). */
 export type RpcServer = (target: string, method: string, args: unknown[]) => Promise<unknown>;
 
+/** What a worker thread starts from. */
+export interface WorkerBoot {
+  /** The module each worker runs. */
+  url: URL;
+  /** Node options of the workers (default: the process's own, `process.execArgv`). */
+  execArgv?: string[];
+}
+
 interface Slot {
   worker: Worker;
   task: { id: number; resolve: () => void; reject: (e: Error) => void } | null;
@@ -68,13 +76,40 @@ export class WorkerPool {
   }[] = [];
   private nextId = 1;
   private closed = false;
+  private boot: WorkerBoot | null = null;
+  /** Why the workers could not start (the boot's promise rejected). */
+  private failure: Error | null = null;
+  /** Settles once the workers are spawned (or the pool closed first). */
+  private readonly started: Promise<void>;
 
-  constructor(private readonly options: { size: number; bootUrl: URL; workerData: unknown; rpc: RpcServer }) {
-    for (let k = 0; k < options.size; k++) this.slots.push(this.spawn());
+  /**
+   * `boot` may be a promise (e.g. a bundle being checked or built): messages queue meanwhile, and
+   * the workers start as soon as it settles.
+   */
+  constructor(
+    private readonly options: {
+      size: number;
+      boot: WorkerBoot | Promise<WorkerBoot>;
+      workerData: unknown;
+      rpc: RpcServer;
+    },
+  ) {
+    this.started = Promise.resolve(options.boot).then(
+      (boot) => {
+        if (this.closed) return;
+        this.boot = boot;
+        for (let k = 0; k < options.size; k++) this.slots.push(this.spawn());
+        this.dispatch();
+      },
+      (error: unknown) => {
+        this.failure = error instanceof Error ? error : new Error(String(error));
+        for (const task of this.waiting.splice(0)) task.reject(this.failure);
+      },
+    );
   }
 
   get size(): number {
-    return this.slots.length;
+    return this.options.size;
   }
 
   /** A consumer for one queue whose messages run on this pool. */
@@ -83,6 +118,7 @@ export class WorkerPool {
   }
 
   run(queue: QueueName, envelope: Envelope): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.push({ queue, envelope, resolve, reject });
       this.dispatch();
@@ -91,6 +127,7 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.started;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
@@ -113,8 +150,10 @@ export class WorkerPool {
   private spawn(): Slot {
     // A large young generation: parsing creates millions of short-lived strings, and the default
     // (16 MiB) made the scavenger promote them, doubling the cost of garbage collection.
-    const worker = new Worker(this.options.bootUrl, {
+    const boot = this.boot!;
+    const worker = new Worker(boot.url, {
       workerData: this.options.workerData,
+      ...(boot.execArgv === undefined ? {} : { execArgv: boot.execArgv }),
       resourceLimits: { maxYoungGenerationSizeMb: 192 },
     });
     const slot: Slot = { worker, task: null };

@@ -183,6 +183,7 @@ describe('migrations', () => {
       expect(tables.map((r) => r.table_name)).toEqual([
         'job_barrier_units',
         'job_barriers',
+        'job_date_locks',
         'job_stage_spans',
         'job_status_history',
         'job_store_migration',

@@ -9,6 +9,7 @@ export interface JobStoreDatabase {
   job_barriers: JobBarriersTable;
   job_barrier_units: JobBarrierUnitsTable;
   processed_messages: ProcessedMessagesTable;
+  job_date_locks: JobDateLocksTable;
 }
 
 /** timestamptz: read as a Date, written as an ISO string. */
@@ -60,4 +61,11 @@ export interface JobBarrierUnitsTable {
 export interface ProcessedMessagesTable {
   key: string;
   processed_at: ColumnType<Date, never, never>;
+}
+
+/** One job per reference date (migration 20261123090000_job_control). */
+export interface JobDateLocksTable {
+  reference_date: string;
+  job_id: string;
+  claimed_at: Timestamp;
 }

@@ -86,24 +86,48 @@ function checkDate(name: string, value: string): void {
  */
 const SELECT_LIST = 'fornecedor_id, ordem_id, nome, ativo_id, data::date, valor::text';
 
-function scopeQuery(relation: string, scope: ExtractScope, slice: { index: number; count: number }): string {
+/**
+ * Settings of an extraction session. The slices are the parallelism (one connection per worker):
+ * a parallel plan inside a slice only adds processes and a tuple queue on the same cores. The
+ * listed-orders join hashes the vendor's ids (~half a million per slice): with the default
+ * work_mem it spilled to temp files in batches.
+ */
+const SESSION_SETTINGS = `SET DateStyle = 'ISO, YMD'; SET max_parallel_workers_per_gather = 0; SET work_mem = '64MB'`;
+
+function sliceCondition(slice: { index: number; count: number }): string {
   // hashtext is int4: widen before abs() so -2^31 cannot overflow.
-  const inSlice =
-    slice.count === 1
-      ? 'TRUE'
-      : `mod(abs(hashtext(ordem_id::text)::bigint), ${slice.count}) = ${slice.index}`;
+  return slice.count === 1
+    ? 'TRUE'
+    : `mod(abs(hashtext(ordem_id::text)::bigint), ${slice.count}) = ${slice.index}`;
+}
+
+function windowCondition(scope: Extract<ExtractScope, { mode: 'date-window' }>): string {
+  return `data::date BETWEEN DATE '${scope.from}' AND DATE '${scope.to}'`;
+}
+
+/** `all`: every row of the slice. `date-window`: the slice's rows in the window. */
+function mainQuery(relation: string, scope: ExtractScope, slice: { index: number; count: number }): string {
   if (scope.mode === 'all')
-    return `SELECT ${SELECT_LIST} FROM ${relation}${slice.count === 1 ? '' : ` WHERE ${inSlice}`}`;
-  const window = `data::date BETWEEN DATE '${scope.from}' AND DATE '${scope.to}'`;
-  // The second branch takes the listed orders the window missed; "IS NOT TRUE" also keeps a
-  // listed row whose data is NULL (a view may have one), and no row can match both branches.
+    return `SELECT ${SELECT_LIST} FROM ${relation}${slice.count === 1 ? '' : ` WHERE ${sliceCondition(slice)}`}`;
+  return `SELECT ${SELECT_LIST} FROM ${relation} WHERE ${windowCondition(scope)} AND ${sliceCondition(slice)}`;
+}
+
+/**
+ * `date-window`: the listed orders the window missed; "IS NOT TRUE" also keeps a listed row whose
+ * data is NULL (a view may have one), and no row is both in the window and here.
+ */
+function listedQuery(relation: string, scope: Extract<ExtractScope, { mode: 'date-window' }>): string {
   return (
-    `SELECT ${SELECT_LIST} FROM ${relation} WHERE ${window} AND ${inSlice} ` +
-    `UNION ALL SELECT ${SELECT_LIST} FROM ${relation} ` +
-    `WHERE ordem_id::text IN (SELECT ordem_id FROM pg_temp.recon_scope_ids) AND (${window}) IS NOT TRUE`
+    `SELECT ${SELECT_LIST} FROM ${relation} ` +
+    `WHERE ordem_id::text IN (SELECT ordem_id FROM pg_temp.recon_scope_ids) AND (${windowCondition(scope)}) IS NOT TRUE`
   );
 }
 
+/**
+ * The rows of the scope, in batches: the window (or every row) first, then the listed orders out of
+ * the window. Those need the vendor's ids uploaded first (~1 s for a million): a second
+ * connection uploads them and starts its query while the first one's rows are already streaming.
+ */
 async function* streamRows(
   url: string,
   name: string,
@@ -113,6 +137,7 @@ async function* streamRows(
   slice: { index: number; count: number },
 ): AsyncGenerator<RawBaseRow[]> {
   const { client, target } = await openClient(url);
+  let listed: Promise<Listed> | null = null;
   let step = `reading ${name}`;
   try {
     const exists = await client.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [
@@ -126,33 +151,72 @@ async function* streamRows(
       );
     }
     if (scope.mode === 'date-window') {
+      listed = listedRows(url, relation, scope);
+      // Awaited below, once the window is read; until then a failure must not go unhandled.
+      listed.catch(() => {});
+    }
+    await client.query(SESSION_SETTINGS);
+    yield* copyRows(client.query(copyTo(`COPY (${mainQuery(relation, scope, slice)}) TO STDOUT`)), batchSize);
+    if (listed !== null) {
       step = 'loading the vendor ordem_ids into a temporary table';
-      await loadScopeIds(client, scope.ordemIds);
+      const { rows } = await listed;
       step = `reading ${name}`;
+      yield* copyRows(rows, batchSize);
     }
-    await client.query(`SET DateStyle = 'ISO, YMD'`);
-    const stream = client.query(copyTo(`COPY (${scopeQuery(relation, scope, slice)}) TO STDOUT`));
-    const parser = new CopyTextParser(6);
-    let rows: (string | null)[][] = [];
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      parser.push(chunk, rows);
-      if (rows.length >= batchSize) {
-        let start = 0;
-        for (; rows.length - start >= batchSize; start += batchSize) {
-          yield rows.slice(start, start + batchSize) as RawBaseRow[];
-        }
-        rows = rows.slice(start);
-      }
-    }
-    parser.end();
-    if (rows.length > 0) yield rows as RawBaseRow[];
   } catch (error) {
     throw extractError(error, target, name, step);
   } finally {
     // Also runs when the consumer stops early: pg destroys the socket of a client whose COPY is
     // still running, which makes the server abandon the query.
     await closeClient(client);
+    if (listed !== null)
+      await listed.then(
+        (l) => closeClient(l.client),
+        () => {},
+      );
   }
+}
+
+interface Listed {
+  client: pg.Client;
+  /** The COPY of the listed orders out of the window, started (backpressure holds it). */
+  rows: AsyncIterable<Buffer>;
+}
+
+/** On its own connection: uploads the vendor's ids, then starts the listed orders' COPY. */
+async function listedRows(
+  url: string,
+  relation: string,
+  scope: Extract<ExtractScope, { mode: 'date-window' }>,
+): Promise<Listed> {
+  const { client } = await openClient(url);
+  try {
+    await loadScopeIds(client, scope.ordemIds);
+    await client.query(SESSION_SETTINGS);
+    const rows = client.query(copyTo(`COPY (${listedQuery(relation, scope)}) TO STDOUT`));
+    return { client, rows: rows as AsyncIterable<Buffer> };
+  } catch (error) {
+    await closeClient(client);
+    throw error;
+  }
+}
+
+/** A COPY TO STDOUT stream as batches of rows. */
+async function* copyRows(stream: AsyncIterable<Buffer>, batchSize: number): AsyncGenerator<RawBaseRow[]> {
+  const parser = new CopyTextParser(6);
+  let rows: (string | null)[][] = [];
+  for await (const chunk of stream) {
+    parser.push(chunk, rows);
+    if (rows.length >= batchSize) {
+      let start = 0;
+      for (; rows.length - start >= batchSize; start += batchSize) {
+        yield rows.slice(start, start + batchSize) as RawBaseRow[];
+      }
+      rows = rows.slice(start);
+    }
+  }
+  parser.end();
+  if (rows.length > 0) yield rows as RawBaseRow[];
 }
 
 /** Streams the ids into a session temp table (COPY, never one giant IN list) and analyzes it. */
@@ -163,9 +227,8 @@ async function loadScopeIds(client: pg.Client, ordemIds: AsyncIterable<readonly 
     try {
       for await (const ids of ordemIds) {
         if (ids.length === 0) continue;
-        let text = '';
-        for (const id of ids) text += `${escapeCopyText(id)}\n`;
-        yield text;
+        // Ids needing no escape (nearly all) go as they are, joined.
+        yield ids.some(needsEscape) ? `${ids.map(escapeCopyText).join('\n')}\n` : `${ids.join('\n')}\n`;
       }
     } catch (error) {
       sourceError = error;
@@ -185,6 +248,9 @@ async function loadScopeIds(client: pg.Client, ordemIds: AsyncIterable<readonly 
   // the id list and may pick a poor join.
   await client.query('ANALYZE pg_temp.recon_scope_ids');
 }
+
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+const needsEscape = (id: string) => NEEDS_ESCAPE.test(id);
 
 /** The caller's id iterable failed: its error is passed on unchanged. */
 class SourceError extends Error {

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import {
   BARRIERS,
   baseSliceCount,
+  FINAL_JOB_STATUSES,
   FileRejectedError,
   type JobRequested,
   keys,
+  ReconError,
   type ServiceContext,
 } from '@recon/contracts';
 import { RecordBlockReader } from '@recon/rules';
@@ -25,13 +27,24 @@ export async function handleJobRequested(ctx: ServiceContext, req: JobRequested)
     if (job === undefined || !['RECEIVED', 'VALIDATING', 'PARTITIONING'].includes(job.status)) return;
   }
   const { jobId } = req;
+  // One job per reference date at a time (RULES §7): refused, not queued (docs/rules-decisions.md).
+  const holder = await ctx.jobs.claimReferenceDate(req.referenceDate, jobId, startedAt);
+  if (holder !== null) {
+    throw new ReconError(
+      'JOB_RUNNING',
+      `job ${holder} is already reconciling reference date ${req.referenceDate}; one job per date at a time — reprocess ${jobId} (recon reprocess ${jobId}) when ${holder} has ended`,
+    );
+  }
   await ctx.jobs.setStatus(jobId, 'VALIDATING', startedAt);
   await ctx.jobs.setExpected(jobId, BARRIERS.partition, 2);
   const slices = baseSliceCount(req);
   await ctx.jobs.setExpected(jobId, BARRIERS.base, slices);
   await ctx.jobs.setExpected(jobId, BARRIERS.shards, req.shardCount);
   if (req.base.kind === 'csv' || req.scope === 'all') {
-    for (let index = 0; index < slices; index++) {
+    // A CSV snapshot's slices are byte ranges only known once it is read: one request splits it
+    // and publishes each slice with its range.
+    const requests = req.base.kind === 'csv' ? 1 : slices;
+    for (let index = 0; index < requests; index++) {
       await ctx.events.publish('base.extract-requested', `base.extract-requested:${jobId}:${index}`, {
         jobId,
         source: req.base,
@@ -52,6 +65,8 @@ export async function handleJobRequested(ctx: ServiceContext, req: JobRequested)
   });
   let chunks = 0;
   for await (const block of reader.blocks(ctx.ingress.getStream(req.file.key))) {
+    // A job stopped meanwhile (deadline, cancel) gets no more chunks.
+    if (chunks > 0 && !(await isOpen(ctx, jobId))) return;
     const key = keys.chunk(jobId, 'vendor', chunks);
     await ctx.store.put(key, block.bytes);
     await ctx.events.publish('chunk.written', `chunk.written:${jobId}:vendor:${chunks}`, {
@@ -85,4 +100,9 @@ export async function handleJobRequested(ctx: ServiceContext, req: JobRequested)
       side: 'vendor',
     });
   }
+}
+
+async function isOpen(ctx: ServiceContext, jobId: string): Promise<boolean> {
+  const job = await ctx.jobs.getJob(jobId);
+  return job !== undefined && !FINAL_JOB_STATUSES.includes(job.status);
 }

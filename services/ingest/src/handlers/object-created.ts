@@ -32,6 +32,12 @@ const MAX_PROBES = 100;
  * another file already holds it), so a redelivered event requests the same job again, and the
  * `job.requested` event id is deterministic too: duplicates are absorbed downstream.
  * The reference date is the key's date folder (RULES §6); the arrival time is the event's time.
+ *
+ * Idempotency (RULES §7): the file is hashed (SHA-256, one streaming read) before its job is
+ * requested; when a job for the same bytes already SUCCEEDED or is running, no job is started
+ * (the log names it). The job is recorded here, with the hash in its request, so a second copy
+ * arriving right behind this one finds it. A forced rerun goes through `job.requested` directly
+ * (`recon reprocess`), never through here.
  */
 export async function handleObjectCreated(
   ctx: ServiceContext,
@@ -53,6 +59,19 @@ export async function handleObjectCreated(
     ctx.log.info(fields, 'this upload already has a job: nothing to do');
     return;
   }
+  const sha256 = createHash('sha256');
+  for await (const chunk of ctx.ingress.getStream(msg.key)) sha256.update(chunk);
+  const fileSha256 = sha256.digest('hex');
+  const earlier = await ctx.jobs.findFileJob(fileSha256);
+  if (earlier !== undefined && earlier.jobId !== jobId) {
+    ctx.log.info(
+      { ...fields, file_sha256: fileSha256, reconciled_by: earlier.jobId, status: earlier.status },
+      earlier.status === 'SUCCEEDED'
+        ? `already reconciled: this file (same SHA-256) was reconciled by ${earlier.jobId}; no new job`
+        : `already being reconciled: this file (same SHA-256) is job ${earlier.jobId} (${earlier.status}); no new job`,
+    );
+    return;
+  }
   const request: JobRequested = {
     jobId,
     file: { key: msg.key },
@@ -63,8 +82,10 @@ export async function handleObjectCreated(
     maxInvalidRate: options.maxInvalidRate,
     shardCount: options.shardCount ?? defaultShardCount(msg.size, 0),
     chunkBytes: options.chunkBytes,
+    fileSha256,
   };
-  ctx.log.info({ ...fields, job_id: jobId }, 'file arrived: job requested');
+  await ctx.jobs.createJob(request, ctx.clock.now().toISOString());
+  ctx.log.info({ ...fields, job_id: jobId, file_sha256: fileSha256 }, 'file arrived: job requested');
   await ctx.events.publish('job.requested', `job.requested:${jobId}`, request);
 }
 

@@ -26,12 +26,22 @@ export async function handleShardReady(
   msg: ShardReady,
   options: MatcherOptions = { severity: DEFAULT_SEVERITY },
 ): Promise<void> {
-  if (!(await isMatching(ctx, msg.jobId))) return;
+  const job = await ctx.jobs.getJob(msg.jobId);
+  if (job?.status !== 'MATCHING') return;
   const unitName = String(msg.shard).padStart(6, '0');
   // A reprocessed job (resumed from its checkpoint) keeps the shards it had completed.
   const done = await ctx.jobs.listUnits<ShardUnit>(msg.jobId, BARRIERS.shards);
-  if (done.some((u) => u.unit === unitName)) return;
-  if ((options.testDelayMs ?? 0) > 0) await delay(options.testDelayMs);
+  if (done.some((u) => u.unit === unitName)) {
+    // Every shard may be done while nobody moved the job on: the last one completed (and fired the
+    // barrier) while the job was stopped or being reopened — a cancel or deadline, then a
+    // reprocess that sent the shards again. Whoever sees it moves the job to the report.
+    if (done.length >= job.request.shardCount) await toReport(ctx, msg.jobId);
+    return;
+  }
+  if ((options.testDelayMs ?? 0) > 0) {
+    ctx.log.info({ shard: msg.shard, delay_ms: options.testDelayMs }, 'TEST ONLY: shard delayed');
+    await delay(options.testDelayMs);
+  }
   const startedAt = ctx.clock.now();
   const [vendor, base] = await Promise.all([
     readRecords(ctx, msg.vendorParts),
@@ -41,7 +51,6 @@ export async function handleShardReady(
     jobId: msg.jobId,
     vendor,
     base,
-    binary: true,
     scope: msg.scope,
     window: msg.window,
     timestamp: startedAt.getTime(),
@@ -58,11 +67,14 @@ export async function handleShardReady(
     startedAt.toISOString(),
     ctx.clock.now().toISOString(),
   );
-  if (await ctx.jobs.completeUnit(msg.jobId, BARRIERS.shards, unitName, unit)) {
-    if (!(await isMatching(ctx, msg.jobId))) return;
-    await ctx.jobs.setStatus(msg.jobId, 'REPORTING', ctx.clock.now().toISOString());
-    await ctx.events.publish('matching.completed', `matching.completed:${msg.jobId}`, { jobId: msg.jobId });
-  }
+  if (await ctx.jobs.completeUnit(msg.jobId, BARRIERS.shards, unitName, unit)) await toReport(ctx, msg.jobId);
+}
+
+/** All shards are done: the job goes to the reporter (if it is still matching; the event id dedups). */
+async function toReport(ctx: ServiceContext, jobId: string): Promise<void> {
+  if (!(await isMatching(ctx, jobId))) return;
+  await ctx.jobs.setStatus(jobId, 'REPORTING', ctx.clock.now().toISOString());
+  await ctx.events.publish('matching.completed', `matching.completed:${jobId}`, { jobId });
 }
 
 /** Only a job in MATCHING gets shard work: a job that ended (TIMEOUT, FAILED…) gets none. */
@@ -71,8 +83,7 @@ async function isMatching(ctx: ServiceContext, jobId: string): Promise<boolean> 
   return job !== undefined && job.status === 'MATCHING';
 }
 
-/** The slices as one latin1 text (a byte copy; see `ShardInput.binary`). */
-async function readRecords(ctx: ServiceContext, parts: readonly PartRef[]): Promise<string[]> {
-  const bytes = await Promise.all(parts.map((p) => ctx.store.getRange(p.key, p.start, p.end)));
-  return [Buffer.concat(bytes).toString('latin1')];
+/** The slices' bytes, in order (the classifier works on the bytes). */
+async function readRecords(ctx: ServiceContext, parts: readonly PartRef[]): Promise<Uint8Array[]> {
+  return Promise.all(parts.map((p) => ctx.store.getRange(p.key, p.start, p.end)));
 }

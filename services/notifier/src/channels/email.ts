@@ -17,7 +17,11 @@ export function emailMessage(n: Notification): { subject: string; text: string; 
     for (const l of n.links) text.push(`- ${l.label}: ${l.url}`);
   }
   if (n.playbook !== undefined) text.push('', `Playbook: ${n.playbook} (docs/runbook.md)`);
-  text.push('', `--`, `Mensagem automática do recon · severidade ${n.severity} · job ${n.jobId}`);
+  text.push(
+    '',
+    `--`,
+    `Mensagem automática do recon · severidade ${n.severity}${n.jobId === undefined ? '' : ` · job ${n.jobId}`}`,
+  );
 
   const h = escapeHtml;
   const html: string[] = [
@@ -35,7 +39,7 @@ export function emailMessage(n: Notification): { subject: string; text: string; 
   }
   if (n.playbook !== undefined) html.push(`<p>Playbook: ${h(n.playbook)}</p>`);
   html.push(
-    `<p><small>Mensagem automática do recon · severidade ${h(n.severity)} · job ${h(n.jobId)}</small></p>`,
+    `<p><small>Mensagem automática do recon · severidade ${h(n.severity)}${n.jobId === undefined ? '' : ` · job ${h(n.jobId)}`}</small></p>`,
   );
   return { subject, text: `${text.join('\n')}\n`, html: html.join('\n') };
 }

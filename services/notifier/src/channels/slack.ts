@@ -65,7 +65,7 @@ export function slackMessage(n: Notification): { text: string; blocks: Block[] }
       },
     });
   }
-  const context = [`Severidade *${n.severity}*`, `job ${n.jobId}`];
+  const context = [`Severidade *${n.severity}*`, ...(n.jobId === undefined ? [] : [`job ${n.jobId}`])];
   if (n.playbook !== undefined) context.push(`playbook ${escapeMrkdwn(n.playbook)}`);
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: context.join(' · ') }] });
   return { text: `[${n.severity}] ${n.title}`, blocks };

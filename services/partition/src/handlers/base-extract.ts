@@ -4,7 +4,6 @@ import {
   type BaseExtractScope,
   type BaseUnit,
   decodeShardLine,
-  forEachShardLine,
   keys,
   type PartInfo,
   type PartRef,
@@ -26,6 +25,10 @@ export async function handleBaseExtractRequested(
   msg: BaseExtractRequested,
 ): Promise<void> {
   if (!(await isJobOpen(ctx, msg.jobId))) return;
+  if (msg.source.kind === 'csv' && msg.range === undefined && msg.slice.count > 1) {
+    await splitCsvBase(ctx, msg, msg.source.key);
+    return;
+  }
   const startedAt = ctx.clock.now().toISOString();
   const writer = new ShardWriter(msg.shardCount);
   const parts: PartInfo[] = [];
@@ -38,35 +41,28 @@ export async function handleBaseExtractRequested(
     parts.push(part);
   };
 
-  if (msg.source.kind === 'csv') {
+  if (msg.source.kind === 'csv' && msg.range !== undefined) {
+    // One byte range of whole records, already checked by the split (header, UTF-8, quotes).
+    const { start, end, firstLine, columnOrder } = msg.range;
+    if (end > start) {
+      const stored = await ctx.ingress.getRange(msg.source.key, start, end);
+      const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+      const records = new CsvBaseRecords(columnOrder, writer, rejects);
+      records.add(bytes, firstLine);
+      rows = records.rows;
+    }
+  } else if (msg.source.kind === 'csv') {
     const reader = new RecordBlockReader({
-      label: `base snapshot ${ctx.ingress.uri(msg.source.key)}`,
+      label: csvBaseLabel(ctx, msg.source.key),
       blockBytes: 8 << 20,
     });
-    let encoder: FastRecordEncoder | null = null;
+    let records: CsvBaseRecords | null = null;
     for await (const block of reader.blocks(ctx.ingress.getStream(msg.source.key))) {
-      const order = reader.columnOrder!;
-      const bytes = block.bytes;
-      encoder ??= new FastRecordEncoder(order);
-      const fast = encoder;
-      scanRecordBytes(
-        bytes,
-        block.firstLine,
-        (start, end, linha) => {
-          if (!fast.encode(bytes, start, end, linha, writer)) return false;
-          rows++;
-          return true;
-        },
-        (fields, linha, raw) => {
-          const result = normalizeRecord(fields, order);
-          if (result.ok) {
-            writer.add(linha, result.record);
-            rows++;
-          } else rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
-        },
-      );
+      records ??= new CsvBaseRecords(reader.columnOrder!, writer, rejects);
+      records.add(block.bytes, block.firstLine);
       if (writer.size > PART_CHARS) await flush();
     }
+    rows = records?.rows ?? 0;
   } else {
     if (ctx.base === undefined) {
       throw new ReconError(
@@ -99,13 +95,113 @@ export async function handleBaseExtractRequested(
   }
   const unit: BaseUnit = { parts, rows, invalid: rejects.length, rejectsKey };
   await ctx.jobs.recordStageSpan(msg.jobId, 'base', startedAt, ctx.clock.now().toISOString());
-  const unitName = `slice-${String(msg.slice.index).padStart(2, '0')}`;
+  // Units are listed by name: the width keeps slice order (file order: first occurrence wins).
+  const width = Math.max(2, String(msg.slice.count - 1).length);
+  const unitName = `slice-${String(msg.slice.index).padStart(width, '0')}`;
   if (await ctx.jobs.completeUnit(msg.jobId, BARRIERS.base, unitName, unit)) {
     await ctx.events.publish('partition.side-completed', `partition.side-completed:${msg.jobId}:base`, {
       jobId: msg.jobId,
       side: 'base',
     });
   }
+}
+
+/**
+ * Records of a CSV snapshot into `writer` (or `rejects`): most lines straight from their bytes
+ * (`FastRecordEncoder`), the rest through `normalizeRecord`, which alone decides rejects and their
+ * messages.
+ */
+class CsvBaseRecords {
+  rows = 0;
+  private readonly encoder: FastRecordEncoder;
+
+  constructor(
+    private readonly columnOrder: readonly number[],
+    private readonly writer: ShardWriter,
+    private readonly rejects: RejectedLine[],
+  ) {
+    this.encoder = new FastRecordEncoder(columnOrder);
+  }
+
+  /** Whole records, the first starting on physical line `firstLine`. */
+  add(bytes: Buffer, firstLine: number): void {
+    const { encoder, writer, rejects, columnOrder } = this;
+    scanRecordBytes(
+      bytes,
+      firstLine,
+      (start, end, linha) => {
+        if (!encoder.encode(bytes, start, end, linha, writer)) return false;
+        this.rows++;
+        return true;
+      },
+      (fields, linha, raw) => {
+        const result = normalizeRecord(fields, columnOrder);
+        if (result.ok) {
+          writer.add(linha, result.record);
+          this.rows++;
+        } else rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
+      },
+    );
+  }
+}
+
+function csvBaseLabel(ctx: ServiceContext, key: string): string {
+  return `base snapshot ${ctx.ingress.uri(key)}`;
+}
+
+/** The split reads blocks of at most this size (an eighth of a range); a range is whole blocks. */
+const SPLIT_BLOCK_BYTES = 1 << 20;
+
+/**
+ * Splits a CSV snapshot into the request's `slice.count` byte ranges of whole records and publishes
+ * one request per range. One sequential read finds the record boundaries (a quoted field may hold
+ * line breaks) and the physical line each range starts on, and rejects the snapshot as a single
+ * reader would (empty, bad header, not UTF-8, unclosed quote). Range `k` holds the blocks starting
+ * in [k, k+1) × size / count; each is published as soon as the read passes its end, so the
+ * slices are partitioned while the split goes on. A range with no block is published empty.
+ */
+async function splitCsvBase(ctx: ServiceContext, msg: BaseExtractRequested, key: string): Promise<void> {
+  const startedAt = ctx.clock.now().toISOString();
+  const count = msg.slice.count;
+  const size = (await ctx.ingress.size(key)) ?? 0;
+  const rangeBytes = Math.max(1, Math.ceil(size / count));
+  const reader = new RecordBlockReader({
+    label: csvBaseLabel(ctx, key),
+    blockBytes: Math.min(SPLIT_BLOCK_BYTES, Math.max(1, rangeBytes >> 3)),
+  });
+  let index = 0;
+  let start = 0;
+  let end = 0;
+  let firstLine = 1;
+  let empty = true;
+  const publish = async () => {
+    const range = {
+      start: empty ? end : start,
+      end,
+      firstLine,
+      columnOrder: reader.columnOrder ?? CANONICAL,
+    };
+    await ctx.events.publish('base.extract-requested', `base.extract-requested:${msg.jobId}:range-${index}`, {
+      ...msg,
+      slice: { index, count },
+      range,
+    });
+    index++;
+    empty = true;
+  };
+  for await (const block of reader.blocks(ctx.ingress.getStream(key))) {
+    const k = Math.min(count - 1, Math.floor(block.offset / rangeBytes));
+    if (index < k && !(await isJobOpen(ctx, msg.jobId))) return;
+    while (index < k) await publish();
+    if (empty) {
+      start = block.offset;
+      firstLine = block.firstLine;
+      empty = false;
+    }
+    end = block.offset + block.bytes.length;
+  }
+  while (index < count) await publish();
+  await ctx.jobs.recordStageSpan(msg.jobId, 'base', startedAt, ctx.clock.now().toISOString());
 }
 
 /**
@@ -136,15 +232,38 @@ export function addBaseRow(
   return false;
 }
 
-/** The vendor file's orders, read back from its shard parts, in batches. */
-async function* vendorOrdemIds(ctx: ServiceContext, parts: readonly PartRef[]): AsyncGenerator<string[]> {
+/**
+ * The vendor file's orders, read back from its shard parts, in batches. Only the second field of
+ * each line is needed: the part is read as latin1 (a plain copy; an ASCII key is the same text
+ * either way), and only a key with other bytes or an escape is decoded from its line.
+ */
+export async function* vendorOrdemIds(
+  ctx: ServiceContext,
+  parts: readonly PartRef[],
+): AsyncGenerator<string[]> {
   for (const part of parts) {
-    const text = Buffer.from(await ctx.store.getRange(part.key, part.start, part.end)).toString('utf8');
+    const stored = await ctx.store.getRange(part.key, part.start, part.end);
+    const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+    const text = bytes.toString('latin1');
     const ids: string[] = [];
-    // Only the second field of each line is needed: no full decode of a million records.
-    forEachShardLine(text, (line, key) => {
-      ids.push(key.includes('\\') ? decodeShardLine(line).ordem_id : key);
-    });
+    const n = text.length;
+    for (let pos = 0; pos < n; ) {
+      let end = text.indexOf('\n', pos);
+      if (end === -1) end = n;
+      if (end > pos) {
+        const t1 = text.indexOf('\t', pos);
+        const t2 = text.indexOf('\t', t1 + 1);
+        let plain = true;
+        for (let k = t1 + 1; k < t2 && plain; k++) {
+          const c = text.charCodeAt(k);
+          plain = c < 0x80 && c !== BACKSLASH;
+        }
+        ids.push(plain ? text.slice(t1 + 1, t2) : decodeShardLine(bytes.toString('utf8', pos, end)).ordem_id);
+      }
+      pos = end + 1;
+    }
     yield ids;
   }
 }
+
+const BACKSLASH = 92;

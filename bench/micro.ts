@@ -1,0 +1,152 @@
+/**
+ * The per-record hot paths on a real day, in one thread, for profilers: partitioning (file bytes →
+ * shard lines) and matching (classifying shards). Wall times here are as noisy as the machine;
+ * for small changes count instructions instead, with callgrind on the bundled script (no tsx):
+ *
+ *   tsx bench/micro.ts --phase prepare                 # once: the day's shards, for --phase match
+ *   tsx bench/micro.ts --phase partition|match [--reps 3] [--mb 16] [--shards 4]
+ *   valgrind --tool=callgrind node <bundle> --phase partition --reps 1   (and --phase none, to subtract)
+ *
+ * `--phase partition` encodes the first `--mb` MiB of the vendor file (its quoted lines included);
+ * `--phase match` classifies the first `--shards` shards of the day (32 shards, as a job would).
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { RejectedLine } from '../packages/contracts/src/index.ts';
+import {
+  FastRecordEncoder,
+  normalizeRecord,
+  RecordBlockReader,
+  scanRecordBytes,
+} from '../packages/rules/src/index.ts';
+import { classifyShard } from '../services/matcher/src/classify.ts';
+import { DEFAULT_SEVERITY } from '../services/matcher/src/severity.ts';
+import { ShardWriter } from '../services/partition/src/shard-writer.ts';
+
+const { values } = parseArgs({
+  options: {
+    phase: { type: 'string', default: 'partition' },
+    day: { type: 'string', default: '.recon/bench/day-1000000' },
+    work: { type: 'string', default: '.recon/micro' },
+    mb: { type: 'string', default: '16' },
+    reps: { type: 'string', default: '3' },
+    shards: { type: 'string', default: '4' },
+    /** How the matcher gets its slices: the parts' bytes (today), or latin1 text (before). */
+    input: { type: 'string', default: 'bytes' },
+  },
+});
+const day = resolve(values.day as string);
+const work = resolve(values.work as string);
+const reps = Number(values.reps);
+const SHARDS = 32;
+
+/** The first block of whole records of a file, about `bytes` long. */
+async function firstBlock(path: string, bytes: number) {
+  const reader = new RecordBlockReader({ label: path, blockBytes: bytes });
+  for await (const block of reader.blocks(createReadStream(path, { highWaterMark: 1 << 20 }))) {
+    return {
+      bytes: block.bytes,
+      firstLine: block.firstLine,
+      order: reader.columnOrder!,
+      records: block.records,
+    };
+  }
+  throw new Error(`${path}: no records`);
+}
+
+/** chunk-written's loop: the fast path, else the general one. */
+function partition(bytes: Buffer, firstLine: number, order: readonly number[], writer: ShardWriter) {
+  const encoder = new FastRecordEncoder(order);
+  const rejects: RejectedLine[] = [];
+  let fast = 0;
+  let general = 0;
+  scanRecordBytes(
+    bytes,
+    firstLine,
+    (start, end, linha) => {
+      if (!encoder.encode(bytes, start, end, linha, writer)) return false;
+      fast++;
+      return true;
+    },
+    (fields, linha, raw) => {
+      general++;
+      const result = normalizeRecord(fields, order);
+      if (result.ok) writer.add(linha, result.record);
+      else rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
+    },
+  );
+  return { fast, general, rejects: rejects.length };
+}
+
+function report(what: string, records: number, times: number[]) {
+  const best = Math.min(...times);
+  console.log(
+    `${what}: ${records} records · best ${best.toFixed(1)} ms (${((best * 1000) / records).toFixed(3)} µs/record) · all ${times.map((t) => t.toFixed(0)).join(' ')} ms`,
+  );
+}
+
+const phase = values.phase as string;
+if (phase === 'prepare') {
+  await mkdir(work, { recursive: true });
+  for (const side of ['vendor', 'base'] as const) {
+    const writer = new ShardWriter(SHARDS);
+    const reader = new RecordBlockReader({ label: side, blockBytes: 8 << 20 });
+    const path = join(day, `${side}.csv`);
+    for await (const block of reader.blocks(createReadStream(path, { highWaterMark: 1 << 20 })))
+      partition(block.bytes, block.firstLine, reader.columnOrder!, writer);
+    const { body, part } = writer.take(side);
+    for (let s = 0; s < SHARDS; s++)
+      await writeFile(join(work, `${side}-${s}.bin`), body.subarray(part.offsets[s]!, part.offsets[s + 1]!));
+  }
+  console.log(`shards written to ${work}`);
+} else if (phase === 'partition') {
+  const block = await firstBlock(join(day, 'vendor.csv'), Number(values.mb) << 20);
+  const times: number[] = [];
+  let counts = { fast: 0, general: 0, rejects: 0 };
+  for (let r = 0; r < reps; r++) {
+    const writer = new ShardWriter(SHARDS);
+    const started = performance.now();
+    counts = partition(block.bytes, block.firstLine, block.order, writer);
+    times.push(performance.now() - started);
+  }
+  report(`partition (fast ${counts.fast}, general ${counts.general})`, block.records, times);
+} else if (phase === 'match') {
+  const count = Number(values.shards);
+  const asText = values.input === 'latin1';
+  const inputs: { vendor: Buffer | string; base: Buffer | string }[] = [];
+  let records = 0;
+  for (let s = 0; s < count; s++) {
+    const vendor = await readFile(join(work, `vendor-${s}.bin`));
+    const base = await readFile(join(work, `base-${s}.bin`));
+    for (const byte of vendor) if (byte === 10) records++;
+    inputs.push(
+      asText ? { vendor: vendor.toString('latin1'), base: base.toString('latin1') } : { vendor, base },
+    );
+  }
+  const times: number[] = [];
+  let rows = 0;
+  for (let r = 0; r < reps; r++) {
+    const started = performance.now();
+    rows = 0;
+    for (const input of inputs) {
+      const out = classifyShard({
+        jobId: 'JOB-20261122-000001',
+        // The shapes both classifiers (before: latin1 text only) accept.
+        vendor: [input.vendor] as string[],
+        base: [input.base] as string[],
+        binary: true,
+        scope: 'date-window',
+        window: { from: '2026-10-22', to: '2026-11-20' },
+        timestamp: 0,
+        severity: DEFAULT_SEVERITY,
+      });
+      rows += out.divergences.length;
+    }
+    times.push(performance.now() - started);
+  }
+  report(`match (${rows} divergence rows)`, records, times);
+} else if (phase !== 'none') {
+  throw new Error(`unknown phase ${phase}`);
+}

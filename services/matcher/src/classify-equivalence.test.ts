@@ -1,0 +1,473 @@
+import {
+  type Campo,
+  compareDivergences,
+  type DivergenceRow,
+  decodeShardLine,
+  encodeShardRecord,
+  type RejectedLine,
+  type ShardRecord,
+  type TipoDivergencia,
+} from '@recon/contracts';
+import { hashLinha, subtractValor } from '@recon/rules';
+import { describe, expect, it } from 'vitest';
+import {
+  classifyShard,
+  type DuplicateLine,
+  emptyCounts,
+  hashBytes,
+  type ShardInput,
+  type ShardOutput,
+} from './classify.ts';
+import { DEFAULT_SEVERITY, type SeverityPolicy, valorSeverity } from './severity.ts';
+
+/**
+ * The byte-table classifier must give exactly what the Map-based one it replaced gave, on shards
+ * with every case: matches, each field differing, TIPO_1, TIPO_2 in and out of the window,
+ * duplicates on both sides, escaped and multi-byte text, blank lines, slices without a final line
+ * break — as bytes, as latin1 text and as text.
+ */
+
+type ReferenceInput = Omit<ShardInput, 'vendor' | 'base'> & {
+  vendor: readonly string[];
+  base: readonly string[];
+};
+
+const FIELD_CHECKS: { tipo: TipoDivergencia; campo: Campo }[] = [
+  { tipo: 'TIPO_3_VALOR', campo: 'valor' },
+  { tipo: 'TIPO_3_DATA', campo: 'data' },
+  { tipo: 'TIPO_3_NOME', campo: 'nome' },
+  { tipo: 'TIPO_3_ATIVO', campo: 'ativo_id' },
+  { tipo: 'TIPO_3_FORNECEDOR', campo: 'fornecedor_id' },
+];
+
+const TAB = 9;
+
+/** A latin1-decoded UTF-8 string back to the text it encodes. */
+function fromBinary(value: string): string {
+  for (let k = 0; k < value.length; k++) {
+    if (value.charCodeAt(k) > 0x7f) return Buffer.from(value, 'latin1').toString('utf8');
+  }
+  return value;
+}
+
+/** Slices joined into one text, each ending with a line break (a slice is whole lines). */
+function joinSlices(slices: readonly string[]): string {
+  if (slices.length === 1 && slices[0]!.endsWith('\n')) return slices[0]!;
+  return slices.map((t) => (t.length === 0 || t.endsWith('\n') ? t : `${t}\n`)).join('');
+}
+
+/** The Map implementation the byte table replaced, verbatim: the reference. */
+function referenceClassify(input: ReferenceInput): ShardOutput {
+  const { jobId, timestamp, severity } = input;
+  const binary = input.binary === true;
+  const decode = (text: string, start: number, end: number): ShardRecord => {
+    const r = decodeShardLine(text.slice(start, end));
+    if (!binary) return r;
+    r.ordem_id = fromBinary(r.ordem_id);
+    r.fornecedor_id = fromBinary(r.fornecedor_id);
+    r.nome = fromBinary(r.nome);
+    r.ativo_id = fromBinary(r.ativo_id);
+    return r;
+  };
+  const counts = emptyCounts();
+  const divergences: DivergenceRow[] = [];
+  const baseDuplicates: RejectedLine[] = [];
+  const vendorDuplicates: DuplicateLine[] = [];
+  const push = (row: Omit<DivergenceRow, 'job_id' | 'timestamp'>) => {
+    divergences.push({ job_id: jobId, ...row, timestamp });
+  };
+
+  const B = joinSlices(input.base);
+  const orders = new Map<string, number>();
+  const nb = B.length;
+  for (let pos = 0; pos < nb; ) {
+    let end = B.indexOf('\n', pos);
+    if (end === -1) end = nb;
+    if (end > pos) {
+      const t1 = B.indexOf('\t', pos);
+      const key = B.slice(t1 + 1, B.indexOf('\t', t1 + 1));
+      const first = orders.get(key);
+      if (first === undefined) orders.set(key, pos);
+      else {
+        const b = decode(B, pos, end);
+        const firstLinha = parseLinha(B, first);
+        counts.baseDuplicates++;
+        baseDuplicates.push({
+          linha: b.linha,
+          motivo: 'DUPLICATE_ORDEM_ID',
+          mensagem: `ordem_id ${b.ordem_id} repetido na base${firstLinha > 0 ? ` (primeira ocorrência na linha ${firstLinha})` : ''}; conteúdo normalizado`,
+          conteudo: `${b.fornecedor_id};${b.ordem_id};${b.nome};${b.ativo_id};${b.data};${b.valor}`,
+        });
+      }
+    }
+    pos = end + 1;
+  }
+
+  const V = joinSlices(input.vendor);
+  const nv = V.length;
+  for (let pos = 0; pos < nv; ) {
+    let end = V.indexOf('\n', pos);
+    if (end === -1) end = nv;
+    if (end === pos) {
+      pos = end + 1;
+      continue;
+    }
+    const t1 = V.indexOf('\t', pos);
+    const t2 = V.indexOf('\t', t1 + 1);
+    let linha = 0;
+    for (let k = pos; k < t1; k++) linha = linha * 10 + (V.charCodeAt(k) - 48);
+    const key = V.slice(t1 + 1, t2);
+    const seen = orders.get(key);
+    if (seen !== undefined && seen < 0) {
+      counts.vendorDuplicates++;
+      vendorDuplicates.push({
+        linha,
+        motivo: 'DUPLICATE_ORDEM_ID',
+        mensagem: `ordem_id ${decode(V, pos, end).ordem_id} repetido (primeira ocorrência na linha ${-seen - 1}, que foi conciliada)`,
+        conteudo: null,
+      });
+      pos = end + 1;
+      continue;
+    }
+    orders.set(key, -linha - 1);
+    counts.vendorValid++;
+    if (seen === undefined) {
+      const v = decode(V, pos, end);
+      counts.divergentOrders++;
+      push({
+        tipo_divergencia: 'TIPO_1',
+        severidade: severity.byType.TIPO_1,
+        ordem_id: v.ordem_id,
+        fornecedor_id: v.fornecedor_id,
+        nome: v.nome,
+        ativo_id: v.ativo_id,
+        data: v.data,
+        data_base: null,
+        valor_csv: v.valor,
+        valor_base: null,
+        diferenca: null,
+        campo: null,
+        detalhes: `ordem ${v.ordem_id} está no arquivo (linha ${v.linha}) e não está na base`,
+        hash_linha: hashLinha(v),
+        linha_arquivo: v.linha,
+      });
+      pos = end + 1;
+      continue;
+    }
+    counts.matched++;
+    counts.baseInScope++;
+    // Same key, so the base line's second tab is as far from its first as the vendor's.
+    const bt1 = B.indexOf('\t', seen);
+    const bRest = bt1 + (t2 - t1) + 1;
+    let bEnd = B.indexOf('\n', bRest);
+    if (bEnd === -1) bEnd = nb;
+    if (!sameText(V, t2 + 1, end, B, bRest, bEnd)) {
+      if (fieldDivergences(decode(V, pos, end), decode(B, seen, bEnd), severity, push))
+        counts.divergentOrders++;
+    }
+    pos = end + 1;
+  }
+
+  // Base rows no vendor record matched: TIPO_2 when in scope (RULES §5).
+  const window = input.window;
+  for (const start of orders.values()) {
+    if (start < 0) continue;
+    let end = B.indexOf('\n', start);
+    if (end === -1) end = nb;
+    const b = decode(B, start, end);
+    const inScope =
+      input.scope === 'all' || (window !== null && b.data >= window.from && b.data <= window.to);
+    if (!inScope) continue;
+    counts.baseInScope++;
+    counts.divergentOrders++;
+    push({
+      tipo_divergencia: 'TIPO_2',
+      severidade: severity.byType.TIPO_2,
+      ordem_id: b.ordem_id,
+      fornecedor_id: b.fornecedor_id,
+      nome: b.nome,
+      ativo_id: b.ativo_id,
+      data: b.data,
+      data_base: b.data,
+      valor_csv: null,
+      valor_base: b.valor,
+      diferenca: null,
+      campo: null,
+      detalhes: `ordem ${b.ordem_id} está na base e não está no arquivo`,
+      hash_linha: hashLinha(b),
+      linha_arquivo: null,
+    });
+  }
+  counts.distinctOrders = counts.vendorValid + counts.baseInScope - counts.matched;
+
+  divergences.sort(compareDivergences);
+  for (const d of divergences) {
+    counts.rows++;
+    counts.byType[d.tipo_divergencia]++;
+    counts.bySeverity[d.severidade]++;
+    counts.bySupplier[d.fornecedor_id] = (counts.bySupplier[d.fornecedor_id] ?? 0) + 1;
+  }
+  return { divergences, vendorDuplicates, baseDuplicates, counts };
+}
+
+/** The `linha` at the start of the line at `pos`. */
+function parseLinha(text: string, pos: number): number {
+  let linha = 0;
+  for (let k = pos; text.charCodeAt(k) !== TAB; k++) linha = linha * 10 + (text.charCodeAt(k) - 48);
+  return linha;
+}
+
+/** a[aStart, aEnd) === b[bStart, bEnd), without slicing. */
+function sameText(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let k = 0; k < aEnd - aStart; k++) {
+    if (a.charCodeAt(aStart + k) !== b.charCodeAt(bStart + k)) return false;
+  }
+  return true;
+}
+
+/** One TIPO_3_* row per differing field; returns whether any field differed. */
+function fieldDivergences(
+  v: ShardRecord,
+  b: ShardRecord,
+  severity: SeverityPolicy,
+  push: (row: Omit<DivergenceRow, 'job_id' | 'timestamp'>) => void,
+): boolean {
+  let hash: string | null = null;
+  let diferenca: string | null = null;
+  for (const { tipo, campo } of FIELD_CHECKS) {
+    const fileValue = v[campo];
+    const baseValue = b[campo];
+    if (fileValue === baseValue) continue;
+    hash ??= hashLinha(v);
+    diferenca ??= subtractValor(v.valor, b.valor);
+    push({
+      tipo_divergencia: tipo,
+      severidade:
+        tipo === 'TIPO_3_VALOR'
+          ? valorSeverity(severity, diferenca)
+          : severity.byType[tipo as Exclude<TipoDivergencia, 'TIPO_3_VALOR'>],
+      ordem_id: v.ordem_id,
+      fornecedor_id: v.fornecedor_id,
+      nome: v.nome,
+      ativo_id: v.ativo_id,
+      data: v.data,
+      data_base: b.data,
+      valor_csv: v.valor,
+      valor_base: b.valor,
+      diferenca,
+      campo,
+      detalhes:
+        campo === 'valor'
+          ? `valor no arquivo ${fileValue}, na base ${baseValue} (diferença ${diferenca})`
+          : `${campo} no arquivo ${quoteIfText(campo, fileValue)}, na base ${quoteIfText(campo, baseValue)}`,
+      hash_linha: hash,
+      linha_arquivo: v.linha,
+    });
+  }
+  return hash !== null;
+}
+
+function quoteIfText(campo: Campo, value: string): string {
+  return campo === 'nome' ? `"${value}"` : value;
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const pick = <T>(r: () => number, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
+
+const NOMES = [
+  'Maria Silva',
+  'João Conceição',
+  'Nguyễn Thị',
+  '山田 太郎',
+  'emoji 😀',
+  'tab\tdentro',
+  'barra\\',
+  'x',
+];
+const DATAS = ['2026-11-01', '2026-11-20', '2026-10-31', '2026-11-22', '2025-01-01'];
+const VALORES = ['100.00', '100.01', '-5.50', '0.00', '1234567.89', '99.99', '100.0', '1'];
+
+function record(r: () => number, ordem: string, linha: number): ShardRecord {
+  return {
+    linha,
+    ordem_id: ordem,
+    fornecedor_id: `FORN-${Math.floor(r() * 4)}`,
+    nome: pick(r, NOMES),
+    ativo_id: `ATV-${Math.floor(r() * 3)}`,
+    data: pick(r, DATAS),
+    valor: pick(r, VALORES),
+  };
+}
+
+/** A shard's two sides: shared orders (some changed), orders on one side only, duplicates. */
+function shard(seed: number, orders: number): { vendor: ShardRecord[]; base: ShardRecord[] } {
+  const r = rng(seed);
+  const vendor: ShardRecord[] = [];
+  const base: ShardRecord[] = [];
+  const ordem = (k: number) => pick(r, ['ORD-', 'ORD-é', 'ORD\t', '山-', 'A'.repeat(1 + (k % 40))]) + k;
+  for (let k = 0; k < orders; k++) {
+    const id = ordem(k);
+    const x = r();
+    const b = record(r, id, r() < 0.5 ? 0 : 2 + Math.floor(r() * 1e6));
+    const v: ShardRecord = { ...b, linha: 2 + Math.floor(r() * 1e6) };
+    if (x < 0.1) vendor.push(record(r, id, v.linha));
+    else if (x < 0.2) base.push(b);
+    else {
+      base.push(b);
+      const changed = { ...v };
+      if (r() < 0.15) changed.valor = pick(r, VALORES);
+      if (r() < 0.1) changed.data = pick(r, DATAS);
+      if (r() < 0.1) changed.nome = pick(r, NOMES);
+      if (r() < 0.05) changed.ativo_id = 'ATV-9';
+      if (r() < 0.05) changed.fornecedor_id = 'FORN-9';
+      vendor.push(changed);
+    }
+    if (r() < 0.03) base.push(record(r, id, 2 + Math.floor(r() * 1e6)));
+    if (r() < 0.03) vendor.push(record(r, id, 2 + Math.floor(r() * 1e6)));
+  }
+  // Vendor lines in file order, not by order id.
+  for (let k = vendor.length - 1; k > 0; k--) {
+    const j = Math.floor(r() * (k + 1));
+    [vendor[k], vendor[j]] = [vendor[j]!, vendor[k]!];
+  }
+  return { vendor, base };
+}
+
+/** The encoded lines cut into slices, some without their final line break, with blank lines. */
+function slices(records: ShardRecord[], r: () => number): string[] {
+  const text = records.map((x) => encodeShardRecord(x.linha, x)).join('');
+  const out: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    let cut = text.indexOf('\n', at + Math.floor(r() * 2000));
+    cut = cut === -1 ? text.length : cut + 1;
+    let piece = text.slice(at, cut);
+    if (r() < 0.3 && piece.endsWith('\n')) piece = piece.slice(0, -1);
+    if (r() < 0.1) piece = `\n${piece}`;
+    out.push(piece);
+    at = cut;
+  }
+  return out;
+}
+
+const latin1 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+
+describe('classifyShard on bytes = the Map classifier it replaced', () => {
+  it('gives the same rows, duplicates and counts, from bytes, latin1 text or text', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const r = rng(seed * 7919);
+      const { vendor, base } = shard(seed, seed === 1 ? 3 : 1500);
+      const v = slices(vendor, r);
+      const b = slices(base, r);
+      const common = {
+        jobId: 'JOB-20261122-000001',
+        scope: seed % 4 === 0 ? ('all' as const) : ('date-window' as const),
+        window: seed % 5 === 0 ? null : { from: '2026-11-01', to: '2026-11-21' },
+        timestamp: 1_700_000_000_000,
+        severity: DEFAULT_SEVERITY,
+      };
+      const expected = referenceClassify({ ...common, vendor: v, base: b });
+      expect(expected.counts.matched + expected.vendorDuplicates.length).toBeGreaterThan(0);
+      expect(classifyShard({ ...common, vendor: v, base: b })).toEqual(expected);
+      expect(
+        classifyShard({
+          ...common,
+          vendor: v.map((s) => Buffer.from(s)),
+          base: b.map((s) => Buffer.from(s)),
+        }),
+      ).toEqual(expected);
+      const binary = { ...common, vendor: v.map(latin1), base: b.map(latin1), binary: true };
+      expect(classifyShard(binary)).toEqual(referenceClassify(binary));
+    }
+  });
+
+  it('keeps the first base line of an order and flags later vendor lines of a claimed order', () => {
+    const r = rng(5);
+    const { vendor, base } = shard(99, 400);
+    const dup = base[0]!;
+    const withDuplicates = [...base, { ...dup, linha: 7, valor: '1.00' }, { ...dup, linha: 8 }];
+    const moreVendor = [...vendor, { ...vendor[0]!, linha: 9 }];
+    const input = {
+      jobId: 'JOB-20261122-000001',
+      scope: 'date-window' as const,
+      window: { from: '2026-11-01', to: '2026-11-21' },
+      timestamp: 0,
+      severity: DEFAULT_SEVERITY,
+      vendor: slices(moreVendor, r),
+      base: slices(withDuplicates, r),
+    };
+    const out = classifyShard(input);
+    expect(out.baseDuplicates.length).toBeGreaterThanOrEqual(2);
+    expect(out.vendorDuplicates.length).toBeGreaterThanOrEqual(1);
+    expect(out).toEqual(referenceClassify(input));
+  });
+
+  it('tells apart orders whose keys share a slot of the table and differ in one byte', () => {
+    // Keys of one length that differ only in their last byte and land on the same slot (the
+    // smallest table has 1024): probing must compare every byte.
+    const groups = new Map<number, string[]>();
+    for (let k = 0; groups.size < 4 || [...groups.values()].every((g) => g.length < 2); k++) {
+      for (const last of 'abcdefghijklmnopqrstuvwxyz') {
+        const key = `P${String(k).padStart(5, '0')}${last}`;
+        const slot = hashBytes(Buffer.from(key), 0, key.length) & 1023;
+        const group = groups.get(slot * 100000 + k) ?? [];
+        group.push(key);
+        groups.set(slot * 100000 + k, group);
+      }
+      for (const [g, keys] of groups) if (keys.length < 2) groups.delete(g);
+    }
+    const [first, second] = [...groups.values()].find((g) => g.length >= 2)!;
+    const base = [rec(first!, 0)];
+    const vendor = [rec(second!, 2), rec(first!, 3)];
+    const input = {
+      jobId: 'JOB-20261122-000001',
+      scope: 'all' as const,
+      window: null,
+      timestamp: 0,
+      severity: DEFAULT_SEVERITY,
+      vendor: [vendor.map((x) => encodeShardRecord(x.linha, x)).join('')],
+      base: [base.map((x) => encodeShardRecord(x.linha, x)).join('')],
+    };
+    const out = classifyShard(input);
+    expect(out.counts.matched).toBe(1);
+    expect(out.divergences.map((d) => [d.tipo_divergencia, d.ordem_id])).toEqual([['TIPO_1', second]]);
+    expect(out).toEqual(referenceClassify(input));
+  });
+
+  it('matches a line only when its rest is equal to the end, not a prefix of it', () => {
+    const input = {
+      jobId: 'JOB-20261122-000001',
+      scope: 'all' as const,
+      window: null,
+      timestamp: 0,
+      severity: DEFAULT_SEVERITY,
+      vendor: ['2\tA\tF\tn\ta\t2026-11-20\t1.0\n3\tB\tF\tn\ta\t2026-11-20\t1.00\n'],
+      base: ['0\tA\tF\tn\ta\t2026-11-20\t1.00\n0\tB\tF\tn\ta\t2026-11-20\t1.0\n'],
+    };
+    const out = classifyShard(input);
+    expect(out.divergences.map((d) => d.ordem_id)).toEqual(['A', 'B']);
+    expect(out).toEqual(referenceClassify(input));
+  });
+});
+
+function rec(ordem: string, linha: number): ShardRecord {
+  return {
+    linha,
+    ordem_id: ordem,
+    fornecedor_id: 'F',
+    nome: 'n',
+    ativo_id: 'a',
+    data: '2026-11-20',
+    valor: '1.00',
+  };
+}

@@ -1,0 +1,87 @@
+import { InMemoryJobStore } from '@recon/adapters/embedded';
+import { BARRIERS, type JobRequested, type ServiceContext, type ShardUnit } from '@recon/contracts';
+import { describe, expect, it } from 'vitest';
+import { handleShardReady } from './shard-ready.ts';
+
+const AT = '2026-11-22T06:00:00.000Z';
+const request: JobRequested = {
+  jobId: 'JOB-20261122-000001',
+  file: { key: '2026-11-21/vendor.csv' },
+  base: { kind: 'postgres', relation: 'transacoes' },
+  scope: 'date-window',
+  referenceDate: '2026-11-21',
+  arrivedAt: AT,
+  maxInvalidRate: 0.05,
+  shardCount: 2,
+  chunkBytes: 8 << 20,
+};
+
+function unit(shard: number): ShardUnit {
+  return {
+    shard,
+    resultKey: `work/${request.jobId}/results/shard-000${shard}.rsr`,
+    counts: {} as ShardUnit['counts'],
+  };
+}
+
+async function setup() {
+  const jobs = new InMemoryJobStore();
+  const published: { type: string; id: string }[] = [];
+  const ctx = {
+    jobs,
+    events: {
+      publish: async (type: string, id: string) => {
+        published.push({ type, id });
+      },
+    },
+    clock: { now: () => new Date(AT) },
+    log: { info() {}, warn() {}, error() {} },
+  } as unknown as ServiceContext;
+  await jobs.createJob(request, AT);
+  await jobs.setExpected(request.jobId, BARRIERS.shards, 2);
+  return { jobs, ctx, published };
+}
+
+const msg = (shard: number) => ({
+  jobId: request.jobId,
+  shard,
+  shardCount: 2,
+  scope: 'date-window' as const,
+  window: null,
+  vendorParts: [],
+  baseParts: [],
+});
+
+describe('handleShardReady when its shard is already done', () => {
+  it('moves the job to the report when every shard is done but nobody did (the barrier fired while the job was stopped)', async () => {
+    const { jobs, ctx, published } = await setup();
+    // Both shards completed while the job was CANCELLED: the barrier fired, nobody announced it.
+    await jobs.setStatus(request.jobId, 'MATCHING', AT);
+    await jobs.fail(request.jobId, 'CANCELLED', { stage: 'matching', code: 'CANCELLED', message: 'x' }, AT);
+    await jobs.completeUnit(request.jobId, BARRIERS.shards, '000000', unit(0));
+    expect(await jobs.completeUnit(request.jobId, BARRIERS.shards, '000001', unit(1))).toBe(true);
+    // A reprocess reopens it and sends the shards again.
+    expect(await jobs.reopen(request.jobId, 'MATCHING', AT, [])).toBe(true);
+    await handleShardReady(ctx, msg(1));
+    expect((await jobs.getJob(request.jobId))?.status).toBe('REPORTING');
+    expect(published).toEqual([{ type: 'matching.completed', id: `matching.completed:${request.jobId}` }]);
+  });
+
+  it('only skips while other shards are pending, and does nothing for a job that is not matching', async () => {
+    const { jobs, ctx, published } = await setup();
+    await jobs.setStatus(request.jobId, 'MATCHING', AT);
+    await jobs.completeUnit(request.jobId, BARRIERS.shards, '000000', unit(0));
+    await handleShardReady(ctx, msg(0));
+    expect((await jobs.getJob(request.jobId))?.status).toBe('MATCHING');
+    await jobs.completeUnit(request.jobId, BARRIERS.shards, '000001', unit(1));
+    await jobs.fail(
+      request.jobId,
+      'TIMEOUT',
+      { stage: 'matching', code: 'DEADLINE_EXCEEDED', message: 'x' },
+      AT,
+    );
+    await handleShardReady(ctx, msg(1));
+    expect((await jobs.getJob(request.jobId))?.status).toBe('TIMEOUT');
+    expect(published).toEqual([]);
+  });
+});
