@@ -13,7 +13,7 @@ import {
   ReconError,
   type ServiceContext,
 } from '@recon/contracts';
-import { createNotifier, type NotifierConfigInput } from '@recon/notifier';
+import { createNotifier, isTimeZone, type NotifierConfigInput } from '@recon/notifier';
 
 /**
  * The runbook's daily check (§1.1, "Verificar execução do dia anterior"; RULES §7 via issue 4):
@@ -304,15 +304,6 @@ export function parseClockTime(hhmm: string): number {
       `expected a time of day as HH:MM (e.g. 09:00), got ${JSON.stringify(hhmm)}`,
     );
   return Number(m[1]) * 60 + Number(m[2]);
-}
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The calendar date (YYYY-MM-DD) of an instant in a time zone. */

@@ -331,3 +331,33 @@ export async function restoreFromCheckpoint(jobs: JobStore, cp: Checkpoint, at: 
   }
   return mode;
 }
+
+/**
+ * RULES §7: a step (one message on one queue) that fails transiently (object store 5xx or
+ * throttling, database connection lost, timeouts: `ReconError.transient`) is attempted again after
+ * `delaysMs[k]` (k = retries so far), at most `maxAttempts` times in all, and never when the retry
+ * would start past the job's deadline. Permanent failures (bad input) are not retried. The same in
+ * both runtimes (embedded: timers; distributed: the SQS message's visibility).
+ */
+export interface RetryPolicy {
+  delaysMs: readonly number[];
+  maxAttempts: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  delaysMs: [30_000, 60_000, 120_000, 240_000],
+  maxAttempts: 3,
+};
+
+/** One retry, as recorded in the job's facts (`facts.retries`). */
+export interface RetryRecord {
+  stage: string;
+  event: string;
+  event_id: string;
+  /** The attempt that failed (1 = the first). */
+  attempt: number;
+  delay_ms: number;
+  code: string;
+  message: string;
+  at: string;
+}

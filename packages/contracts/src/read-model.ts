@@ -1,5 +1,6 @@
-import type { Severidade, TipoDivergencia } from './divergence.ts';
+import type { DivergenceRow, Severidade, TipoDivergencia } from './divergence.ts';
 import type { JobRecord, JobStatus } from './ports.ts';
+import { SHARD_TEXT_COLUMNS } from './shard-result.ts';
 import type { JobSummary } from './summary.ts';
 
 /**
@@ -8,48 +9,21 @@ import type { JobSummary } from './summary.ts';
  * Shapes follow docs/admin-api.md.
  */
 
-/** One divergence as the API returns it: RULES §6 plus the job's reference date `dt`. */
-export interface DivergenceItem {
-  job_id: string;
+/**
+ * One divergence as the API returns it: the RULES §6 row (DivergenceRow) plus the job's reference
+ * date `dt`, with `timestamp` as ISO 8601 (UTC, ms). Money stays exact decimal text ("1234.50").
+ */
+export type DivergenceItem = Omit<DivergenceRow, 'timestamp' | 'campo'> & {
   dt: string;
-  tipo_divergencia: TipoDivergencia;
-  severidade: Severidade;
-  ordem_id: string;
-  fornecedor_id: string;
-  nome: string;
-  ativo_id: string;
-  data: string;
-  data_base: string | null;
-  /** Exact decimal strings with two places ("1234.50"); never binary floats. */
-  valor_csv: string | null;
-  valor_base: string | null;
-  diferenca: string | null;
   campo: string | null;
-  detalhes: string;
-  hash_linha: string;
-  linha_arquivo: number | null;
-  /** ISO 8601, UTC, milliseconds. */
   timestamp: string;
-}
+};
 
 /** The columns of DivergenceItem in the read model's (and the CSV export's) order. */
 export const DIVERGENCE_ITEM_COLUMNS = [
   'job_id',
   'dt',
-  'tipo_divergencia',
-  'severidade',
-  'ordem_id',
-  'fornecedor_id',
-  'nome',
-  'ativo_id',
-  'data',
-  'data_base',
-  'valor_csv',
-  'valor_base',
-  'diferenca',
-  'campo',
-  'detalhes',
-  'hash_linha',
+  ...SHARD_TEXT_COLUMNS.filter((c) => c !== 'job_id'),
   'linha_arquivo',
   'timestamp',
 ] as const satisfies readonly (keyof DivergenceItem)[];

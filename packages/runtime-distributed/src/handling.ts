@@ -37,24 +37,9 @@ export interface MessageHandlingOptions {
   control?: JobControlOptions;
 }
 
-/** RULES §7 retries: the wait before each retry, and the attempts of a message in all. */
-export interface RetryPolicy {
-  delaysMs: readonly number[];
-  maxAttempts: number;
-}
+import type { RetryPolicy, RetryRecord } from '@recon/contracts';
 
-/** One retry, as recorded in the job's facts (`facts.retries`), as in the embedded runtime. */
-export interface RetryRecord {
-  stage: string;
-  event: string;
-  event_id: string;
-  /** The attempt that failed (1 = the first). */
-  attempt: number;
-  delay_ms: number;
-  code: string;
-  message: string;
-  at: string;
-}
+export type { RetryPolicy, RetryRecord };
 
 export interface JobControlOptions {
   deadline: DeadlinePorts;

@@ -108,7 +108,8 @@ export type NotifierConfig = z.output<typeof NotifierConfigSchema>;
 export type SmtpConfig = z.output<typeof SmtpSchema>;
 export type SesConfig = z.output<typeof SesSchema>;
 
-function isTimeZone(tz: string): boolean {
+/** Whether `tz` is an IANA time zone this runtime knows. */
+export function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return true;

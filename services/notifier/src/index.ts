@@ -11,6 +11,7 @@ export { slackChannel, slackMessage } from './channels/slack.ts';
 export {
   DEFAULT_RETRY_DELAYS_MS,
   DEFAULT_ROUTING,
+  isTimeZone,
   type NotifierConfig,
   type NotifierConfigInput,
   NotifierConfigSchema,
