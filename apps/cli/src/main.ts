@@ -11,7 +11,7 @@ import { withDatabase } from './database.ts';
 import { renderSummary } from './output.ts';
 import { fmt, Progress } from './progress.ts';
 import { SERVE_USAGE } from './serve/usage.ts';
-import { STACK_USAGE, stackCommand } from './stack/command.ts';
+import { STACK_USAGE } from './stack/usage.ts';
 
 const USAGE = `recon — reconcile the vendor's daily file against the internal base
 
@@ -81,7 +81,10 @@ const OPTIONS = {
 } as const;
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'stack') return stackCommand(argv.slice(1), readEnv());
+  if (argv[0] === 'stack') {
+    const { stackCommand } = await import('./stack/command.ts');
+    return stackCommand(argv.slice(1), readEnv());
+  }
   if (argv[0] === 'check-delivery') {
     // Loaded on demand: it brings the AWS SDK.
     const { checkDeliveryMain } = await import('./commands/check-delivery.ts');

@@ -1,5 +1,4 @@
 import { LocalFolderStore } from '@recon/adapters/embedded';
-import { extractBase } from '@recon/adapters/postgres';
 import {
   type BaseReader,
   type Clock,
@@ -33,10 +32,13 @@ export function clockOf(fixedNow: string | null): Clock {
   return { now: () => new Date(at) };
 }
 
+/** Reads the base from PostgreSQL; pg is loaded on first use (threads that never read it skip it). */
 export function pgBaseReader(url: string): BaseReader {
   return {
-    read: (relation, scope, slice) =>
-      extractBase({ url, relation, scope, ...(slice === undefined ? {} : { slice }) }),
+    async *read(relation, scope, slice) {
+      const { extractBase } = await import('@recon/adapters/postgres/base-extract');
+      yield* extractBase({ url, relation, scope, ...(slice === undefined ? {} : { slice }) });
+    },
   };
 }
 

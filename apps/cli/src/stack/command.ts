@@ -4,10 +4,7 @@ import { parseArgs } from 'node:util';
 import { ReconError } from '@recon/contracts';
 import { dropFile, readSummary, waitForJob } from './drop.ts';
 import { Stack, type StackState } from './stack.ts';
-
-export const STACK_USAGE = `  recon stack up [--dir .recon/stack] [--port 4566] [--matchers 2] [--database-url URL] [--shards N]
-                 [--visibility-timeout 30] [--max-receive-count 5] [--log-level info]
-  recon stack drop FILE [--date YYYY-MM-DD] [--dir .recon/stack] [--wait] [--timeout 600]`;
+import { STACK_USAGE } from './usage.ts';
 
 const OPTIONS = {
   dir: { type: 'string' },
