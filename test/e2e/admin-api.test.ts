@@ -303,13 +303,13 @@ describe('jobs', () => {
       payload: { key: 'nope/x.csv' },
     });
     expect(missing.statusCode).toBe(404);
-    const escape = await call({
+    const outside = await call({
       method: 'POST',
       url: '/v1/jobs',
       key: t.keys.operator,
       payload: { key: '../../etc/passwd' },
     });
-    expect(escape.statusCode).toBe(400);
+    expect(outside.statusCode).toBe(400);
   });
 
   it('uploads: a broken file is refused with the reason; a good one becomes a job; the CSV export neutralizes formulas', async () => {
