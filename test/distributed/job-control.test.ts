@@ -124,14 +124,22 @@ async function jobOf(s: Stack, dropped: Awaited<ReturnType<typeof dropFile>>, ti
   }
 }
 
-async function checkpointOf(s: Stack, jobId: string): Promise<Checkpoint | undefined> {
+/**
+ * The job's stop checkpoint. The job store says TIMEOUT a moment before the checkpoint is written
+ * (stopJob: fail, then checkpoint, then job.failed), so wait for it a little.
+ */
+async function checkpointOf(s: Stack, jobId: string, timeoutMs = 15_000): Promise<Checkpoint | undefined> {
   const s3 = createS3Client({
     region: s.state.region,
     endpoint: s.state.endpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
+  const store = new S3ObjectStore({ client: s3, bucket: s.state.storeBucket });
   try {
-    return await readCheckpoint(new S3ObjectStore({ client: s3, bucket: s.state.storeBucket }), jobId);
+    for (const started = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+      const cp = await readCheckpoint(store, jobId);
+      if ((cp !== undefined && cp.status !== 'IN_PROGRESS') || Date.now() - started > timeoutMs) return cp;
+    }
   } finally {
     s3.destroy();
   }
