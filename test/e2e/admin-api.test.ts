@@ -213,6 +213,7 @@ describe('stats and divergences', () => {
       '/v1/divergences?tipos=TIPO_1',
       '/v1/divergences?tipo=TIPO_9',
       '/v1/divergences?dt_from=2026-02-30',
+      '/v1/divergences?dt_to=2026-13-01',
       '/v1/divergences?page=0',
       '/v1/stats?severidade=URGENT',
       '/v1/divergences?dt_from=2026-11-21&dt_to=2026-11-01',

@@ -1,6 +1,11 @@
 /** RULES §2: `data` is `YYYY-MM-DD` or `DD/MM/YYYY`; impossible dates are rejected. Result is ISO. */
 export type DataResult = { ok: true; value: string } | { ok: false; reason: string };
 
+/** Whether `s` is an ISO day `YYYY-MM-DD` that exists on the calendar (a reference date, a filter). */
+export function isIsoDay(s: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(s) && parseData(s).ok;
+}
+
 export function parseData(raw: string): DataResult {
   let year: number;
   let month: number;

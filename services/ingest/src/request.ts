@@ -1,7 +1,6 @@
+import { createHash } from 'node:crypto';
 import { type JobRequested, type ObjectStore, ReconError } from '@recon/contracts';
-import { parseData } from '@recon/rules';
-
-const isIsoDay = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && parseData(s).ok;
+import { isIsoDay } from '@recon/rules';
 
 /**
  * RULES §6 reference date: given by the caller, else the date folder of the file's key
@@ -24,6 +23,13 @@ export function resolveReferenceDate(fileKey: string, given: string | undefined,
     Date.UTC(startedAt.getUTCFullYear(), startedAt.getUTCMonth(), startedAt.getUTCDate() - 1),
   );
   return dayBefore.toISOString().slice(0, 10);
+}
+
+/** SHA-256 (hex) of an object, in one streaming read: the file's identity for idempotency (RULES §7). */
+export async function objectSha256(store: ObjectStore, key: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of store.getStream(key)) hash.update(chunk);
+  return hash.digest('hex');
 }
 
 /** The next free `JOB-YYYYMMDD-NNNNNN` for the day the job starts, given the jobs already in the store. */

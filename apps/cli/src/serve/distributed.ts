@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { createPostgresJobStore, createS3Client, S3ObjectStore } from '@recon/adapters';
 import type { JobControl, SubmitInput, SubmitResult } from '@recon/admin';
 import {
@@ -13,7 +13,12 @@ import {
   type Scope,
   stopJob,
 } from '@recon/contracts';
-import { defaultShardCount, resolveReferenceDate } from '@recon/ingest';
+import {
+  DEFAULT_OBJECT_CREATED_OPTIONS,
+  defaultShardCount,
+  objectSha256,
+  resolveReferenceDate,
+} from '@recon/ingest';
 import { CommonEnvSchema, envFlag, jobObjectStore, parseEnv } from '@recon/runtime-distributed';
 import { z } from 'zod';
 import { awsPorts } from '../commands/aws-ports.ts';
@@ -54,9 +59,7 @@ export class DistributedJobControl implements JobControl {
     const size = await this.o.ingress.size(input.key);
     if (size === null)
       throw new ReconError('OBJECT_NOT_FOUND', `no object ${input.key} in the ingress bucket`);
-    const hash = createHash('sha256');
-    for await (const chunk of this.o.ingress.getStream(input.key)) hash.update(chunk);
-    const fileSha256 = hash.digest('hex');
+    const fileSha256 = await objectSha256(this.o.ingress, input.key);
     if (input.force !== true) {
       const earlier = await this.o.jobs.findFileJob(fileSha256);
       if (earlier !== undefined) {
@@ -92,9 +95,10 @@ export class DistributedJobControl implements JobControl {
       scope: input.scope ?? this.o.scope,
       referenceDate,
       arrivedAt: now.toISOString(),
-      maxInvalidRate: 0.05,
+      // As a file dropped in the bucket (ingest's Object Created route).
+      maxInvalidRate: DEFAULT_OBJECT_CREATED_OPTIONS.maxInvalidRate,
       shardCount: defaultShardCount(size, 0),
-      chunkBytes: 8 << 20,
+      chunkBytes: DEFAULT_OBJECT_CREATED_OPTIONS.chunkBytes,
       fileSha256,
     };
     await this.o.jobs.createJob(request, now.toISOString());

@@ -7,6 +7,7 @@ import {
   TIPOS,
   type TipoDivergencia,
 } from '@recon/contracts';
+import { isIsoDay } from '@recon/rules';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AdminDeps } from '../app.ts';
 import { ROLE_RANK, requireRole } from '../auth.ts';
@@ -65,7 +66,7 @@ export function filterOf(q: FilterQuery): DivergenceFilter {
     ['dt_from', q.dt_from],
     ['dt_to', q.dt_to],
   ] as const) {
-    if (value !== undefined && new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
+    if (value !== undefined && !isIsoDay(value)) {
       throw new ApiError('INVALID_ARGUMENT', `${name}=${value} is not a calendar date (YYYY-MM-DD)`);
     }
   }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   BARRIERS,
+  checkpointKey,
+  FINAL_JOB_STATUSES,
   JOB_STATUSES,
   type JobRecord,
   type JobStatus,
@@ -8,6 +10,7 @@ import {
   type Scope,
   type VendorChunkUnit,
 } from '@recon/contracts';
+import { isIsoDay } from '@recon/rules';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AdminDeps, SubmitInput } from '../app.ts';
 import { requireRole } from '../auth.ts';
@@ -18,7 +21,6 @@ export const JOBS_PAGE_SIZE = 50;
 const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' };
 const JOB_ID = { type: 'string', pattern: '^JOB-\\d{8}-\\d{6}$' };
 const SCOPES = ['date-window', 'all'] as const;
-const checkpointKey = (jobId: string) => `checkpoints/${jobId}/checkpoint.json`;
 
 function summaryOf(job: JobRecord): JobSummary | undefined {
   return job.facts.summary as JobSummary | undefined;
@@ -26,7 +28,7 @@ function summaryOf(job: JobRecord): JobSummary | undefined {
 
 function listItem(job: JobRecord) {
   const summary = summaryOf(job);
-  const ended = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'CANCELLED'].includes(job.status);
+  const ended = FINAL_JOB_STATUSES.includes(job.status);
   return {
     job_id: job.jobId,
     status: job.status,
@@ -99,12 +101,8 @@ function submitOptions(raw: {
   force?: string | boolean | undefined;
 }): Omit<SubmitInput, 'key'> {
   const { reference_date: referenceDate, scope, force } = raw;
-  if (referenceDate !== undefined) {
-    const ok =
-      /^\d{4}-\d{2}-\d{2}$/.test(referenceDate) &&
-      new Date(`${referenceDate}T00:00:00Z`).toISOString().slice(0, 10) === referenceDate;
-    if (!ok)
-      throw new ApiError('INVALID_ARGUMENT', `reference_date=${referenceDate}: expected a date YYYY-MM-DD`);
+  if (referenceDate !== undefined && !isIsoDay(referenceDate)) {
+    throw new ApiError('INVALID_ARGUMENT', `reference_date=${referenceDate}: expected a date YYYY-MM-DD`);
   }
   if (scope !== undefined && !(SCOPES as readonly string[]).includes(scope)) {
     throw new ApiError('INVALID_ARGUMENT', `scope=${scope}: expected one of ${SCOPES.join(', ')}`);
@@ -267,7 +265,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
       const job = await deps.jobs.getJob(request.params.id);
       if (job === undefined) throw new ApiError('NOT_FOUND', `no job ${request.params.id}`);
       if (job.status === 'SUCCEEDED') throw new ApiError('CONFLICT', `job ${job.jobId} already SUCCEEDED`);
-      if (!['FAILED', 'TIMEOUT', 'CANCELLED'].includes(job.status)) {
+      if (!FINAL_JOB_STATUSES.includes(job.status)) {
         throw new ApiError('CONFLICT', `job ${job.jobId} is still running (${job.status})`);
       }
       const result = await deps.control.reprocess(job.jobId);

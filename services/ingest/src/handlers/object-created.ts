@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { JobRequested, ObjectCreated, Scope, ServiceContext } from '@recon/contracts';
-import { defaultShardCount, resolveReferenceDate } from '../request.ts';
+import { defaultShardCount, objectSha256, resolveReferenceDate } from '../request.ts';
 
 /** What a job started by a file drop looks like: the request fields no event carries. */
 export interface ObjectCreatedOptions {
@@ -59,9 +59,7 @@ export async function handleObjectCreated(
     ctx.log.info(fields, 'this upload already has a job: nothing to do');
     return;
   }
-  const sha256 = createHash('sha256');
-  for await (const chunk of ctx.ingress.getStream(msg.key)) sha256.update(chunk);
-  const fileSha256 = sha256.digest('hex');
+  const fileSha256 = await objectSha256(ctx.ingress, msg.key);
   const earlier = await ctx.jobs.findFileJob(fileSha256);
   if (earlier !== undefined && earlier.jobId !== jobId) {
     ctx.log.info(
