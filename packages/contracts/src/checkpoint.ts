@@ -252,9 +252,11 @@ export async function resumeJob(
       jobs.listUnits(jobId, BARRIERS.shards),
     ]);
     mode = resumeModeOf(request, existing.facts, vendor.length, base.length, shards.length);
-    // The new facts (a reprocess's own deadline) land before the job reopens: a message still in
-    // flight must not find it open with its old, passed deadline.
-    if (Object.keys(facts).length > 0) await jobs.mergeFacts(jobId, facts);
+    // The new facts (a reprocess's own deadline, the count of resumes that gives re-sent shards
+    // new message ids) land before the job reopens: a message still in flight must not find it
+    // open with its old, passed deadline.
+    const resumes = (typeof existing.facts.resumes === 'number' ? existing.facts.resumes : 0) + 1;
+    await jobs.mergeFacts(jobId, { ...facts, resumes });
     const reset =
       mode === 'restart'
         ? Object.values(BARRIERS)

@@ -93,8 +93,12 @@ export async function handleSideCompleted(
   const vendorParts = vendor.map((u) => u.part);
   await ctx.jobs.mergeFacts(msg.jobId, { window });
   await ctx.jobs.setStatus(msg.jobId, 'MATCHING', ctx.clock.now().toISOString());
+  // A reprocessed job sends its shards again under new ids: a message of the stopped run, still in
+  // flight, is recorded as handled (without work) and must not make the new one a duplicate.
+  const run =
+    typeof job.facts.resumes === 'number' && job.facts.resumes > 0 ? `:resume-${job.facts.resumes}` : '';
   for (let shard = 0; shard < req.shardCount; shard++) {
-    await ctx.events.publish('shard.ready', `shard.ready:${msg.jobId}:${shard}`, {
+    await ctx.events.publish('shard.ready', `shard.ready:${msg.jobId}:${shard}${run}`, {
       jobId: msg.jobId,
       shard,
       shardCount: req.shardCount,

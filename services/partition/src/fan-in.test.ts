@@ -1,0 +1,74 @@
+import { InMemoryJobStore } from '@recon/adapters/embedded';
+import {
+  BARRIERS,
+  type JobRequested,
+  resumeJob,
+  type ServiceContext,
+  type VendorChunkUnit,
+} from '@recon/contracts';
+import { describe, expect, it } from 'vitest';
+import { handleSideCompleted } from './fan-in.ts';
+
+const AT = '2026-11-22T06:00:00.000Z';
+const request: JobRequested = {
+  jobId: 'JOB-20261122-000001',
+  file: { key: '2026-11-21/vendor.csv' },
+  base: { kind: 'csv', key: 'base.csv' },
+  scope: 'all',
+  referenceDate: '2026-11-21',
+  arrivedAt: AT,
+  maxInvalidRate: 0.05,
+  shardCount: 2,
+  chunkBytes: 8 << 20,
+};
+const chunk: VendorChunkUnit = {
+  index: 0,
+  chunkKey: 'work/x/chunks/vendor-00000.csv',
+  firstLine: 2,
+  part: { key: 'work/x/parts/vendor-00000.bin', offsets: [0, 10, 20] },
+  records: 2,
+  valid: 2,
+  invalid: 0,
+  rejectsKey: null,
+  minData: '2026-11-20',
+  maxData: '2026-11-20',
+};
+
+describe('handleSideCompleted', () => {
+  it("sends a reprocessed job's shards under new ids, so messages of the stopped run cannot make them duplicates", async () => {
+    const jobs = new InMemoryJobStore();
+    const ids: string[] = [];
+    const events = {
+      publish: async (type: string, id: string) => {
+        if (type === 'shard.ready') ids.push(id);
+      },
+    };
+    const ctx = { jobs, events, clock: { now: () => new Date(AT) } } as unknown as ServiceContext;
+    await jobs.createJob(request, AT);
+    await jobs.setStatus(request.jobId, 'PARTITIONING', AT);
+    await jobs.mergeFacts(request.jobId, { vendor_chunks: 1 });
+    await jobs.completeUnit(request.jobId, BARRIERS.vendorChunks, '00000', chunk);
+    await jobs.setExpected(request.jobId, BARRIERS.vendorChunks, 1);
+    await jobs.completeUnit(request.jobId, BARRIERS.base, '00', {
+      parts: [],
+      rows: 0,
+      invalid: 0,
+      rejectsKey: null,
+    });
+    await jobs.setExpected(request.jobId, BARRIERS.base, 1);
+    await jobs.setExpected(request.jobId, BARRIERS.partition, 2);
+    await handleSideCompleted(ctx, { jobId: request.jobId, side: 'vendor' });
+    await handleSideCompleted(ctx, { jobId: request.jobId, side: 'base' });
+    expect(ids).toEqual([`shard.ready:${request.jobId}:0`, `shard.ready:${request.jobId}:1`]);
+
+    // Cancelled mid-matching, then reprocessed twice: each run's shards have ids of their own.
+    for (const run of [1, 2]) {
+      await jobs.fail(request.jobId, 'CANCELLED', { stage: 'matching', code: 'CANCELLED', message: 'x' }, AT);
+      ids.length = 0;
+      expect(await resumeJob({ jobs, events }, request.jobId, undefined, AT)).toBe('match');
+      expect(ids).toEqual([]);
+      await handleSideCompleted(ctx, { jobId: request.jobId, side: 'base' });
+      expect(ids).toEqual([0, 1].map((s) => `shard.ready:${request.jobId}:${s}:resume-${run}`));
+    }
+  });
+});
