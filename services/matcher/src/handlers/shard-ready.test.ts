@@ -60,7 +60,8 @@ describe('handleShardReady when its shard is already done', () => {
     await jobs.fail(request.jobId, 'CANCELLED', { stage: 'matching', code: 'CANCELLED', message: 'x' }, AT);
     await jobs.completeUnit(request.jobId, BARRIERS.shards, '000000', unit(0));
     expect(await jobs.completeUnit(request.jobId, BARRIERS.shards, '000001', unit(1))).toBe(true);
-    // A reprocess reopens it and sends the shards again.
+    // A reprocess (resumeJob: one resume more) reopens it and sends the shards again.
+    await jobs.mergeFacts(request.jobId, { resumes: 1 });
     expect(await jobs.reopen(request.jobId, 'MATCHING', AT, [])).toBe(true);
     await handleShardReady(ctx, msg(1));
     expect((await jobs.getJob(request.jobId))?.status).toBe('REPORTING');
@@ -73,7 +74,11 @@ describe('handleShardReady when its shard is already done', () => {
     await jobs.completeUnit(request.jobId, BARRIERS.shards, '000000', unit(0));
     await handleShardReady(ctx, msg(0));
     expect((await jobs.getJob(request.jobId))?.status).toBe('MATCHING');
+    // A job never reprocessed: the delivery that completed the last shard moved it on; a
+    // duplicate copy of a done shard announces nothing again.
     await jobs.completeUnit(request.jobId, BARRIERS.shards, '000001', unit(1));
+    await handleShardReady(ctx, msg(1));
+    expect(published).toEqual([]);
     await jobs.fail(
       request.jobId,
       'TIMEOUT',

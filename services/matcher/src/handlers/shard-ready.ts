@@ -32,10 +32,12 @@ export async function handleShardReady(
   // A reprocessed job (resumed from its checkpoint) keeps the shards it had completed.
   const done = await ctx.jobs.listUnits<ShardUnit>(msg.jobId, BARRIERS.shards);
   if (done.some((u) => u.unit === unitName)) {
-    // Every shard may be done while nobody moved the job on: the last one completed (and fired the
-    // barrier) while the job was stopped or being reopened — a cancel or deadline, then a
-    // reprocess that sent the shards again. Whoever sees it moves the job to the report.
-    if (done.length >= job.request.shardCount) await toReport(ctx, msg.jobId);
+    // In a reprocessed job every shard may be done while nobody moved the job on: a matcher of the
+    // stopped run completed the last one (and fired the barrier) while the job was being reopened,
+    // and the re-sent shards all find their unit done. Whoever sees it moves the job to the report.
+    // (Otherwise the shard's first delivery did, and a duplicate copy has nothing to add.)
+    const resumed = typeof job.facts.resumes === 'number' && job.facts.resumes > 0;
+    if (resumed && done.length >= job.request.shardCount) await toReport(ctx, msg.jobId);
     return;
   }
   if ((options.testDelayMs ?? 0) > 0) {
