@@ -10,3 +10,4 @@ export * from './shard-format.ts';
 export * from './shard-result.ts';
 export * from './summary.ts';
 export * from './units.ts';
+export * from './utf8.ts';

@@ -2,6 +2,7 @@ import type { DivergenceRow } from './divergence.ts';
 import { ReconError } from './errors.ts';
 import type { RejectedLine } from './records.ts';
 import type { ShardCounts } from './units.ts';
+import { writeUtf8 } from './utf8.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Shard result format, version 2: matcher -> reporter (claim check: `keys.shardResult`).
@@ -55,7 +56,7 @@ export function divergenceRowsToColumns(rows: readonly DivergenceRow[]): Diverge
     let end = 0;
     for (let i = 0; i < n; i++) {
       const v = rows[i]![column] as unknown;
-      if (typeof v === 'string') end += bytes.write(v, end, 'utf8');
+      if (typeof v === 'string') end = writeUtf8(bytes, end, v);
       else if (v === null) nulls[i] = 1;
       else throw new ReconError('INTERNAL', `divergence ${i}: ${column} is neither a string nor null`);
       offsets[i + 1] = end;

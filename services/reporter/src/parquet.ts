@@ -16,6 +16,7 @@ import {
   ReconError,
   type TextColumnData,
   type TextColumnName,
+  writeUtf8,
 } from '@recon/contracts';
 import {
   type Data,
@@ -340,47 +341,8 @@ class NullMask {
 
 const MAX_UTF8_BYTES = 0x7fffffff; // Utf8 offsets are int32
 
-/** From this many UTF-16 units on, Buffer#write is faster than the JS loop (measured on Node 20). */
-const NATIVE_WRITE_MIN_LENGTH = 24;
-
 /** From this many bytes on, Buffer#copy is faster than the JS loop. */
 const NATIVE_COPY_MIN_LENGTH = 32;
-
-/**
- * Writes `s` as UTF-8 at `bytes[end]` (capacity for 3 bytes per UTF-16 unit checked by the caller)
- * and returns the new end. Same bytes as TextEncoder / Buffer: a lone surrogate becomes U+FFFD.
- */
-function writeUtf8(bytes: Uint8Array, start: number, s: string): number {
-  let end = start;
-  const len = s.length;
-  for (let j = 0; j < len; j++) {
-    let c = s.charCodeAt(j);
-    if (c < 0x80) {
-      bytes[end++] = c;
-    } else if (c < 0x800) {
-      bytes[end++] = 0xc0 | (c >> 6);
-      bytes[end++] = 0x80 | (c & 0x3f);
-    } else {
-      if (c >= 0xd800 && c <= 0xdfff) {
-        const next = j + 1 < len ? s.charCodeAt(j + 1) : 0;
-        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-          const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-          bytes[end++] = 0xf0 | (cp >> 18);
-          bytes[end++] = 0x80 | ((cp >> 12) & 0x3f);
-          bytes[end++] = 0x80 | ((cp >> 6) & 0x3f);
-          bytes[end++] = 0x80 | (cp & 0x3f);
-          j++;
-          continue;
-        }
-        c = 0xfffd;
-      }
-      bytes[end++] = 0xe0 | (c >> 12);
-      bytes[end++] = 0x80 | ((c >> 6) & 0x3f);
-      bytes[end++] = 0x80 | (c & 0x3f);
-    }
-  }
-  return end;
-}
 
 class Utf8Column {
   /** Bytes past `end` are uninitialized (allocUnsafe) and never read. */
@@ -418,12 +380,7 @@ class Utf8Column {
     let end = this.end;
     let bytes = this.bytes;
     if (end + len * 3 > bytes.length) bytes = this.grow(end + len * 3);
-    if (len >= NATIVE_WRITE_MIN_LENGTH) {
-      // Long strings: one native call beats the per-character loop.
-      end += bytes.write(value, end, 'utf8');
-    } else {
-      end = writeUtf8(bytes, end, value);
-    }
+    end = writeUtf8(bytes, end, value);
     this.end = end;
     this.offsets[i + 1] = end;
   }
