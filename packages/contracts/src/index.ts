@@ -1,4 +1,5 @@
 export * from './checkpoint.ts';
+export * from './copy-text.ts';
 export * from './divergence.ts';
 export * from './errors.ts';
 export * from './events.ts';

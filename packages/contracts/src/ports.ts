@@ -128,15 +128,19 @@ export type BaseExtractScope =
 /** The internal base when it is a database relation (PostgreSQL / RDS). */
 export interface BaseReader {
   /**
-   * The rows of `scope`; with `slice`, only that slice of the rows in the window (or of all rows),
-   * split by a hash of `ordem_id` — rows named by `scope.ordemIds` come whatever the slice, so the
-   * caller gives each slice its own share of those ids.
+   * The rows of `scope` in PostgreSQL COPY text format (`copy-text.ts`: the six columns in
+   * canonical order — fornecedor_id, ordem_id, nome, ativo_id, data, valor — tab-separated, `\N`
+   * for NULL, backslash escapes), as chunks of whole lines: the partition encodes most rows
+   * straight from these bytes, with no string per field. With `slice`, only that slice of the rows
+   * in the window (or of all rows), split by a hash of `ordem_id` — rows named by
+   * `scope.ordemIds` come whatever the slice, so the caller gives each slice its own share of
+   * those ids.
    */
   read(
     relation: string,
     scope: BaseExtractScope,
     slice?: { index: number; count: number },
-  ): AsyncIterable<RawBaseRow[]>;
+  ): AsyncIterable<Uint8Array>;
 }
 
 /** What every handler receives: the ports of its process. */

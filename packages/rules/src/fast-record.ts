@@ -291,6 +291,36 @@ export class FastRecordEncoder {
   }
 
   /**
+   * A PostgreSQL COPY text line at bytes [start, end) of `src` (no LF): six fields separated by
+   * tabs, in the encoder's column order. Encoded exactly as `encode` encodes the same fields of a
+   * CSV line (trimmed, validated, normalized), returning true; or false, nothing written, for the
+   * caller's general path: a backslash (an escape, or `\N` for NULL), another field count, or
+   * a field `encode` would refuse too.
+   */
+  encodeTabbed(src: Buffer, start: number, end: number, linha: number, sink: ShardSink): boolean {
+    const starts = this.starts;
+    const ends = this.ends;
+    let f = 0;
+    let fieldStart = start;
+    let special = false;
+    for (let i = start; i < end; i++) {
+      const c = src[i]!;
+      if (c === TAB) {
+        if (f === 5) return false;
+        starts[f] = fieldStart;
+        ends[f] = i;
+        f++;
+        fieldStart = i + 1;
+      } else if (c === BACKSLASH) return false;
+      else if (c < SPACE || c >= 0xcc) special = true;
+    }
+    if (f !== 5) return false;
+    starts[5] = fieldStart;
+    ends[5] = end;
+    return this.encodeFieldsAt(src, special, end - start, linha, sink);
+  }
+
+  /**
    * A line with a double quote, up to its LF (`stop`, CR included): its fields unquoted into a
    * scratch buffer exactly as `scanRecords` reads them (RFC 4180 quotes opening a field after
    * blanks, `""` inside, blanks after the closing quote dropped, a CR ending the last field

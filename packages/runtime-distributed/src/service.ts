@@ -7,7 +7,6 @@ import {
   createS3Client,
   createSqsClient,
   EventBridgePublisher,
-  extractBase,
   type PostgresJobStore,
   PrefixRoutedStore,
   type ReconLogger,
@@ -16,9 +15,9 @@ import {
   SqsPublisher,
   toReconError,
 } from '@recon/adapters';
+import { pgBaseReader } from '@recon/adapters/postgres/base-reader';
 import { PostgresReadModel } from '@recon/adapters/read-model';
 import {
-  type BaseReader,
   type Clock,
   type EventPublisher,
   type EventType,
@@ -250,10 +249,6 @@ export function clockOf(fixedNow: string | undefined): Clock {
   if (fixedNow === undefined) return { now: () => new Date() };
   const at = new Date(fixedNow);
   return { now: () => new Date(at) };
-}
-
-export function pgBaseReader(url: string): BaseReader {
-  return { read: (relation, scope) => extractBase({ url, relation, scope }) };
 }
 
 async function resolveQueueUrls(sqs: SQSClient, prefix: string): Promise<Record<QueueName, string>> {

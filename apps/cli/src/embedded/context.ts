@@ -1,6 +1,6 @@
 import { LocalFolderStore } from '@recon/adapters/embedded';
+import { pgBaseReader } from '@recon/adapters/postgres/base-reader';
 import {
-  type BaseReader,
   type Clock,
   type ObjectStore,
   ReconError,
@@ -30,16 +30,6 @@ export function clockOf(fixedNow: string | null): Clock {
   if (fixedNow === null) return { now: () => new Date() };
   const at = new Date(fixedNow);
   return { now: () => new Date(at) };
-}
-
-/** Reads the base from PostgreSQL; pg is loaded on first use (threads that never read it skip it). */
-export function pgBaseReader(url: string): BaseReader {
-  return {
-    async *read(relation, scope, slice) {
-      const { extractBase } = await import('@recon/adapters/postgres/base-extract');
-      yield* extractBase({ url, relation, scope, ...(slice === undefined ? {} : { slice }) });
-    },
-  };
 }
 
 /** The read model, connected on first use (threads that never report never load pg for it). */

@@ -1,10 +1,15 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type BaseExtractScope, type RawBaseRow, ReconError } from '@recon/contracts';
+import {
+  type BaseExtractScope,
+  CopyTextParser,
+  escapeCopyText,
+  type RawBaseRow,
+  ReconError,
+} from '@recon/contracts';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { baseUnavailable, closeClient, openClient, sqlState } from './connection.ts';
-import { CopyTextParser, escapeCopyText } from './copy-text.ts';
 import { quoteRelation } from './relation.ts';
 
 /** Which base rows take part (RULES §5); the port's type, named for this adapter. */
@@ -36,11 +41,19 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
  * since COPY takes no parameters).
  */
 export function extractBase(opts: ExtractBaseOptions): AsyncIterable<RawBaseRow[]> {
-  const relation = quoteRelation(opts.relation);
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new ReconError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${batchSize}`);
   }
+  return copyRows(extractBaseText(opts), batchSize);
+}
+
+/**
+ * The same rows as `extractBase`, as PostgreSQL sends them: COPY text, in chunks of whole lines
+ * (the `BaseReader` port). Checked and started as `extractBase` is.
+ */
+export function extractBaseText(opts: Omit<ExtractBaseOptions, 'batchSize'>): AsyncIterable<Buffer> {
+  const relation = quoteRelation(opts.relation);
   const scope = opts.scope;
   if (scope.mode === 'date-window') {
     checkDate('from', scope.from);
@@ -61,7 +74,7 @@ export function extractBase(opts: ExtractBaseOptions): AsyncIterable<RawBaseRow[
   ) {
     throw new ReconError('INVALID_ARGUMENT', `invalid base slice ${JSON.stringify(slice)}`);
   }
-  return streamRows(opts.url, opts.relation, relation, scope, batchSize, slice);
+  return streamText(opts.url, opts.relation, relation, scope, slice);
 }
 
 function checkDate(name: string, value: string): void {
@@ -124,18 +137,17 @@ function listedQuery(relation: string, scope: Extract<ExtractScope, { mode: 'dat
 }
 
 /**
- * The rows of the scope, in batches: the window (or every row) first, then the listed orders out of
- * the window. Those need the vendor's ids uploaded first (~1 s for a million): a second
+ * The rows of the scope as COPY text: the window (or every row) first, then the listed orders out
+ * of the window. Those need the vendor's ids uploaded first (~1 s for a million): a second
  * connection uploads them and starts its query while the first one's rows are already streaming.
  */
-async function* streamRows(
+async function* streamText(
   url: string,
   name: string,
   relation: string,
   scope: ExtractScope,
-  batchSize: number,
   slice: { index: number; count: number },
-): AsyncGenerator<RawBaseRow[]> {
+): AsyncGenerator<Buffer> {
   const { client, target } = await openClient(url);
   let listed: Promise<Listed> | null = null;
   let step = `reading ${name}`;
@@ -156,12 +168,12 @@ async function* streamRows(
       listed.catch(() => {});
     }
     await client.query(SESSION_SETTINGS);
-    yield* copyRows(client.query(copyTo(`COPY (${mainQuery(relation, scope, slice)}) TO STDOUT`)), batchSize);
+    yield* wholeLines(client.query(copyTo(`COPY (${mainQuery(relation, scope, slice)}) TO STDOUT`)));
     if (listed !== null) {
       step = 'loading the vendor ordem_ids into a temporary table';
       const { rows } = await listed;
       step = `reading ${name}`;
-      yield* copyRows(rows, batchSize);
+      yield* wholeLines(rows);
     }
   } catch (error) {
     throw extractError(error, target, name, step);
@@ -201,11 +213,34 @@ async function listedRows(
   }
 }
 
-/** A COPY TO STDOUT stream as batches of rows. */
-async function* copyRows(stream: AsyncIterable<Buffer>, batchSize: number): AsyncGenerator<RawBaseRow[]> {
+/**
+ * A COPY TO STDOUT stream in chunks that end on a line break (the stream's own chunks end
+ * anywhere). PostgreSQL ends every row with one: bytes left at the end are a truncated row.
+ */
+async function* wholeLines(stream: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let carry: Buffer | null = null;
+  for await (const chunk of stream) {
+    const last = chunk.lastIndexOf(LF);
+    if (last === -1) {
+      carry = carry === null ? Buffer.from(chunk) : Buffer.concat([carry, chunk]);
+      continue;
+    }
+    const lines = chunk.subarray(0, last + 1);
+    yield carry === null ? lines : Buffer.concat([carry, lines]);
+    carry = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : null;
+  }
+  if (carry !== null) {
+    throw new Error(`COPY output ended inside a row: ${JSON.stringify(carry.toString('utf8', 0, 200))}`);
+  }
+}
+
+const LF = 10;
+
+/** COPY text chunks as batches of rows (NULL as null). */
+async function* copyRows(chunks: AsyncIterable<Buffer>, batchSize: number): AsyncGenerator<RawBaseRow[]> {
   const parser = new CopyTextParser(6);
   let rows: (string | null)[][] = [];
-  for await (const chunk of stream) {
+  for await (const chunk of chunks) {
     parser.push(chunk, rows);
     if (rows.length >= batchSize) {
       let start = 0;

@@ -1,10 +1,9 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type NormalizedRecord, ReconError } from '@recon/contracts';
+import { escapeCopyText, type NormalizedRecord, ReconError } from '@recon/contracts';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { baseUnavailable, closeClient, openClient, sqlState } from './connection.ts';
-import { escapeCopyText } from './copy-text.ts';
 import { parseRelation, quoteRelation } from './relation.ts';
 
 export interface LoadBaseOptions {

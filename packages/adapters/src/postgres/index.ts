@@ -1,4 +1,11 @@
-export { type ExtractBaseOptions, type ExtractScope, extractBase, type RawBaseRow } from './base-extract.ts';
+export {
+  type ExtractBaseOptions,
+  type ExtractScope,
+  extractBase,
+  extractBaseText,
+  type RawBaseRow,
+} from './base-extract.ts';
 export { type LoadBaseOptions, loadBase } from './base-load.ts';
+export { pgBaseReader } from './base-reader.ts';
 export { type PostgresHandle, type StartEmbeddedPostgresOptions, startEmbeddedPostgres } from './embedded.ts';
 export { parseRelation, quoteRelation, type RelationName } from './relation.ts';

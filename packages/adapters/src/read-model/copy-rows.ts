@@ -1,5 +1,9 @@
-import { DIVERGENCE_ITEM_COLUMNS, type DivergenceColumns, type TextColumnData } from '@recon/contracts';
-import { escapeCopyText } from '../postgres/copy-text.ts';
+import {
+  DIVERGENCE_ITEM_COLUMNS,
+  type DivergenceColumns,
+  escapeCopyText,
+  type TextColumnData,
+} from '@recon/contracts';
 
 const NULL = '\\N';
 const ROWS_PER_CHUNK = 2_000;

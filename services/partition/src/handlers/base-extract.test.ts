@@ -1,8 +1,8 @@
-import type { RejectedLine } from '@recon/contracts';
+import { escapeCopyText, type RejectedLine } from '@recon/contracts';
 import { FastRecordEncoder, normalizeRecord } from '@recon/rules';
 import { describe, expect, it } from 'vitest';
 import { ShardWriter } from '../shard-writer.ts';
-import { addBaseRow } from './base-extract.ts';
+import { addBaseRow, CopyTextBaseRecords } from './base-extract.ts';
 
 type Row = (string | null)[];
 const CANONICAL = [0, 1, 2, 3, 4, 5];
@@ -215,5 +215,72 @@ describe('database rows: fast path = general path', () => {
     expect(encoder.encodeFields(['F', 'O', long, 'A', '2026-01-02', '5.00'], 123456789, writer)).toBe(true);
     expect(encoder.dataKey).toBe(20260102);
     expect(writer.take('k').body.toString('utf8')).toBe(`123456789\tO\tF\t${long}\tA\t2026-01-02\t5.00\n`);
+  });
+});
+
+/** The rows as PostgreSQL's COPY TO sends them (text format: `\\N` for NULL, backslash escapes). */
+function copyText(rows: readonly Row[]): Buffer {
+  const lines = rows.map((r) => `${r.map((v) => (v === null ? '\\N' : escapeCopyText(v))).join('\t')}\n`);
+  return Buffer.from(lines.join(''), 'utf8');
+}
+
+/** The handler's path for the BaseReader port's COPY text, fed in `pieces` chunks of whole lines. */
+function copyTextPath(rows: readonly Row[], shards: number, pieces = 1) {
+  const writer = new ShardWriter(shards);
+  const rejects: RejectedLine[] = [];
+  const records = new CopyTextBaseRecords(writer, rejects);
+  const per = Math.ceil(rows.length / pieces);
+  for (let k = 0; k < rows.length; k += per) records.add(copyText(rows.slice(k, k + per)));
+  return { ...writer.take('k'), rejects, valid: records.rows, fromBytes: records.fromBytes };
+}
+
+describe('database rows as COPY text: byte path = general path', () => {
+  it('canonical rows are encoded from their bytes', () => {
+    const rows: Row[] = [
+      ['F1', 'ORD-1', 'Maria Silva', 'ATV-1', '2026-11-20', '1234.50'],
+      ['F1', 'ORD-2', 'João Conceição', 'ATV-1', '2026-11-20', '-0.07'],
+      ['F1', 'ORD-3', '', '', '2024-02-29', '0.00'],
+      ['F1', 'ORD-4', 'ÿ ʼ; "quoted"', 'A', '0001-01-01', '-9999999999999999.99'],
+    ];
+    const fromCopy = copyTextPath(rows, 5);
+    expect(fromCopy.fromBytes).toBe(rows.length);
+    const general = generalPath(rows, 5);
+    expect(same(fromCopy, general)).toEqual(same(general, general));
+  });
+
+  it('escapes, NULLs, NFD, blanks and bad values take the parsed path with the same bytes and rejects', () => {
+    const rows: Row[] = [];
+    for (const valor of VALORES) rows.push(['F', `ORD-v${rows.length}`, 'n', 'a', '2026-01-02', valor]);
+    for (const data of DATAS) rows.push(['F', `ORD-d${rows.length}`, 'n', 'a', data, '1.00']);
+    for (const text of TEXTS) {
+      rows.push([text, `ORD-t${rows.length}`, 'n', 'a', '2026-01-02', '1.00']);
+      rows.push(['F', `ORD-t${rows.length}`, text, 'a', '2026-01-02', '1.00']);
+      rows.push(['F', `ORD-t${rows.length}`, 'n', text, '2026-01-02', '1.00']);
+    }
+    for (const ordem of ORDENS) rows.push(['F', ordem, 'n', 'a', '2026-01-02', '1.00']);
+    const fromCopy = copyTextPath(rows, 7, 3);
+    const general = generalPath(rows, 7);
+    expect(fromCopy.fromBytes).toBeGreaterThan(10);
+    expect(fromCopy.fromBytes).toBeLessThan(rows.length);
+    expect(general.rejects.length).toBeGreaterThan(10);
+    expect(same(fromCopy, general)).toEqual(same(general, general));
+  });
+
+  it('agrees on 100k random rows', () => {
+    for (const seed of [4, 5, 6]) {
+      const rows = randomRows(seed, 35_000);
+      const fromCopy = copyTextPath(rows, 16, 7);
+      const general = generalPath(rows, 16);
+      expect(fromCopy.fromBytes).toBeGreaterThan(15_000);
+      expect(fromCopy.rejects.length).toBeGreaterThan(1000);
+      expect(same(fromCopy, general)).toEqual(same(general, general));
+    }
+  });
+
+  it('refuses a chunk that ends inside a row', () => {
+    const records = new CopyTextBaseRecords(new ShardWriter(2), []);
+    expect(() => records.add(Buffer.from('F\tORD-1\tn\ta\t2026-01-02\t1.00\nF\tORD-2'))).toThrow(
+      /ends inside a row/,
+    );
   });
 });

@@ -3,6 +3,7 @@ import {
   type BaseExtractRequested,
   type BaseExtractScope,
   type BaseUnit,
+  CopyTextParser,
   decodeShardLine,
   keys,
   type PartInfo,
@@ -80,11 +81,12 @@ export async function handleBaseExtractRequested(
             to: msg.window?.to ?? '0001-01-01',
             ordemIds: vendorOrdemIds(ctx, msg.vendorParts),
           };
-    const encoder = new FastRecordEncoder(CANONICAL);
-    for await (const batch of ctx.base.read(msg.source.relation, scope, msg.slice)) {
-      for (const row of batch) if (addBaseRow(row, encoder, writer, rejects)) rows++;
+    const records = new CopyTextBaseRecords(writer, rejects);
+    for await (const chunk of ctx.base.read(msg.source.relation, scope, msg.slice)) {
+      records.add(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       if (writer.size > PART_CHARS) await flush();
     }
+    rows = records.rows;
   }
   await flush();
 
@@ -144,6 +146,50 @@ class CsvBaseRecords {
     );
   }
 }
+
+/**
+ * Rows of a database base, as the `BaseReader` port sends them (COPY text, whole lines), into
+ * `writer` (or `rejects`): most straight from their bytes (`FastRecordEncoder.encodeTabbed`); a
+ * line with an escape or a NULL, or a value to normalize, is parsed and takes `addBaseRow`.
+ */
+export class CopyTextBaseRecords {
+  rows = 0;
+  /** Rows encoded straight from their bytes. */
+  fromBytes = 0;
+  private readonly encoder = new FastRecordEncoder(CANONICAL);
+  private readonly parser = new CopyTextParser(6);
+  private readonly parsed: (string | null)[][] = [];
+
+  constructor(
+    private readonly writer: ShardWriter,
+    private readonly rejects: RejectedLine[],
+  ) {}
+
+  add(bytes: Buffer): void {
+    const n = bytes.length;
+    for (let pos = 0; pos < n; ) {
+      const end = bytes.indexOf(LF, pos);
+      if (end === -1) {
+        throw new ReconError(
+          'INTERNAL',
+          `the base reader sent a chunk that ends inside a row (the port sends whole lines): ${JSON.stringify(bytes.toString('utf8', pos, pos + 200))}`,
+        );
+      }
+      if (this.encoder.encodeTabbed(bytes, pos, end, 0, this.writer)) {
+        this.rows++;
+        this.fromBytes++;
+      } else {
+        this.parser.push(bytes.subarray(pos, end + 1), this.parsed);
+        for (const row of this.parsed)
+          if (addBaseRow(row, this.encoder, this.writer, this.rejects)) this.rows++;
+        this.parsed.length = 0;
+      }
+      pos = end + 1;
+    }
+  }
+}
+
+const LF = 10;
 
 function csvBaseLabel(ctx: ServiceContext, key: string): string {
   return `base snapshot ${ctx.ingress.uri(key)}`;
