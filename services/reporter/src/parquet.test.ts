@@ -2,12 +2,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { DivergenceRow } from '@recon/contracts';
-import { TIPOS } from '@recon/contracts';
+import { type DivergenceRow, divergenceRowsToColumns, TIPOS } from '@recon/contracts';
 import { type DataType, Decimal, tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { divergencesToArrow, encodeDivergencesParquet, parseIsoDate } from './parquet.ts';
+import {
+  divergencesToArrow,
+  encodeDivergenceColumnsParquet,
+  encodeDivergencesParquet,
+  parseIsoDate,
+} from './parquet.ts';
 
 const COLUMNS = [
   'job_id',
@@ -474,6 +478,66 @@ describe('encodeDivergencesParquet: refuses values that do not fit', () => {
     expect(() => encodeDivergencesParquet([row({ linha_arquivo: 1.5 })])).toThrow(/column linha_arquivo: /);
     expect(() => encodeDivergencesParquet([row({ timestamp: 1.5 })])).toThrow(/column timestamp: /);
     expect(() => encodeDivergencesParquet([row({ timestamp: Number.NaN })])).toThrow(/column timestamp: /);
+  });
+});
+
+describe('encodeDivergenceColumnsParquet: rows held as columns (shard results)', () => {
+  /** Rows dealt round-robin into `count` lists, and the order that gathers them back. */
+  function dealt(rows: readonly DivergenceRow[], count: number) {
+    const lists: DivergenceRow[][] = Array.from({ length: count }, () => []);
+    const list = new Int32Array(rows.length);
+    const at = new Int32Array(rows.length);
+    rows.forEach((r, k) => {
+      list[k] = k % count;
+      at[k] = lists[k % count]!.length;
+      lists[k % count]!.push(r);
+    });
+    return { sources: lists.map(divergenceRowsToColumns), list, at };
+  }
+
+  it('writes the very file encodeDivergencesParquet writes for the same rows, whole or in parts', () => {
+    const rows: DivergenceRow[] = [];
+    for (let i = 0; i < 3000; i++) {
+      rows.push(
+        row({
+          ordem_id: `ORD-${i}`,
+          tipo_divergencia: TIPOS[i % TIPOS.length]!,
+          nome: i % 11 === 0 ? `Nome ${'ção 😀 '.repeat(i % 40)}` : `N${i % 300}`,
+          data_base: i % 4 === 0 ? null : '2026-01-14',
+          valor_csv: i % 9 === 0 ? null : `${i}.${String(i % 100).padStart(2, '0')}`,
+          diferenca: i % 3 === 0 ? null : `-${i % 70}.05`,
+          campo: i % 5 === 0 ? null : 'valor',
+          linha_arquivo: i % 6 === 0 ? null : i + 2,
+          timestamp: 1_768_000_000_000 + i,
+        }),
+      );
+    }
+    const { sources, list, at } = dealt(rows, 7);
+    const whole = encodeDivergenceColumnsParquet(sources, list, at, 0, rows.length);
+    expect(Buffer.from(whole).equals(Buffer.from(encodeDivergencesParquet(rows)))).toBe(true);
+    const part = encodeDivergenceColumnsParquet(sources, list, at, 1000, 2500);
+    expect(Buffer.from(part).equals(Buffer.from(encodeDivergencesParquet(rows.slice(1000, 2500))))).toBe(
+      true,
+    );
+  });
+
+  it.each([
+    ['valor_base', { valor_base: '1,00' }],
+    ['data', { data: '2026-02-30' }],
+    ['data_base', { data_base: '14/01/2026' }],
+    ['diferenca', { diferenca: '10000000000000000.00' }],
+  ] as const)('names the row of a bad %s as encodeDivergencesParquet does', (column, bad) => {
+    const rows = Array.from({ length: 9 }, (_, i) =>
+      row(i === 5 ? { ordem_id: 'ORD-BAD', ...bad } : { ordem_id: `ORD-${i}` }),
+    );
+    const { sources, list, at } = dealt(rows, 3);
+    const message = new RegExp(`row 5 \\(ordem_id "ORD-BAD"\\), column ${column}: `);
+    expect(() => encodeDivergencesParquet(rows)).toThrow(message);
+    expect(() => encodeDivergenceColumnsParquet(sources, list, at, 0, rows.length)).toThrow(message);
+    // Gathering from row 2 on, the bad row is the fourth written.
+    expect(() => encodeDivergenceColumnsParquet(sources, list, at, 2, rows.length)).toThrow(
+      new RegExp(`row 3 \\(ordem_id "ORD-BAD"\\), column ${column}: `),
+    );
   });
 });
 

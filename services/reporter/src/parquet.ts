@@ -243,34 +243,41 @@ export function divergenceColumnsToArrow(
   const linhaArquivo = new Int32Column('linha_arquivo', n);
   const timestamp = new TimestampColumn('timestamp', n);
 
-  let j = 0;
+  // Column by column: each pass reads one column of the sources and writes one buffer.
+  const rows: GatherRows = { list, at, from, to };
+  const gather = (column: CopyColumn, name: TextColumnName) =>
+    gatherColumn(
+      column,
+      sources.map((source) => source.text[name]),
+      rows,
+    );
   let k = from;
   try {
-    for (; k < to; k++, j++) {
+    gather(jobId, 'job_id');
+    gather(tipo, 'tipo_divergencia');
+    gather(severidade, 'severidade');
+    gather(ordemId, 'ordem_id');
+    gather(fornecedorId, 'fornecedor_id');
+    gather(nome, 'nome');
+    gather(ativoId, 'ativo_id');
+    gather(data, 'data');
+    gather(dataBase, 'data_base');
+    gather(valorCsv, 'valor_csv');
+    gather(valorBase, 'valor_base');
+    gather(diferenca, 'diferenca');
+    gather(campo, 'campo');
+    gather(detalhes, 'detalhes');
+    gather(hashLinha, 'hash_linha');
+    for (k = from; k < to; k++) {
       const src = sources[list[k]!]!;
       const i = at[k]!;
-      const t = src.text;
-      jobId.copy(j, t.job_id, i);
-      tipo.copy(j, t.tipo_divergencia, i);
-      severidade.copy(j, t.severidade, i);
-      ordemId.copy(j, t.ordem_id, i);
-      fornecedorId.copy(j, t.fornecedor_id, i);
-      nome.copy(j, t.nome, i);
-      ativoId.copy(j, t.ativo_id, i);
-      data.copy(j, t.data, i);
-      dataBase.copy(j, t.data_base, i);
-      valorCsv.copy(j, t.valor_csv, i);
-      valorBase.copy(j, t.valor_base, i);
-      diferenca.copy(j, t.diferenca, i);
-      campo.copy(j, t.campo, i);
-      detalhes.copy(j, t.detalhes, i);
-      hashLinha.copy(j, t.hash_linha, i);
-      linhaArquivo.push(j, src.linhaArquivoNulls[i] === 1 ? null : src.linhaArquivo[i]!);
-      timestamp.push(j, src.timestamp[i]!);
+      linhaArquivo.push(k - from, src.linhaArquivoNulls[i] === 1 ? null : src.linhaArquivo[i]!);
+      timestamp.push(k - from, src.timestamp[i]!);
     }
   } catch (error) {
+    if (error instanceof BadValue && error.row !== undefined) k = error.row;
     const src = sources[list[k]!]!;
-    badRow(error, j, textAt(src.text.ordem_id, at[k]!));
+    badRow(error, k - from, textAt(src.text.ordem_id, at[k]!));
   }
   return toTable(n, [
     jobId.finish(),
@@ -293,6 +300,34 @@ export function divergenceColumnsToArrow(
   ]);
 }
 
+/** The rows (list[k], at[k]), k in [from, to), of column-held sources, in output order. */
+interface GatherRows {
+  list: Int32Array;
+  at: Int32Array;
+  from: number;
+  to: number;
+}
+
+/** A column that takes values copied from a text column of the sources. */
+interface CopyColumn {
+  copy(i: number, from: TextColumnData, at: number): void;
+}
+
+/**
+ * Fills `column` with the gathered rows: output row k - from is row at[k] of `columns[list[k]]`
+ * (this column of each source). A bad value's BadValue is marked with its k.
+ */
+function gatherColumn(column: CopyColumn, columns: readonly TextColumnData[], rows: GatherRows): void {
+  const { list, at, from, to } = rows;
+  let k = from;
+  try {
+    for (; k < to; k++) column.copy(k - from, columns[list[k]!]!, at[k]!);
+  } catch (error) {
+    if (error instanceof BadValue) error.row = k;
+    throw error;
+  }
+}
+
 /** Value i of a text column as a string (null if null). */
 export function textAt(column: TextColumnData, i: number): string | null {
   if (column.nulls[i] === 1) return null;
@@ -304,6 +339,9 @@ export function textAt(column: TextColumnData, i: number): string | null {
 
 /** A value that does not fit its column; turned into a ReconError naming the row. */
 class BadValue extends Error {
+  /** Where a gather found it: the index k of the gathered rows (see gatherColumn). */
+  row: number | undefined;
+
   constructor(
     readonly column: string,
     problem: string,
