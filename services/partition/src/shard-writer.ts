@@ -13,9 +13,16 @@ export class ShardWriter implements ShardSink {
   private total = 0;
   readonly shardCount: number;
 
-  constructor(shardCount: number) {
+  /**
+   * `expectedBytes`: about how many bytes of lines the part will hold (e.g. the size of the input
+   * it is encoded from); each shard's buffer starts with its share and some room, so a part of the
+   * expected size is written without growing (and copying) the buffers again and again.
+   */
+  constructor(shardCount: number, expectedBytes = 0) {
     this.shardCount = shardCount;
-    this.buffers = Array.from({ length: shardCount }, () => Buffer.allocUnsafe(1 << 16));
+    const share = Math.ceil((expectedBytes * 1.25) / Math.max(1, shardCount));
+    const initial = Math.max(1 << 16, Math.min(share + (1 << 12), 64 << 20));
+    this.buffers = Array.from({ length: shardCount }, () => Buffer.allocUnsafe(initial));
     this.lengths = new Array(shardCount).fill(0);
   }
 

@@ -31,7 +31,11 @@ export async function handleBaseExtractRequested(
     return;
   }
   const startedAt = ctx.clock.now().toISOString();
-  const writer = new ShardWriter(msg.shardCount);
+  // A CSV range's lines take about its size (the size of a database slice is not known).
+  const writer = new ShardWriter(
+    msg.shardCount,
+    msg.range === undefined ? 0 : msg.range.end - msg.range.start,
+  );
   const parts: PartInfo[] = [];
   const rejects: RejectedLine[] = [];
   let rows = 0;
