@@ -161,14 +161,30 @@ function randomRows(seed: number, n: number): Row[] {
   return rows;
 }
 
+const CANONICAL_ROWS: readonly Row[] = [
+  ['F1', 'ORD-1', 'Maria Silva', 'ATV-1', '2026-11-20', '1234.50'],
+  ['F1', 'ORD-2', 'João Conceição', 'ATV-1', '2026-11-20', '-0.07'],
+  ['F1', 'ORD-3', '', '', '2024-02-29', '0.00'],
+  ['F1', 'ORD-4', 'ÿ ʼ', 'A', '0001-01-01', '-9999999999999999.99'],
+];
+
+/** One row per edge value of each column (the rest plain). */
+function edgeRows(): Row[] {
+  const rows: Row[] = [];
+  for (const valor of VALORES) rows.push(['F', `ORD-v${rows.length}`, 'n', 'a', '2026-01-02', valor]);
+  for (const data of DATAS) rows.push(['F', `ORD-d${rows.length}`, 'n', 'a', data, '1.00']);
+  for (const text of TEXTS) {
+    rows.push([text, `ORD-t${rows.length}`, 'n', 'a', '2026-01-02', '1.00']);
+    rows.push(['F', `ORD-t${rows.length}`, text, 'a', '2026-01-02', '1.00']);
+    rows.push(['F', `ORD-t${rows.length}`, 'n', text, '2026-01-02', '1.00']);
+  }
+  for (const ordem of ORDENS) rows.push(['F', ordem, 'n', 'a', '2026-01-02', '1.00']);
+  return rows;
+}
+
 describe('database rows: fast path = general path', () => {
   it('canonical, negative and zero rows take the fast path', () => {
-    const rows: Row[] = [
-      ['F1', 'ORD-1', 'Maria Silva', 'ATV-1', '2026-11-20', '1234.50'],
-      ['F1', 'ORD-2', 'João Conceição', 'ATV-1', '2026-11-20', '-0.07'],
-      ['F1', 'ORD-3', '', '', '2024-02-29', '0.00'],
-      ['F1', 'ORD-4', 'ÿ ʼ', 'A', '0001-01-01', '-9999999999999999.99'],
-    ];
+    const rows = CANONICAL_ROWS;
     const fast = handlerPath(rows, 5);
     expect(fast.fast).toBe(rows.length);
     const general = generalPath(rows, 5);
@@ -177,15 +193,7 @@ describe('database rows: fast path = general path', () => {
   });
 
   it('non-canonical values, NFD, edge blanks, escapes and NULLs fall back with the same bytes and rejects', () => {
-    const rows: Row[] = [];
-    for (const valor of VALORES) rows.push(['F', `ORD-v${rows.length}`, 'n', 'a', '2026-01-02', valor]);
-    for (const data of DATAS) rows.push(['F', `ORD-d${rows.length}`, 'n', 'a', data, '1.00']);
-    for (const text of TEXTS) {
-      rows.push([text, `ORD-t${rows.length}`, 'n', 'a', '2026-01-02', '1.00']);
-      rows.push(['F', `ORD-t${rows.length}`, text, 'a', '2026-01-02', '1.00']);
-      rows.push(['F', `ORD-t${rows.length}`, 'n', text, '2026-01-02', '1.00']);
-    }
-    for (const ordem of ORDENS) rows.push(['F', ordem, 'n', 'a', '2026-01-02', '1.00']);
+    const rows = edgeRows();
     const fast = handlerPath(rows, 7);
     const general = generalPath(rows, 7);
     // Only the canonical ones were fast; every other one went through normalizeRecord.
@@ -236,12 +244,7 @@ function copyTextPath(rows: readonly Row[], shards: number, pieces = 1) {
 
 describe('database rows as COPY text: byte path = general path', () => {
   it('canonical rows are encoded from their bytes', () => {
-    const rows: Row[] = [
-      ['F1', 'ORD-1', 'Maria Silva', 'ATV-1', '2026-11-20', '1234.50'],
-      ['F1', 'ORD-2', 'João Conceição', 'ATV-1', '2026-11-20', '-0.07'],
-      ['F1', 'ORD-3', '', '', '2024-02-29', '0.00'],
-      ['F1', 'ORD-4', 'ÿ ʼ; "quoted"', 'A', '0001-01-01', '-9999999999999999.99'],
-    ];
+    const rows: Row[] = [...CANONICAL_ROWS, ['F1', 'ORD-5', 'ÿ ʼ; "quoted"', 'A', '0001-01-01', '1.00']];
     const fromCopy = copyTextPath(rows, 5);
     expect(fromCopy.fromBytes).toBe(rows.length);
     const general = generalPath(rows, 5);
@@ -249,15 +252,7 @@ describe('database rows as COPY text: byte path = general path', () => {
   });
 
   it('escapes, NULLs, NFD, blanks and bad values take the parsed path with the same bytes and rejects', () => {
-    const rows: Row[] = [];
-    for (const valor of VALORES) rows.push(['F', `ORD-v${rows.length}`, 'n', 'a', '2026-01-02', valor]);
-    for (const data of DATAS) rows.push(['F', `ORD-d${rows.length}`, 'n', 'a', data, '1.00']);
-    for (const text of TEXTS) {
-      rows.push([text, `ORD-t${rows.length}`, 'n', 'a', '2026-01-02', '1.00']);
-      rows.push(['F', `ORD-t${rows.length}`, text, 'a', '2026-01-02', '1.00']);
-      rows.push(['F', `ORD-t${rows.length}`, 'n', text, '2026-01-02', '1.00']);
-    }
-    for (const ordem of ORDENS) rows.push(['F', ordem, 'n', 'a', '2026-01-02', '1.00']);
+    const rows = edgeRows();
     const fromCopy = copyTextPath(rows, 7, 3);
     const general = generalPath(rows, 7);
     expect(fromCopy.fromBytes).toBeGreaterThan(10);
