@@ -74,6 +74,26 @@ describe('shard result, version 2', () => {
     expect(decoded.vendorDuplicates).toEqual(output.vendorDuplicates);
   });
 
+  it('grows a column past its first guess: long and multi-byte values, many rows', () => {
+    const long = row({ nome: 'ç漢🙂'.repeat(3000), detalhes: 'x'.repeat(70_000) });
+    const many = Array.from({ length: 2000 }, (_, k) =>
+      row({
+        ordem_id: `ORD-${k}`,
+        nome: k % 7 === 0 ? 'ã'.repeat(k) : 'n',
+        data_base: k % 3 ? null : '2026-11-19',
+      }),
+    );
+    const all = [long, ...many, long];
+    expect(values(divergenceRowsToColumns(all))).toEqual(all);
+  });
+
+  it('refuses a value that is neither text nor null, naming the row and the column', () => {
+    const bad = row({ nome: undefined as unknown as string });
+    expect(() => divergenceRowsToColumns([row({}), bad])).toThrow(
+      /divergence 1: nome is neither a string nor null/,
+    );
+  });
+
   it('rejects a truncated body, naming the object', () => {
     const body = encodeShardResult(output);
     expect(() =>

@@ -40,39 +40,111 @@ export const SHARD_TEXT_COLUMNS = [
   'hash_linha',
 ] as const satisfies readonly (keyof DivergenceRow)[];
 
-/** Divergence rows laid out column by column (the layout of a version 2 shard result). */
+/**
+ * Divergence rows laid out column by column (the layout of a version 2 shard result). One pass
+ * over the rows, each field read by name: reading `row[column]` with the column in a variable was
+ * a generic keyed load per value, and with a first pass to size the buffers, took most of the
+ * matcher's time spent on its output.
+ */
 export function divergenceRowsToColumns(rows: readonly DivergenceRow[]): DivergenceColumns {
   const n = rows.length;
-  const text = {} as Record<TextColumnName, TextColumnData>;
-  for (const column of SHARD_TEXT_COLUMNS) {
-    let units = 0;
-    for (let i = 0; i < n; i++) {
-      const v = rows[i]![column];
-      if (typeof v === 'string') units += v.length;
-    }
-    const bytes = Buffer.allocUnsafe(units * 3);
-    const offsets = new Int32Array(n + 1);
-    const nulls = new Uint8Array(n);
-    let end = 0;
-    for (let i = 0; i < n; i++) {
-      const v = rows[i]![column] as unknown;
-      if (typeof v === 'string') end = writeUtf8(bytes, end, v);
-      else if (v === null) nulls[i] = 1;
-      else throw new ReconError('INTERNAL', `divergence ${i}: ${column} is neither a string nor null`);
-      offsets[i + 1] = end;
-    }
-    text[column] = { offsets, bytes: bytes.subarray(0, end), nulls };
-  }
+  const jobId = new TextColumnBuilder('job_id', n);
+  const tipo = new TextColumnBuilder('tipo_divergencia', n);
+  const severidade = new TextColumnBuilder('severidade', n);
+  const ordemId = new TextColumnBuilder('ordem_id', n);
+  const fornecedorId = new TextColumnBuilder('fornecedor_id', n);
+  const nome = new TextColumnBuilder('nome', n);
+  const ativoId = new TextColumnBuilder('ativo_id', n);
+  const data = new TextColumnBuilder('data', n);
+  const dataBase = new TextColumnBuilder('data_base', n);
+  const valorCsv = new TextColumnBuilder('valor_csv', n);
+  const valorBase = new TextColumnBuilder('valor_base', n);
+  const diferenca = new TextColumnBuilder('diferenca', n);
+  const campo = new TextColumnBuilder('campo', n);
+  const detalhes = new TextColumnBuilder('detalhes', n);
+  const hashLinha = new TextColumnBuilder('hash_linha', n);
   const linhaArquivo = new Float64Array(n);
   const linhaArquivoNulls = new Uint8Array(n);
   const timestamp = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
+    jobId.add(i, r.job_id);
+    tipo.add(i, r.tipo_divergencia);
+    severidade.add(i, r.severidade);
+    ordemId.add(i, r.ordem_id);
+    fornecedorId.add(i, r.fornecedor_id);
+    nome.add(i, r.nome);
+    ativoId.add(i, r.ativo_id);
+    data.add(i, r.data);
+    dataBase.add(i, r.data_base);
+    valorCsv.add(i, r.valor_csv);
+    valorBase.add(i, r.valor_base);
+    diferenca.add(i, r.diferenca);
+    campo.add(i, r.campo);
+    detalhes.add(i, r.detalhes);
+    hashLinha.add(i, r.hash_linha);
     if (r.linha_arquivo === null) linhaArquivoNulls[i] = 1;
     else linhaArquivo[i] = r.linha_arquivo;
     timestamp[i] = r.timestamp;
   }
+  const text: Record<TextColumnName, TextColumnData> = {
+    job_id: jobId.finish(),
+    tipo_divergencia: tipo.finish(),
+    severidade: severidade.finish(),
+    ordem_id: ordemId.finish(),
+    fornecedor_id: fornecedorId.finish(),
+    nome: nome.finish(),
+    ativo_id: ativoId.finish(),
+    data: data.finish(),
+    data_base: dataBase.finish(),
+    valor_csv: valorCsv.finish(),
+    valor_base: valorBase.finish(),
+    diferenca: diferenca.finish(),
+    campo: campo.finish(),
+    detalhes: detalhes.finish(),
+    hash_linha: hashLinha.finish(),
+  };
   return { rows: n, text, linhaArquivo, linhaArquivoNulls, timestamp };
+}
+
+/** One text column of n rows, filled row by row; its byte buffer doubles as it fills. */
+class TextColumnBuilder {
+  private bytes: Buffer;
+  private end = 0;
+  private readonly offsets: Int32Array;
+  private readonly nulls: Uint8Array;
+
+  constructor(
+    private readonly column: TextColumnName,
+    n: number,
+  ) {
+    this.bytes = Buffer.allocUnsafe(Math.max(64, n * 16));
+    this.offsets = new Int32Array(n + 1);
+    this.nulls = new Uint8Array(n);
+  }
+
+  add(i: number, v: string | null): void {
+    if (typeof v === 'string') {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      if (this.end + v.length * 3 > this.bytes.length) this.grow(v.length * 3);
+      this.end = writeUtf8(this.bytes, this.end, v);
+    } else if (v === null) {
+      this.nulls[i] = 1;
+    } else {
+      throw new ReconError('INTERNAL', `divergence ${i}: ${this.column} is neither a string nor null`);
+    }
+    this.offsets[i + 1] = this.end;
+  }
+
+  finish(): TextColumnData {
+    return { offsets: this.offsets, bytes: this.bytes.subarray(0, this.end), nulls: this.nulls };
+  }
+
+  private grow(need: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.end + need));
+    this.bytes.copy(bigger, 0, 0, this.end);
+    this.bytes = bigger;
+  }
 }
 
 /** The shard output as a version 2 shard result (see above). */
