@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { FileRejectedError } from '@recon/contracts';
-import { scanRecords } from './csv.ts';
+import { scanRecordBoundaries, scanRecords } from './csv.ts';
 import { parseHeader } from './header.ts';
 
 /** A run of whole records of a file, with the physical line where it starts. */
@@ -121,7 +121,7 @@ export class RecordBlockReader {
       }
     }
     const firstLine = this.line;
-    const scan = scanRecords(all.toString('latin1'), firstLine, final, null);
+    const scan = scanRecordBoundaries(all, firstLine, final);
     if (scan.unterminatedQuoteLine !== undefined) {
       throw new FileRejectedError(
         'UNTERMINATED_QUOTE',

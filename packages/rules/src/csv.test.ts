@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scanRecords } from './csv.ts';
+import { scanRecordBoundaries, scanRecords } from './csv.ts';
 
 function collect(text: string, firstLine = 2, final = true) {
   const out: { fields: string[]; linha: number; raw: string }[] = [];
@@ -69,8 +69,8 @@ describe('scanRecords (RULES §2)', () => {
     expect(out.map((r) => r.raw)).toEqual(['a;b', 'c;d']);
   });
 
-  it('counts records without splitting when no callback is given', () => {
-    const result = scanRecords('a;b\n\n"x\ny";z\nq\n', 1, true, null);
+  it('counts records from the bytes, without splitting them (scanRecordBoundaries)', () => {
+    const result = scanRecordBoundaries(Buffer.from('a;b\n\n"x\ny";z\nq\n'), 1, true);
     expect(result).toEqual({ end: 15, lines: 5, records: 3 });
   });
 });

@@ -1,6 +1,6 @@
 import { encodeShardRecord, type RejectedLine } from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
-import { scanRecords } from './csv.ts';
+import { scanRecordBoundaries, scanRecords } from './csv.ts';
 import { parseData } from './data.ts';
 import {
   dataKeyOf,
@@ -432,20 +432,42 @@ describe('fast partition path = general path', () => {
   });
 });
 
-describe('scanRecords boundaries without a callback', () => {
-  it('match the boundaries and counts with one, final or not', () => {
+describe('scanRecordBoundaries', () => {
+  /** What scanRecords finds on the latin1 view of the bytes (one character per byte). */
+  const reference = (bytes: Buffer, firstLine: number, final: boolean) =>
+    scanRecords(bytes.toString('latin1'), firstLine, final, () => {});
+
+  it('matches scanRecords on the latin1 view, final or not, cut anywhere (inside a character too)', () => {
     for (let seed = 1; seed <= 30; seed++) {
-      const text = randomChunk(seed, 300, [0, 1, 2, 3, 4, 5]).toString('utf8');
-      for (const cut of [text.length, Math.floor(text.length / 2), Math.floor(text.length / 3)]) {
-        const piece = text.slice(0, cut);
+      const bytes = randomChunk(seed, 300, [0, 1, 2, 3, 4, 5]);
+      for (const cut of [bytes.length, Math.floor(bytes.length / 2), Math.floor(bytes.length / 3) + 1]) {
+        const piece = bytes.subarray(0, cut);
         for (const final of [true, false]) {
-          expect(scanRecords(piece, 5, final, null)).toEqual(scanRecords(piece, 5, final, () => {}));
+          expect(scanRecordBoundaries(piece, 5, final)).toEqual(reference(piece, 5, final));
         }
       }
     }
-    for (const text of ['a;"b\n', 'a;"b"";\nc\n', 'x;" "q"\n', '"a"b";c\nd', ' "a\n"\n']) {
+  });
+
+  it('matches scanRecords on quotes, blank lines and line breaks at the edges', () => {
+    const texts = [
+      'a;"b\n',
+      'a;"b"";\nc\n',
+      'x;" "q"\n',
+      '"a"b";c\nd',
+      ' "a\n"\n',
+      '\n\n \t\r\n\r\r\na;b\r\n',
+      'a;"x\n\ny"  ;z\r\n  \n"q"\n',
+      '"ação";"漢\n字"\n\n',
+      '"',
+      '',
+      '\r',
+      'a;b\nc;"d',
+    ];
+    for (const text of texts) {
+      const bytes = Buffer.from(text, 'utf8');
       for (const final of [true, false]) {
-        expect(scanRecords(text, 1, final, null)).toEqual(scanRecords(text, 1, final, () => {}));
+        expect(scanRecordBoundaries(bytes, 1, final)).toEqual(reference(bytes, 1, final));
       }
     }
   });

@@ -1,4 +1,4 @@
-import { type OnRecord, quotedRecordEnd, type ScanResult, scanRecords } from './csv.ts';
+import { isBlankBytes, type OnRecord, quotedRecordEndBytes, type ScanResult, scanRecords } from './csv.ts';
 
 /**
  * The partition fast path: records validated, normalized and encoded as shard lines straight
@@ -660,20 +660,19 @@ export function scanRecordBytes(
   onLine: (start: number, end: number, linha: number) => boolean,
   onRecord: OnRecord,
 ): ScanResult {
-  // One byte per character: indexOf runs natively and positions are byte offsets.
-  const text = bytes.toString('latin1');
-  const n = text.length;
+  // Delimiters are ASCII, never part of a UTF-8 character: Buffer.indexOf finds them natively.
+  const n = bytes.length;
   let pos = 0;
   let line = firstLine;
   let records = 0;
-  let nextQuote = text.indexOf('"');
+  let nextQuote = bytes.indexOf(QUOTE);
   while (pos < n) {
-    let nl = text.indexOf('\n', pos);
+    let nl = bytes.indexOf(LF, pos);
     if (nl === -1) nl = n;
-    if (nextQuote !== -1 && nextQuote < pos) nextQuote = text.indexOf('"', pos);
-    const end = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+    if (nextQuote !== -1 && nextQuote < pos) nextQuote = bytes.indexOf(QUOTE, pos);
+    const end = nl > pos && bytes[nl - 1] === CR ? nl - 1 : nl;
     if (nextQuote === -1 || nextQuote >= nl) {
-      if (!isBlank(text, pos, end)) {
+      if (!isBlankBytes(bytes, pos, end)) {
         records++;
         if (!onLine(pos, end, line)) {
           scanRecords(bytes.toString('utf8', pos, Math.min(nl + 1, n)), line, true, onRecord);
@@ -690,7 +689,7 @@ export function scanRecordBytes(
       pos = nl + 1;
       continue;
     }
-    const recordEnd = quotedRecordEnd(text, pos);
+    const recordEnd = quotedRecordEndBytes(bytes, pos);
     const stop = recordEnd === -1 ? n : Math.min(recordEnd + 1, n);
     const scan = scanRecords(bytes.toString('utf8', pos, stop), line, true, onRecord);
     records += scan.records;
@@ -706,12 +705,4 @@ export function scanRecordBytes(
     pos = stop;
   }
   return { end: Math.min(pos, n), lines: line - firstLine, records };
-}
-
-function isBlank(text: string, start: number, end: number): boolean {
-  for (let k = start; k < end; k++) {
-    const c = text.charCodeAt(k);
-    if (c !== SPACE && c !== TAB) return false;
-  }
-  return true;
 }
