@@ -121,28 +121,13 @@ function arrowToParquet(table: Table): Uint8Array {
  * as encodeDivergencesParquet.
  */
 export function divergencesToArrow(rows: readonly DivergenceRow[]): Table {
-  if (!LITTLE_ENDIAN) throw new ReconError('INTERNAL', 'the Parquet encoder needs a little-endian platform');
   const n = rows.length;
-  const jobId = new Utf8Column('job_id', n, 20, false);
-  const tipo = new Utf8Column('tipo_divergencia', n, 16, false);
-  const severidade = new Utf8Column('severidade', n, 6, false);
-  const ordemId = new Utf8Column('ordem_id', n, 16, false);
-  const fornecedorId = new Utf8Column('fornecedor_id', n, 12, false);
-  const nome = new Utf8Column('nome', n, 32, false);
-  const ativoId = new Utf8Column('ativo_id', n, 12, false);
-  const data = new DateColumn('data', n, false);
-  const dataBase = new DateColumn('data_base', n, true);
-  const valorCsv = new DecimalColumn('valor_csv', n);
-  const valorBase = new DecimalColumn('valor_base', n);
-  const diferenca = new DecimalColumn('diferenca', n);
-  const campo = new Utf8Column('campo', n, 8, true);
-  const detalhes = new Utf8Column('detalhes', n, 80, false);
-  const hashLinha = new Utf8Column('hash_linha', n, 64, false);
-  const linhaArquivo = new Int32Column('linha_arquivo', n);
-  const timestamp = new TimestampColumn('timestamp', n);
-
+  const b = new DivergenceBuilders(n);
+  const { jobId, tipo, severidade, ordemId, fornecedorId, nome, ativoId, data, dataBase } = b;
+  const { valorCsv, valorBase, diferenca, campo, detalhes, hashLinha, linhaArquivo, timestamp } = b;
   let i = 0;
   try {
+    // Each field read by name, row by row: one shape, monomorphic loads.
     for (; i < n; i++) {
       const r = rows[i] as DivergenceRow;
       jobId.push(i, r.job_id);
@@ -166,31 +151,127 @@ export function divergencesToArrow(rows: readonly DivergenceRow[]): Table {
   } catch (error) {
     badRow(error, i, (rows[i] as Partial<DivergenceRow> | undefined)?.ordem_id);
   }
-
-  return toTable(n, [
-    jobId.finish(),
-    tipo.finish(),
-    severidade.finish(),
-    ordemId.finish(),
-    fornecedorId.finish(),
-    nome.finish(),
-    ativoId.finish(),
-    data.finish(),
-    dataBase.finish(),
-    valorCsv.finish(),
-    valorBase.finish(),
-    diferenca.finish(),
-    campo.finish(),
-    detalhes.finish(),
-    hashLinha.finish(),
-    linhaArquivo.finish(),
-    timestamp.finish(),
-  ]);
+  return b.toTable();
 }
 
-function toTable(n: number, children: Data[]): Table {
-  const struct = makeData({ type: new Struct(DIVERGENCE_SCHEMA.fields), length: n, nullCount: 0, children });
-  return new Table(DIVERGENCE_SCHEMA, [new RecordBatch(DIVERGENCE_SCHEMA, struct)]);
+/** Bytes per row a text column starts with when its size is not known in advance. */
+const TEXT_BYTES_PER_ROW: Record<Exclude<TextColumnName, DateOrMoney>, number> = {
+  job_id: 20,
+  tipo_divergencia: 16,
+  severidade: 6,
+  ordem_id: 16,
+  fornecedor_id: 12,
+  nome: 32,
+  ativo_id: 12,
+  campo: 8,
+  detalhes: 80,
+  hash_linha: 64,
+};
+type DateOrMoney = 'data' | 'data_base' | 'valor_csv' | 'valor_base' | 'diferenca';
+
+/**
+ * The builders of the 17 columns of RULES §6, for n rows: the one place that knows each column's
+ * builder, nullability and position in the schema. Text columns start at `textBytes(name)` bytes
+ * when given (the exact total), else at a guess per row.
+ */
+class DivergenceBuilders {
+  readonly jobId: Utf8Column;
+  readonly tipo: Utf8Column;
+  readonly severidade: Utf8Column;
+  readonly ordemId: Utf8Column;
+  readonly fornecedorId: Utf8Column;
+  readonly nome: Utf8Column;
+  readonly ativoId: Utf8Column;
+  readonly data: DateColumn;
+  readonly dataBase: DateColumn;
+  readonly valorCsv: DecimalColumn;
+  readonly valorBase: DecimalColumn;
+  readonly diferenca: DecimalColumn;
+  readonly campo: Utf8Column;
+  readonly detalhes: Utf8Column;
+  readonly hashLinha: Utf8Column;
+  readonly linhaArquivo: Int32Column;
+  readonly timestamp: TimestampColumn;
+
+  constructor(
+    private readonly n: number,
+    textBytes?: (name: TextColumnName) => number,
+  ) {
+    if (!LITTLE_ENDIAN)
+      throw new ReconError('INTERNAL', 'the Parquet encoder needs a little-endian platform');
+    const utf8 = (name: keyof typeof TEXT_BYTES_PER_ROW, nullable: boolean) =>
+      textBytes === undefined
+        ? new Utf8Column(name, n, TEXT_BYTES_PER_ROW[name], nullable)
+        : new Utf8Column(name, n, 0, nullable, textBytes(name));
+    this.jobId = utf8('job_id', false);
+    this.tipo = utf8('tipo_divergencia', false);
+    this.severidade = utf8('severidade', false);
+    this.ordemId = utf8('ordem_id', false);
+    this.fornecedorId = utf8('fornecedor_id', false);
+    this.nome = utf8('nome', false);
+    this.ativoId = utf8('ativo_id', false);
+    this.data = new DateColumn('data', n, false);
+    this.dataBase = new DateColumn('data_base', n, true);
+    this.valorCsv = new DecimalColumn('valor_csv', n);
+    this.valorBase = new DecimalColumn('valor_base', n);
+    this.diferenca = new DecimalColumn('diferenca', n);
+    this.campo = utf8('campo', true);
+    this.detalhes = utf8('detalhes', false);
+    this.hashLinha = utf8('hash_linha', false);
+    this.linhaArquivo = new Int32Column('linha_arquivo', n);
+    this.timestamp = new TimestampColumn('timestamp', n);
+  }
+
+  /** The columns filled from a text column of a shard result, with that column's name. */
+  copied(): [CopyColumn, TextColumnName][] {
+    return [
+      [this.jobId, 'job_id'],
+      [this.tipo, 'tipo_divergencia'],
+      [this.severidade, 'severidade'],
+      [this.ordemId, 'ordem_id'],
+      [this.fornecedorId, 'fornecedor_id'],
+      [this.nome, 'nome'],
+      [this.ativoId, 'ativo_id'],
+      [this.data, 'data'],
+      [this.dataBase, 'data_base'],
+      [this.valorCsv, 'valor_csv'],
+      [this.valorBase, 'valor_base'],
+      [this.diferenca, 'diferenca'],
+      [this.campo, 'campo'],
+      [this.detalhes, 'detalhes'],
+      [this.hashLinha, 'hash_linha'],
+    ];
+  }
+
+  /** The table of the filled columns, in schema order. */
+  toTable(): Table {
+    const children = [
+      this.jobId.finish(),
+      this.tipo.finish(),
+      this.severidade.finish(),
+      this.ordemId.finish(),
+      this.fornecedorId.finish(),
+      this.nome.finish(),
+      this.ativoId.finish(),
+      this.data.finish(),
+      this.dataBase.finish(),
+      this.valorCsv.finish(),
+      this.valorBase.finish(),
+      this.diferenca.finish(),
+      this.campo.finish(),
+      this.detalhes.finish(),
+      this.hashLinha.finish(),
+      this.linhaArquivo.finish(),
+      this.timestamp.finish(),
+    ];
+    const struct = makeData({
+      type: new Struct(DIVERGENCE_SCHEMA.fields),
+      length: this.n,
+      nullCount: 0,
+      children,
+    });
+    return new Table(DIVERGENCE_SCHEMA, [new RecordBatch(DIVERGENCE_SCHEMA, struct)]);
+  }
 }
 
 function badRow(error: unknown, i: number, ordem: unknown): never {
@@ -212,8 +293,6 @@ export function divergenceColumnsToArrow(
   from: number,
   to: number,
 ): Table {
-  if (!LITTLE_ENDIAN) throw new ReconError('INTERNAL', 'the Parquet encoder needs a little-endian platform');
-  const n = to - from;
   const textBytes = (name: TextColumnName) => {
     let total = 0;
     for (let k = from; k < to; k++) {
@@ -223,81 +302,30 @@ export function divergenceColumnsToArrow(
     }
     return total;
   };
-  const utf8 = (name: TextColumnName, nullable: boolean) =>
-    new Utf8Column(name, n, 0, nullable, textBytes(name));
-  const jobId = utf8('job_id', false);
-  const tipo = utf8('tipo_divergencia', false);
-  const severidade = utf8('severidade', false);
-  const ordemId = utf8('ordem_id', false);
-  const fornecedorId = utf8('fornecedor_id', false);
-  const nome = utf8('nome', false);
-  const ativoId = utf8('ativo_id', false);
-  const data = new DateColumn('data', n, false);
-  const dataBase = new DateColumn('data_base', n, true);
-  const valorCsv = new DecimalColumn('valor_csv', n);
-  const valorBase = new DecimalColumn('valor_base', n);
-  const diferenca = new DecimalColumn('diferenca', n);
-  const campo = utf8('campo', true);
-  const detalhes = utf8('detalhes', false);
-  const hashLinha = utf8('hash_linha', false);
-  const linhaArquivo = new Int32Column('linha_arquivo', n);
-  const timestamp = new TimestampColumn('timestamp', n);
-
+  const b = new DivergenceBuilders(to - from, textBytes);
   // Column by column: each pass reads one column of the sources and writes one buffer.
   const rows: GatherRows = { list, at, from, to };
-  const gather = (column: CopyColumn, name: TextColumnName) =>
-    gatherColumn(
-      column,
-      sources.map((source) => source.text[name]),
-      rows,
-    );
   let k = from;
   try {
-    gather(jobId, 'job_id');
-    gather(tipo, 'tipo_divergencia');
-    gather(severidade, 'severidade');
-    gather(ordemId, 'ordem_id');
-    gather(fornecedorId, 'fornecedor_id');
-    gather(nome, 'nome');
-    gather(ativoId, 'ativo_id');
-    gather(data, 'data');
-    gather(dataBase, 'data_base');
-    gather(valorCsv, 'valor_csv');
-    gather(valorBase, 'valor_base');
-    gather(diferenca, 'diferenca');
-    gather(campo, 'campo');
-    gather(detalhes, 'detalhes');
-    gather(hashLinha, 'hash_linha');
+    for (const [column, name] of b.copied()) {
+      gatherColumn(
+        column,
+        sources.map((source) => source.text[name]),
+        rows,
+      );
+    }
     for (k = from; k < to; k++) {
       const src = sources[list[k]!]!;
       const i = at[k]!;
-      linhaArquivo.push(k - from, src.linhaArquivoNulls[i] === 1 ? null : src.linhaArquivo[i]!);
-      timestamp.push(k - from, src.timestamp[i]!);
+      b.linhaArquivo.push(k - from, src.linhaArquivoNulls[i] === 1 ? null : src.linhaArquivo[i]!);
+      b.timestamp.push(k - from, src.timestamp[i]!);
     }
   } catch (error) {
     if (error instanceof BadValue && error.row !== undefined) k = error.row;
     const src = sources[list[k]!]!;
     badRow(error, k - from, textAt(src.text.ordem_id, at[k]!));
   }
-  return toTable(n, [
-    jobId.finish(),
-    tipo.finish(),
-    severidade.finish(),
-    ordemId.finish(),
-    fornecedorId.finish(),
-    nome.finish(),
-    ativoId.finish(),
-    data.finish(),
-    dataBase.finish(),
-    valorCsv.finish(),
-    valorBase.finish(),
-    diferenca.finish(),
-    campo.finish(),
-    detalhes.finish(),
-    hashLinha.finish(),
-    linhaArquivo.finish(),
-    timestamp.finish(),
-  ]);
+  return b.toTable();
 }
 
 /** The rows (list[k], at[k]), k in [from, to), of column-held sources, in output order. */
