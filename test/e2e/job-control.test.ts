@@ -396,6 +396,12 @@ describe('cancel (EmbeddedRuntime.cancel)', () => {
       .filter((l) => l.stage === 'notifier' && l.event_id === `job.failed:${RESUMED_JOB}`);
     expect(notified.length).toBeGreaterThan(0);
     expect(notified[0]).toMatchObject({ severity: 'MEDIUM', kind: 'job.cancelled' });
+    // The workers' lines come to the same destination (not to stderr): each handled shard's.
+    const handled = logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.thread === 'worker' && l.msg === 'handled');
+    expect(handled.map((l) => l.stage)).toEqual(expect.arrayContaining(['ingest', 'partition']));
+    expect(handled.length).toBeGreaterThan(3);
 
     const resumed = await reprocess({ out, jobId: RESUMED_JOB, fixedNow: FIXED, workers: 2 });
     await expectSameOutputs(clean, resumed);

@@ -38,7 +38,10 @@ export interface EmbeddedConfig {
   workers?: number;
   options?: ServiceOptions;
   logLevel?: ReconLogLevel;
-  /** Where the main thread's JSON log lines go (default stderr); workers always write to stderr. */
+  /**
+   * Where the JSON log lines go (default stderr), the workers' too: a worker then sends each line
+   * to the main thread instead of writing it to stderr itself.
+   */
   logDestination?: (line: string) => void;
   /** Slack/email channels, routing, retries (default: the log channel only). */
   notifier?: NotifierConfigInput;
@@ -148,12 +151,14 @@ export class EmbeddedRuntime {
       ports: config.ports,
       options: config.options ?? DEFAULT_SERVICE_OPTIONS,
       logLevel,
+      forwardLogs: config.logDestination !== undefined,
     };
     this.pool = new WorkerPool({
       size: Math.max(1, config.workers ?? availableParallelism()),
       boot: workerBoot(),
       workerData: workerConfig,
       rpc: (target, method, args) => this.serve(target, method, args),
+      ...(config.logDestination === undefined ? {} : { onLog: config.logDestination }),
     });
     for (const queue of POOLED_QUEUES) this.bus.register(queue, this.pool.consumerFor(queue));
     const notifier: QueueHandlers = createNotifier(config.notifier ?? {}, {

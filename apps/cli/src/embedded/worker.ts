@@ -9,6 +9,8 @@ export interface WorkerConfig {
   ports: ProcessPorts;
   options: ServiceOptions;
   logLevel: ReconLogLevel;
+  /** Send log lines to the main thread (which has a destination for them) instead of stderr. */
+  forwardLogs: boolean;
 }
 
 const config = workerData as WorkerConfig;
@@ -35,7 +37,13 @@ const ctx: ServiceContext = {
   ...localPorts(config.ports),
   jobs: remote<JobStore>('jobs'),
   events: remote<EventPublisher>('events'),
-  log: createReconLogger({ level: config.logLevel, base: { service: 'recon', thread: 'worker' } }),
+  log: createReconLogger({
+    level: config.logLevel,
+    base: { service: 'recon', thread: 'worker' },
+    ...(config.forwardLogs
+      ? { destination: (line: string) => port.postMessage({ kind: 'log', line } satisfies WorkerToMain) }
+      : {}),
+  }),
 };
 const log = ctx.log as ReturnType<typeof createReconLogger>;
 

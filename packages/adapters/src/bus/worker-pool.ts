@@ -44,7 +44,8 @@ export type MainToWorker =
 export type WorkerToMain =
   | { kind: 'done'; id: number; ok: true }
   | { kind: 'done'; id: number; ok: false; error: WireError }
-  | { kind: 'rpc'; id: number; target: string; method: string; args: unknown[] };
+  | { kind: 'rpc'; id: number; target: string; method: string; args: unknown[] }
+  | { kind: 'log'; line: string };
 
 /** Serves a worker's calls to the ports that live in the main thread (job store, event bus). */
 export type RpcServer = (target: string, method: string, args: unknown[]) => Promise<unknown>;
@@ -96,6 +97,8 @@ export class WorkerPool {
       boot: WorkerBoot | Promise<WorkerBoot>;
       workerData: unknown;
       rpc: RpcServer;
+      /** Log lines the workers send (see WorkerToMain `log`). */
+      onLog?: (line: string) => void;
     },
   ) {
     this.started = Promise.resolve(options.boot).then(
@@ -170,6 +173,11 @@ export class WorkerPool {
     });
     const slot: Slot = { worker, task: null };
     worker.on('message', (message: WorkerToMain) => {
+      if (message.kind === 'log') {
+        if (this.options.onLog === undefined) process.stderr.write(message.line);
+        else this.options.onLog(message.line);
+        return;
+      }
       if (message.kind === 'done') {
         const task = slot.task;
         slot.task = null;
