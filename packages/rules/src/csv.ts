@@ -67,11 +67,11 @@ export function scanRecords(text: string, firstLine: number, final: boolean, onR
 }
 
 /**
- * The boundaries and counts of `scanRecords(bytes.toString('latin1'), firstLine, final, …)`
- * without building the string or the fields: record boundaries and counts straight from the bytes (UTF-8 never uses an ASCII byte inside a
- * character, so every delimiter is found where the latin1 view has it). Buffer.indexOf finds each
- * line break natively, which is several times faster than decoding the block and searching the
- * string.
+ * The boundaries and counts of `scanRecords(bytes.toString('latin1'), firstLine, final, …)`,
+ * straight from the bytes, without building the string or the fields. UTF-8 never uses an ASCII
+ * byte inside a character, so every delimiter is where the latin1 view has it. Buffer.indexOf
+ * finds each line break natively: several times faster than decoding the block to a string and
+ * searching that.
  */
 export function scanRecordBoundaries(bytes: Buffer, firstLine: number, final: boolean): ScanResult {
   const n = bytes.length;
