@@ -1,5 +1,6 @@
 import { encodeShardRecord, type RejectedLine } from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
+import { pick, rng } from '../../../test/support/random.ts';
 import { scanRecordBoundaries, scanRecords } from './csv.ts';
 import { parseData } from './data.ts';
 import {
@@ -14,22 +15,6 @@ import {
 import { shardOf } from './hash.ts';
 import { normalizeRecord } from './record.ts';
 import { parseValor } from './valor.ts';
-
-/** A deterministic PRNG, so a failure is reproducible. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(r: () => number, items: readonly T[]): T {
-  return items[Math.floor(r() * items.length)]!;
-}
 
 function valorViaBytes(raw: string): string | null {
   const src = Buffer.from(raw, 'latin1');

@@ -12,6 +12,7 @@ import {
   type ServiceContext,
 } from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
+import { pick, rng } from '../../../../test/support/random.ts';
 import { handleBaseExtractRequested, vendorOrdemIds } from './base-extract.ts';
 
 /**
@@ -86,18 +87,6 @@ function jobStore(request: JobRequested): JobStore {
   };
   return store as JobStore;
 }
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const pick = <T>(r: () => number, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
 
 const NOMES = [
   'Maria Silva',

@@ -1,6 +1,7 @@
 import { escapeCopyText, type RejectedLine } from '@recon/contracts';
 import { FastRecordEncoder, normalizeRecord } from '@recon/rules';
 import { describe, expect, it } from 'vitest';
+import { pick, rng } from '../../../../test/support/random.ts';
 import { ShardWriter } from '../shard-writer.ts';
 import { addBaseRow, CopyTextBaseRecords } from './base-extract.ts';
 
@@ -52,18 +53,6 @@ function handlerPath(rows: readonly Row[], shards: number) {
 function same(a: ReturnType<typeof generalPath>, general: ReturnType<typeof generalPath>) {
   return { bodyEqual: a.body.equals(general.body), part: a.part, rejects: a.rejects, valid: a.valid };
 }
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const pick = <T>(r: () => number, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
 
 const TEXTS = [
   'Maria Silva',
