@@ -1,13 +1,13 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { reconcile, reconcileOnce, reprocess } from '@recon/cli/reconcile';
 import { DEFAULT_SERVICE_OPTIONS, EmbeddedRuntime, type JobOutcome } from '@recon/cli/runtime';
 import type { Checkpoint, JobRequested } from '@recon/contracts';
-import { type GeneratedDay, generateDay } from '@recon/generator';
+import type { GeneratedDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smallMixedDay } from '../support/day.ts';
 import { readParquet } from '../support/parquet.ts';
 
 const exec = promisify(execFile);
@@ -19,18 +19,7 @@ let dir: string;
 let day: GeneratedDay;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'recon-jobctl-'));
-  day = await generateDay({
-    rows: 20_000,
-    tipo1Pct: 5,
-    tipo2Pct: 3,
-    tipo3Pct: 2,
-    invalidPct: 2,
-    duplicatePct: 1.5,
-    historyRows: 1_500,
-    seed: 11,
-    outDir: join(dir, 'day'),
-  });
+  ({ dir, day } = await smallMixedDay('recon-jobctl-', 11));
 });
 
 afterAll(async () => {

@@ -1,29 +1,18 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { reconcile } from '@recon/cli/reconcile';
 import { TIPOS } from '@recon/contracts';
-import { type GeneratedDay, generateDay } from '@recon/generator';
+import type { GeneratedDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OracleRow, oracleReconcile } from '../oracle/duckdb-oracle.ts';
+import { smallMixedDay } from '../support/day.ts';
 import { readParquet } from '../support/parquet.ts';
 
 let dir: string;
 let day: GeneratedDay;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'recon-e2e-'));
-  day = await generateDay({
-    rows: 20_000,
-    tipo1Pct: 5,
-    tipo2Pct: 3,
-    tipo3Pct: 2,
-    invalidPct: 2,
-    duplicatePct: 1.5,
-    historyRows: 1_500,
-    seed: 7,
-    outDir: join(dir, 'day'),
-  });
+  ({ dir, day } = await smallMixedDay('recon-e2e-', 7));
 });
 
 afterAll(async () => {
