@@ -1,40 +1,14 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { JOB_STATUSES, type JobRequested, type JobStore } from '@recon/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PostgresHandle, startEmbeddedPostgres } from '../postgres/embedded.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryJobStore } from './memory.ts';
-import { createPostgresJobStore } from './postgres.ts';
+import { jobIdSequence, postgresJobStoreForTests } from './testing.ts';
 
 // The JobStore port's semantics, checked against every adapter: the in-memory store is the
 // reference, the PostgreSQL store must behave the same.
 
-let root: string;
-let server: PostgresHandle;
-let closePostgres: (() => Promise<void>) | undefined;
-let postgresStore: JobStore;
-
-beforeAll(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'recon-job-store-contract-'));
-  server = await startEmbeddedPostgres({ dataDir: path.join(root, 'data') });
-  const created = await createPostgresJobStore(server.url);
-  postgresStore = created.store;
-  closePostgres = created.close;
-});
-
-afterAll(async () => {
-  await closePostgres?.();
-  await server?.stop();
-  await fs.rm(root, { recursive: true, force: true });
-});
-
-let sequence = 0;
+const postgresStore = postgresJobStoreForTests('recon-job-store-contract-');
 /** A fresh job id per test, so tests sharing a database never see each other's rows. */
-function newJobId(): string {
-  sequence += 1;
-  return `JOB-20261122-${String(sequence).padStart(6, '0')}`;
-}
+const newJobId = jobIdSequence('20261122');
 
 function request(jobId: string, overrides: Partial<JobRequested> = {}): JobRequested {
   return {
@@ -58,7 +32,7 @@ function t(seconds: number): string {
 
 describe.each([
   { name: 'InMemoryJobStore', store: () => new InMemoryJobStore() as JobStore },
-  { name: 'PostgresJobStore', store: () => postgresStore },
+  { name: 'PostgresJobStore', store: postgresStore },
 ])('JobStore contract: $name', ({ store: getStore }) => {
   let store: JobStore;
   beforeAll(() => {

@@ -1,43 +1,18 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { JobRequested, JobStore } from '@recon/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PostgresHandle, startEmbeddedPostgres } from '../postgres/embedded.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryJobStore } from './memory.ts';
-import { createPostgresJobStore, type PostgresJobStore } from './postgres.ts';
+import { jobIdSequence, postgresJobStoreForTests } from './testing.ts';
 
 // Job control (RULES §7) in the job store port: cancel, reopen for a reprocess, one job per
 // reference date, finding a file's jobs by SHA-256 — the same on both adapters.
 
-let root: string;
-let server: PostgresHandle;
-let closePostgres: (() => Promise<void>) | undefined;
-let postgresStore: PostgresJobStore;
-
-beforeAll(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'recon-job-control-'));
-  server = await startEmbeddedPostgres({ dataDir: path.join(root, 'data') });
-  const created = await createPostgresJobStore(server.url);
-  postgresStore = created.store;
-  closePostgres = created.close;
-});
-
-afterAll(async () => {
-  await closePostgres?.();
-  await server?.stop();
-  await fs.rm(root, { recursive: true, force: true });
-});
-
-let sequence = 0;
-function newJobId(): string {
-  sequence += 1;
-  return `JOB-20261123-${String(sequence).padStart(6, '0')}`;
-}
+const pgStore = postgresJobStoreForTests('recon-job-control-');
+const newJobId = jobIdSequence('20261123');
+let unique = 0;
 /** Each test its own reference date, so tests sharing a database never meet. */
 function newDate(): string {
-  sequence += 1;
-  return new Date(Date.UTC(2020, 0, 1) + sequence * 86_400_000).toISOString().slice(0, 10);
+  unique += 1;
+  return new Date(Date.UTC(2020, 0, 1) + unique * 86_400_000).toISOString().slice(0, 10);
 }
 const sha = (n: number) => n.toString(16).padStart(64, '0');
 
@@ -59,7 +34,7 @@ const t = (s: number) => new Date(Date.UTC(2026, 10, 22, 10, 0, s)).toISOString(
 
 describe.each([
   { name: 'InMemoryJobStore', store: () => new InMemoryJobStore() as JobStore },
-  { name: 'PostgresJobStore', store: () => postgresStore as JobStore },
+  { name: 'PostgresJobStore', store: (): JobStore => pgStore() },
 ])('job control: $name', ({ store: getStore }) => {
   let store: JobStore;
   beforeAll(() => {
@@ -121,7 +96,7 @@ describe.each([
 
   it('finds the SUCCEEDED or running job of a file by SHA-256; failed ones do not count', async () => {
     const [a, b, c] = [newJobId(), newJobId(), newJobId()];
-    const s = sha(sequence + 1_000);
+    const s = sha(++unique + 1_000);
     expect(await store.findFileJob(s)).toBeUndefined();
     await store.createJob(request(a, { fileSha256: s }), t(0));
     await store.fail(a, 'FAILED', { stage: 'ingest', code: 'X', message: 'x' }, t(1));
@@ -138,29 +113,29 @@ describe.each([
 describe('PostgresJobStore only', () => {
   it('a reopened job forgets its processed-message keys (its messages are handled again)', async () => {
     const id = newJobId();
-    await postgresStore.createJob(request(id), t(0));
-    await postgresStore.markProcessed(`matcher:shard.ready:${id}:1`);
-    await postgresStore.markProcessed(`notify:job.failed:${id}#slack`);
-    await postgresStore.markProcessed('matcher:shard.ready:JOB-20000101-000001:1');
-    await postgresStore.fail(id, 'TIMEOUT', null, t(1));
-    expect(await postgresStore.reopen(id, 'MATCHING', t(2), [])).toBe(true);
-    expect(await postgresStore.isProcessed(`matcher:shard.ready:${id}:1`)).toBe(false);
-    expect(await postgresStore.isProcessed(`notify:job.failed:${id}#slack`)).toBe(false);
-    expect(await postgresStore.isProcessed('matcher:shard.ready:JOB-20000101-000001:1')).toBe(true);
+    await pgStore().createJob(request(id), t(0));
+    await pgStore().markProcessed(`matcher:shard.ready:${id}:1`);
+    await pgStore().markProcessed(`notify:job.failed:${id}#slack`);
+    await pgStore().markProcessed('matcher:shard.ready:JOB-20000101-000001:1');
+    await pgStore().fail(id, 'TIMEOUT', null, t(1));
+    expect(await pgStore().reopen(id, 'MATCHING', t(2), [])).toBe(true);
+    expect(await pgStore().isProcessed(`matcher:shard.ready:${id}:1`)).toBe(false);
+    expect(await pgStore().isProcessed(`notify:job.failed:${id}#slack`)).toBe(false);
+    expect(await pgStore().isProcessed('matcher:shard.ready:JOB-20000101-000001:1')).toBe(true);
   });
 
   it('appends retries atomically from concurrent callers, and lists open jobs', async () => {
     const id = newJobId();
-    await postgresStore.createJob(request(id), t(0));
-    await postgresStore.mergeFacts(id, { total_lines: 7 });
-    await Promise.all(Array.from({ length: 20 }, (_, k) => postgresStore.appendFact(id, 'retries', { k })));
-    const facts = (await postgresStore.getJob(id))!.facts;
+    await pgStore().createJob(request(id), t(0));
+    await pgStore().mergeFacts(id, { total_lines: 7 });
+    await Promise.all(Array.from({ length: 20 }, (_, k) => pgStore().appendFact(id, 'retries', { k })));
+    const facts = (await pgStore().getJob(id))!.facts;
     expect(facts.total_lines).toBe(7);
     expect((facts.retries as { k: number }[]).map((r) => r.k).sort((x, y) => x - y)).toEqual(
       Array.from({ length: 20 }, (_, k) => k),
     );
-    expect(await postgresStore.openJobIds()).toContain(id);
-    await postgresStore.setStatus(id, 'SUCCEEDED', t(1));
-    expect(await postgresStore.openJobIds()).not.toContain(id);
+    expect(await pgStore().openJobIds()).toContain(id);
+    await pgStore().setStatus(id, 'SUCCEEDED', t(1));
+    expect(await pgStore().openJobIds()).not.toContain(id);
   });
 });

@@ -1,0 +1,42 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { type PostgresHandle, startEmbeddedPostgres } from '../postgres/embedded.ts';
+import { createPostgresJobStore, type PostgresJobStore } from './postgres.ts';
+
+/**
+ * TEST ONLY: a PostgreSQL job store on a real embedded server of its own, started before the
+ * file's tests and removed after them. Returns the store's getter (valid inside tests).
+ */
+export function postgresJobStoreForTests(prefix: string): () => PostgresJobStore {
+  let root: string;
+  let server: PostgresHandle | undefined;
+  let close: (() => Promise<void>) | undefined;
+  let store: PostgresJobStore | undefined;
+  beforeAll(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+    server = await startEmbeddedPostgres({ dataDir: path.join(root, 'data') });
+    const created = await createPostgresJobStore(server.url);
+    store = created.store;
+    close = created.close;
+  });
+  afterAll(async () => {
+    await close?.();
+    await server?.stop();
+    await fs.rm(root, { recursive: true, force: true });
+  });
+  return () => {
+    if (store === undefined) throw new Error('the PostgreSQL job store is not started yet');
+    return store;
+  };
+}
+
+/** Job ids that never repeat within a test file, so tests sharing a database never meet. */
+export function jobIdSequence(day: string): () => string {
+  let sequence = 0;
+  return () => {
+    sequence += 1;
+    return `JOB-${day}-${String(sequence).padStart(6, '0')}`;
+  };
+}
