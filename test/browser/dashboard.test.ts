@@ -111,6 +111,16 @@ async function column(target: Page, name: string): Promise<string[]> {
   return target.locator(`[data-testid="divergence-row"] td[data-col="${name}"]`).allTextContents();
 }
 
+/** The cells of a chart's data table, row by row (the row header first). */
+async function dataTable(target: Page, testId: string): Promise<string[][]> {
+  const rows = target.locator(`[data-testid="${testId}"] tbody tr`);
+  const out: string[][] = [];
+  for (let k = 0; k < (await rows.count()); k++) {
+    out.push((await rows.nth(k).locator('th, td').allTextContents()).map((c) => c.trim()));
+  }
+  return out;
+}
+
 /** What the Chart.js instance on a canvas holds right now. */
 async function chartData(target: Page, testId: string): Promise<{ labels: unknown[]; data: unknown[][] }> {
   return target.evaluate((id) => {
@@ -204,6 +214,44 @@ describe('the dashboard in headless Chromium', () => {
 
     expect(await text(page, 'table-total')).toBe(`${ptInteger(total)} divergências`);
     expect(await page.getByTestId('divergence-row').count()).toBe(Math.min(PAGE_SIZE, total));
+
+    // Each chart's numbers are also a table under it (screen readers, keyboards, exact values).
+    const typeRows = await dataTable(page, 'chart-type-data');
+    expect(typeRows.map((r) => r[1])).toEqual(
+      TIPOS.map((t) => ptInteger(sumOver(summaries, (s) => s.divergences[t]))),
+    );
+    const severityRows = await dataTable(page, 'chart-severity-data');
+    expect(severityRows.map((r) => r[1])).toEqual(
+      SEVERIDADES.map((v) => ptInteger(sumOver(summaries, (s) => s.by_severity[v]))),
+    );
+    const trendRows = await dataTable(page, 'chart-trend-data');
+    expect(trendRows.map((r) => [r[1], r[2]])).toEqual(
+      byDay.map((s) => [ptInteger(totalOf(s)), ptPercent(s.divergence_rate)]),
+    );
+    expect((await dataTable(page, 'chart-suppliers-data')).length).toBe(
+      (await chartData(page, 'chart-suppliers')).labels.length,
+    );
+  });
+
+  it('scrolls the divergence table sideways from the keyboard, on a narrow screen', async () => {
+    await page.setViewportSize({ width: 760, height: 900 });
+    const region = page.getByTestId('table-scroll');
+    expect(await region.getAttribute('tabindex')).toBe('0');
+    expect(await region.getAttribute('role')).toBe('region');
+    const widths = await region.evaluate((el) => {
+      const box = el as unknown as { scrollWidth: number; clientWidth: number };
+      return { scroll: box.scrollWidth, client: box.clientWidth };
+    });
+    expect(widths.scroll).toBeGreaterThan(widths.client); // there is something to scroll to
+    await region.focus();
+    for (let k = 0; k < 5; k++) await page.keyboard.press('ArrowRight');
+    await expect
+      .poll(() => region.evaluate((el) => (el as unknown as { scrollLeft: number }).scrollLeft))
+      .toBeGreaterThan(0);
+    await region.evaluate((el) => {
+      (el as unknown as { scrollLeft: number }).scrollLeft = 0;
+    });
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   it('a one-day period shows exactly that job: rate, types and top suppliers', async () => {
@@ -288,6 +336,24 @@ describe('the dashboard in headless Chromium', () => {
     expect(new Set(rows.map((r) => r[tipo]))).toEqual(new Set(['TIPO_1']));
     const exported = new Set(rows.map((r) => r[ordem]));
     expect(onScreen.filter((o) => !exported.has(o))).toEqual([]);
+  });
+
+  it('an export after the session expired asks for the key again instead of saving the 401 answer', async () => {
+    const context = await newContext();
+    try {
+      const other = await context.newPage();
+      await other.goto(server.url);
+      await login(other, server.keys.viewer);
+      const downloads: unknown[] = [];
+      other.on('download', (d) => downloads.push(d));
+      await context.clearCookies(); // the session cookie is gone: as after it expired
+      await other.getByTestId('export-csv').click();
+      await expect.poll(() => other.getByTestId('login').isVisible()).toBe(true);
+      expect(await text(other, 'login-error')).toContain('Sessão expirada');
+      expect(downloads).toEqual([]);
+    } finally {
+      await context.close();
+    }
   });
 
   it('masks nome for a viewer and shows it whole to an operator', async () => {

@@ -417,6 +417,27 @@ class DashboardCharts {
     this.trend.data.datasets[0].data = stats.daily.map((d) => d.divergences);
     this.trend.data.datasets[1].data = stats.daily.map((d) => d.divergence_rate);
     for (const chart of this.all()) chart.update();
+    // The same numbers as tables, under each chart.
+    fillDataTable(
+      'chart-type-data',
+      TIPOS.map((t) => [TIPO_LABELS[t] ?? t, formatInteger(stats.by_type[t] ?? 0)]),
+    );
+    fillDataTable(
+      'chart-severity-data',
+      SEVERIDADES.map((s) => [`${SEVERIDADE_LABELS[s]} (${s})`, formatInteger(stats.by_severity[s] ?? 0)]),
+    );
+    fillDataTable(
+      'chart-suppliers-data',
+      stats.top_suppliers.map((s) => [s.fornecedor_id, formatInteger(s.count)]),
+    );
+    fillDataTable(
+      'chart-trend-data',
+      stats.daily.map((d) => [
+        formatDate(d.dt),
+        formatInteger(d.divergences),
+        formatPercent(d.divergence_rate),
+      ]),
+    );
   }
 
   all() {
@@ -425,7 +446,40 @@ class DashboardCharts {
 
   destroy() {
     for (const chart of this.all()) chart.destroy();
+    for (const id of CHART_DATA_TABLES) fillDataTable(id, []);
   }
+}
+
+const CHART_DATA_TABLES = [
+  'chart-type-data',
+  'chart-severity-data',
+  'chart-suppliers-data',
+  'chart-trend-data',
+];
+
+/**
+ * Replaces the rows of a chart's data table: the first cell of each row is its header.
+ * @param {string} testId @param {string[][]} rows
+ */
+function fillDataTable(testId, rows) {
+  const body = /** @type {HTMLTableElement} */ (byTestId(testId)).tBodies[0];
+  if (!body) return;
+  body.replaceChildren(
+    ...rows.map(([label, ...values]) => {
+      const tr = document.createElement('tr');
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = label ?? '';
+      tr.append(th);
+      for (const value of values) {
+        const td = document.createElement('td');
+        td.className = 'num';
+        td.textContent = value;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
 }
 
 /** Tooltip line of a count. @param {any} item */
@@ -605,6 +659,7 @@ class DashboardPage {
       writeFilterForm(this.filterForm, emptyFilters());
       this.applyFilters(emptyFilters());
     });
+    byTestId('export-csv').addEventListener('click', (event) => this.exportCsv(event));
     byTestId('page-prev').addEventListener('click', () => this.goToPage(this.page - 1));
     byTestId('page-next').addEventListener('click', () => this.goToPage(this.page + 1));
     window.addEventListener('popstate', () => {
@@ -668,6 +723,31 @@ class DashboardPage {
       if (error instanceof ApiError && error.status === 401) this.showLogin(null);
       else showError(describeError(error));
     }
+  }
+
+  /**
+   * The export link downloads natively (the file streams to disk), but a session that expired
+   * would have the browser save the server's 401 answer as the CSV: the session is checked first,
+   * and only a click that passed the check goes through.
+   * @param {MouseEvent} event
+   */
+  exportCsv(event) {
+    const link = /** @type {HTMLAnchorElement} */ (event.currentTarget);
+    if (link.dataset.checked === 'yes') {
+      delete link.dataset.checked;
+      return;
+    }
+    event.preventDefault();
+    void api('/v1/me').then(
+      () => {
+        link.dataset.checked = 'yes';
+        link.click();
+      },
+      (error) => {
+        if (error instanceof ApiError && error.status === 401) this.showLogin(describeError(error));
+        else showError(`Exportação não iniciada. ${describeError(error)}`);
+      },
+    );
   }
 
   /** @param {string | null} message an error to show above the form */
