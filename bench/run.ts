@@ -3,8 +3,11 @@
  * CSV snapshot and as a PostgreSQL relation, and prints wall time, per-stage time, lines/s and
  * peak RSS next to DuckDB doing the same join in the same run. Figures, not assertions.
  *
- *   pnpm bench [--rows 1000000] [--skip-pg] [--workers N] [--shards N] [--repeat N] [--root DIR] [--distributed]
+ *   pnpm bench [--rows 1000000] [--skip-pg] [--skip-warm] [--workers N] [--shards N] [--repeat N] [--root DIR] [--distributed]
  *
+ * Each recon job runs in a fresh process (cold: worker threads start, V8 compiles and optimizes
+ * their code during the job, as in `recon run`); "warm" is a second job in a process whose workers
+ * already ran one (as in a long-running server), unless `--skip-warm`.
  * `--repeat N` runs DuckDB and each recon job N times, interleaved (other work on the machine then
  * weighs on all of them alike), and prints min and median. `--root` (default `.recon/bench`) keeps
  * the day, outputs and database apart from another bench running at the same time.
@@ -29,6 +32,7 @@ const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
     'skip-pg': { type: 'boolean', default: false },
+    'skip-warm': { type: 'boolean', default: false },
     workers: { type: 'string' },
     shards: { type: 'string' },
     distributed: { type: 'boolean', default: false },
@@ -75,6 +79,9 @@ const pg: Series = { name: 'recon, PostgreSQL base', runs: [] };
 const baseline = values.baseline === undefined ? null : resolve(values.baseline);
 const csvBefore: Series = { name: 'baseline, CSV base', runs: [] };
 const pgBefore: Series = { name: 'baseline, PostgreSQL base', runs: [] };
+const csvWarm: Series = { name: 'recon, CSV base, warm', runs: [] };
+const pgWarm: Series = { name: 'recon, PostgreSQL, warm', runs: [] };
+const warm = !values['skip-warm'];
 const common = {
   file: day.vendorPath,
   scope: 'date-window' as const,
@@ -123,11 +130,34 @@ try {
         );
       }
     }
+    if (warm) {
+      await rm(join(root, 'out'), { recursive: true, force: true });
+      csvWarm.runs.push(
+        await job(
+          { ...common, base: { kind: 'csv', path: day.basePath }, out: join(root, 'out', 'csv') },
+          null,
+          true,
+        ),
+      );
+      if (server !== null) {
+        pgWarm.runs.push(
+          await job(
+            {
+              ...common,
+              base: { kind: 'postgres', url: server.url, relation: 'transacoes' },
+              out: join(root, 'out', 'pg'),
+            },
+            null,
+            true,
+          ),
+        );
+      }
+    }
     const last = (s: Series) =>
       s.runs.length > round ? ` · ${s.name} ${fmt(s.runs[round]!.seconds)} s` : '';
     if (repeat > 1 || baseline !== null)
       console.log(
-        `round ${round + 1}/${repeat}: duckdb ${fmt(duck.seconds)} s${last(csvBefore)}${last(csv)}${last(pgBefore)}${last(pg)}`,
+        `round ${round + 1}/${repeat}: duckdb ${fmt(duck.seconds)} s${last(csvBefore)}${last(csv)}${last(csvWarm)}${last(pgBefore)}${last(pg)}${last(pgWarm)}`,
       );
   }
 } finally {
@@ -139,7 +169,7 @@ const duckMedian = median(duckSeconds);
 console.log(
   `duckdb reference  ${stat(duckSeconds)}  (read_csv ×2 → full outer join → Parquet, ${fmt(duckRows)} rows; plain rules)`,
 );
-for (const r of [csvBefore, csv, pgBefore, pg]) {
+for (const r of [csvBefore, csv, csvWarm, pgBefore, pg, pgWarm]) {
   if (r.runs.length === 0) continue;
   const seconds = r.runs.map((x) => x.seconds);
   const fastest = r.runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
@@ -167,10 +197,10 @@ if (values.distributed) {
   });
 }
 
-async function job(params: ReconcileParams, checkout: string | null = null) {
+async function job(params: ReconcileParams, checkout: string | null = null, warm = false) {
   const { stdout } = await exec(
     process.execPath,
-    ['--import', 'tsx', 'bench/job.ts', JSON.stringify(params)],
+    ['--import', 'tsx', 'bench/job.ts', JSON.stringify(params), ...(warm ? ['--warm'] : [])],
     {
       maxBuffer: 64 << 20,
       ...(checkout === null ? {} : { cwd: checkout }),

@@ -1,6 +1,6 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { reconcile } from '@recon/cli/reconcile';
+import { openRuntime, reconcile } from '@recon/cli/reconcile';
 import { TIPOS } from '@recon/contracts';
 import type { GeneratedDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,5 +117,43 @@ describe('determinism', () => {
     expect(await readFile(c.summary.outputs.rejects as string, 'utf8')).toBe(
       await readFile(a.summary.outputs.rejects as string, 'utf8'),
     );
+  });
+
+  it('jobs on a shared runtime (warm workers) write the same files as jobs on runtimes of their own', async () => {
+    const params = {
+      file: day.vendorPath,
+      base: { kind: 'csv' as const, path: day.basePath },
+      out: join(dir, 'shared'),
+      scope: 'date-window' as const,
+      workers: 2,
+      shards: 3,
+      chunkBytes: 64 << 10,
+      fixedNow: '2026-11-22T06:00:00.000Z',
+    };
+    const alone = await reconcile({ ...params, out: join(dir, 'alone'), jobId: 'JOB-20261122-000043' });
+    const shared = openRuntime(params);
+    const used: unknown[] = [];
+    const onRuntime = (runtime: unknown) => used.push(runtime);
+    try {
+      await reconcile({ ...params, jobId: 'JOB-20261122-000044', onRuntime }, shared);
+      const second = await reconcile({ ...params, jobId: 'JOB-20261122-000043', onRuntime }, shared);
+      // The same runtime (the same workers) ran both.
+      expect(used).toHaveLength(2);
+      for (const runtime of used) expect(runtime).toBe(shared.runtime);
+      expect(second.summary.status).toBe('SUCCEEDED');
+      expect(second.summary.divergences).toEqual(alone.summary.divergences);
+      const [file] = second.summary.outputs.divergences as string[];
+      const [aloneFile] = alone.summary.outputs.divergences as string[];
+      expect(Buffer.compare(await readFile(file!), await readFile(aloneFile!))).toBe(0);
+      expect(await readFile(second.summary.outputs.rejects as string, 'utf8')).toBe(
+        await readFile(alone.summary.outputs.rejects as string, 'utf8'),
+      );
+      // A job for another output folder cannot use it: its services write where it was opened for.
+      await expect(
+        reconcile({ ...params, out: join(dir, 'elsewhere'), jobId: 'JOB-20261122-000045' }, shared),
+      ).rejects.toThrow(/shared runtime was opened for/);
+    } finally {
+      await shared.runtime.close();
+    }
   });
 });
