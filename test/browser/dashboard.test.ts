@@ -235,9 +235,10 @@ describe('the dashboard in headless Chromium', () => {
 
   it('scrolls the divergence table sideways from the keyboard, on a narrow screen', async () => {
     await page.setViewportSize({ width: 760, height: 900 });
-    const region = page.getByTestId('table-scroll');
+    // A named region, so a screen reader announces what the focus landed on.
+    const region = page.getByRole('region', { name: 'Tabela de divergências (rolável)' });
+    expect(await region.getAttribute('data-testid')).toBe('table-scroll');
     expect(await region.getAttribute('tabindex')).toBe('0');
-    expect(await region.getAttribute('role')).toBe('region');
     const widths = await region.evaluate((el) => {
       const box = el as unknown as { scrollWidth: number; clientWidth: number };
       return { scroll: box.scrollWidth, client: box.clientWidth };
