@@ -323,6 +323,13 @@ class DashboardCharts {
     if (window.matchMedia('(prefers-reduced-motion: reduce)').matches) Chart.defaults.animation = false;
     /** @param {string} id */
     const canvas = (id) => root.querySelector(`[data-testid="${id}"]`);
+    // Under each chart, its numbers as a table (screen readers, keyboards, exact values).
+    /** @type {HTMLElement[]} */
+    this.dataTables = CHART_DATA_TABLES.map(({ chart, caption, headers }) => {
+      const details = dataTableDetails(`${chart}-data`, caption, headers);
+      canvas(chart)?.closest('figure')?.append(details);
+      return details;
+    });
 
     this.type = new Chart(canvas('chart-type'), {
       type: 'pie',
@@ -446,16 +453,56 @@ class DashboardCharts {
 
   destroy() {
     for (const chart of this.all()) chart.destroy();
-    for (const id of CHART_DATA_TABLES) fillDataTable(id, []);
+    for (const details of this.dataTables) details.remove();
   }
 }
 
+/** The data table of each chart: its caption and column headers. */
 const CHART_DATA_TABLES = [
-  'chart-type-data',
-  'chart-severity-data',
-  'chart-suppliers-data',
-  'chart-trend-data',
+  { chart: 'chart-type', caption: 'Divergências por tipo', headers: ['Tipo', 'Divergências'] },
+  {
+    chart: 'chart-severity',
+    caption: 'Divergências por severidade',
+    headers: ['Severidade', 'Divergências'],
+  },
+  {
+    chart: 'chart-suppliers',
+    caption: 'Os dez fornecedores com mais divergências',
+    headers: ['Fornecedor', 'Divergências'],
+  },
+  {
+    chart: 'chart-trend',
+    caption: 'Divergências e taxa de divergência por dia',
+    headers: ['Dia', 'Divergências', 'Taxa'],
+  },
 ];
+
+/**
+ * A collapsed "Dados do gráfico" with an empty table (filled by fillDataTable).
+ * @param {string} testId @param {string} caption @param {string[]} headers
+ */
+function dataTableDetails(testId, caption, headers) {
+  const details = document.createElement('details');
+  details.className = 'chart-data';
+  const summary = document.createElement('summary');
+  summary.textContent = 'Dados do gráfico';
+  const table = document.createElement('table');
+  table.dataset.testid = testId;
+  const captionElement = table.createCaption();
+  captionElement.className = 'visually-hidden';
+  captionElement.textContent = caption;
+  const row = table.createTHead().insertRow();
+  headers.forEach((header, k) => {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    if (k > 0) th.className = 'num';
+    th.textContent = header;
+    row.append(th);
+  });
+  table.createTBody();
+  details.append(summary, table);
+  return details;
+}
 
 /**
  * Replaces the rows of a chart's data table: the first cell of each row is its header.
