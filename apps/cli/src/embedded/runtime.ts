@@ -263,7 +263,10 @@ export class EmbeddedRuntime {
       this.checkpointWrites.delete(request.jobId);
     }
     const job = await this.jobs.getJob(request.jobId);
-    if (job === undefined) throw new Error(`job ${request.jobId} vanished`);
+    if (job === undefined) {
+      // Never recorded: its first handler could not run.
+      throw this.pool.startFailure ?? new Error(`job ${request.jobId} vanished`);
+    }
     const summary = JSON.parse(
       Buffer.from(await this.store.get(keys.summary(request.jobId))).toString('utf8'),
     ) as JobSummary;

@@ -70,3 +70,6 @@ port.on('message', (message: MainToWorker) => {
       port.postMessage({ kind: 'done', id, ok: false, error: toWireError(error) } satisfies WorkerToMain),
   );
 });
+
+// Loaded: from now on a crash of this worker replaces it (see WorkerPool).
+port.postMessage({ kind: 'ready' } satisfies WorkerToMain);

@@ -45,7 +45,9 @@ export type WorkerToMain =
   | { kind: 'done'; id: number; ok: true }
   | { kind: 'done'; id: number; ok: false; error: WireError }
   | { kind: 'rpc'; id: number; target: string; method: string; args: unknown[] }
-  | { kind: 'log'; line: string };
+  | { kind: 'log'; line: string }
+  /** The worker's module has loaded: from now on a crash replaces the worker. */
+  | { kind: 'ready' };
 
 /** Serves a worker's calls to the ports that live in the main thread (job store, event bus). */
 export type RpcServer = (target: string, method: string, args: unknown[]) => Promise<unknown>;
@@ -64,6 +66,8 @@ export interface WorkerBoot {
 interface Slot {
   worker: Worker;
   task: { id: number; resolve: () => void; reject: (e: Error) => void } | null;
+  /** Its module loaded (it sent `ready`). */
+  ready: boolean;
 }
 
 /**
@@ -82,7 +86,10 @@ export class WorkerPool {
   private nextId = 1;
   private closed = false;
   private boot: WorkerBoot | null = null;
-  /** Why the workers could not start (the boot's promise rejected). */
+  /**
+   * Why the workers could not start: the boot's promise rejected, or a worker failed before its
+   * module had loaded (a worker that cannot load would fail again each time it was replaced).
+   */
   private failure: Error | null = null;
   /** Settles once the workers are spawned (or the pool closed first). */
   private readonly started: Promise<void>;
@@ -119,6 +126,11 @@ export class WorkerPool {
     return this.options.size;
   }
 
+  /** Why the workers could not start, once known (every task is refused then). */
+  get startFailure(): Error | null {
+    return this.failure;
+  }
+
   /** A consumer for one queue whose messages run on this pool. */
   consumerFor(queue: QueueName): QueueConsumer {
     return { concurrency: this.size, deliver: (envelope) => this.run(queue, envelope) };
@@ -136,6 +148,18 @@ export class WorkerPool {
     this.closed = true;
     await this.started;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  /** A worker failed before its module loaded: no worker is started again, every task is refused. */
+  private failStart(error: Error): void {
+    this.failure = new ReconError('INTERNAL', `the worker threads could not start: ${error.message}`);
+    this.failure.stack = `${this.failure.name}: ${this.failure.message}\n${error.stack ?? ''}`;
+    for (const slot of this.slots) {
+      slot.task?.reject(this.failure);
+      slot.task = null;
+      void slot.worker.terminate();
+    }
+    for (const task of this.waiting.splice(0)) task.reject(this.failure);
   }
 
   private dispatch(): void {
@@ -171,8 +195,12 @@ export class WorkerPool {
       ...(boot.execArgv === undefined ? {} : { execArgv: boot.execArgv }),
       resourceLimits: { maxYoungGenerationSizeMb: 192 },
     });
-    const slot: Slot = { worker, task: null };
+    const slot: Slot = { worker, task: null, ready: false };
     worker.on('message', (message: WorkerToMain) => {
+      if (message.kind === 'ready') {
+        slot.ready = true;
+        return;
+      }
       if (message.kind === 'log') {
         if (this.options.onLog === undefined) process.stderr.write(message.line);
         else this.options.onLog(message.line);
@@ -201,7 +229,11 @@ export class WorkerPool {
       );
     });
     const replace = (error: Error) => {
-      if (this.closed) return;
+      if (this.closed || this.failure !== null) return;
+      if (!slot.ready) {
+        this.failStart(error);
+        return;
+      }
       const task = slot.task;
       slot.task = null;
       task?.reject(error);

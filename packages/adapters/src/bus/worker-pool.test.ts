@@ -1,0 +1,78 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Envelope } from '@recon/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkerPool } from './worker-pool.ts';
+
+// Worker modules speaking the pool's protocol (see WorkerToMain), written as plain JavaScript.
+const HEALTHY = `
+import { parentPort } from 'node:worker_threads';
+parentPort.on('message', (m) => {
+  if (m.kind !== 'task') return;
+  if (m.envelope.payload.crash) process.exit(3);
+  parentPort.postMessage({ kind: 'done', id: m.id, ok: true });
+});
+parentPort.postMessage({ kind: 'ready' });
+`;
+const BROKEN = `
+import { appendFileSync } from 'node:fs';
+import { workerData } from 'node:worker_threads';
+appendFileSync(workerData.starts, 'x');
+throw new Error('cannot load: a dependency is missing');
+`;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'recon-worker-pool-'));
+  await writeFile(join(dir, 'healthy.mjs'), HEALTHY);
+  await writeFile(join(dir, 'broken.mjs'), BROKEN);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const envelope = (payload: Record<string, unknown> = {}) =>
+  ({ id: 'e', type: 'shard.ready', correlationId: 'J', payload }) as unknown as Envelope;
+
+function pool(module: string, workerData: unknown = {}) {
+  return new WorkerPool({
+    size: 2,
+    boot: { url: pathToFileURL(join(dir, module)), execArgv: [] },
+    workerData,
+    rpc: async () => undefined,
+  });
+}
+
+describe('WorkerPool', () => {
+  it('runs tasks on its workers, and replaces a worker that crashes during a task', async () => {
+    const p = pool('healthy.mjs');
+    try {
+      await Promise.all(Array.from({ length: 5 }, () => p.run('matcher', envelope())));
+      await expect(p.run('matcher', envelope({ crash: true }))).rejects.toThrow(/worker exited with code 3/);
+      await Promise.all(Array.from({ length: 3 }, () => p.run('matcher', envelope())));
+      expect(p.startFailure).toBeNull();
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('refuses every task with the reason when its workers cannot load, and starts them only once', async () => {
+    const starts = join(dir, 'starts.txt');
+    await writeFile(starts, '');
+    const p = pool('broken.mjs', { starts });
+    try {
+      await expect(p.run('ingest', envelope())).rejects.toThrow(
+        /worker threads could not start: cannot load: a dependency is missing/,
+      );
+      await expect(p.run('ingest', envelope())).rejects.toThrow(/could not start/);
+      expect(p.startFailure?.message).toMatch(/could not start/);
+      // A worker that cannot load is not replaced over and over.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await readFile(starts, 'utf8')).length).toBeLessThanOrEqual(2);
+    } finally {
+      await p.close();
+    }
+  });
+});
