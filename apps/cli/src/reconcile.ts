@@ -124,7 +124,7 @@ export interface SharedRuntime {
 /**
  * A runtime whose worker threads outlive one job, for several `reconcile` calls with the same
  * `out`, base and settings (the first call's `p`). The jobs after the first find the workers'
- * code loaded, compiled and optimized: on the 1M-line day a job then takes about 0.7 s less (see
+ * code loaded, compiled and optimized: on the 1M-line day a job then takes about 0.6 s less (see
  * `pnpm bench`, "warm"). Its Prometheus metrics accumulate over its jobs. The caller closes it.
  */
 export function openRuntime(p: ReconcileParams): SharedRuntime {
