@@ -1,7 +1,7 @@
-import { JOB_STATUSES, type JobRequested, type JobStore } from '@recon/contracts';
+import { JOB_STATUSES, type JobStore } from '@recon/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryJobStore } from './memory.ts';
-import { jobIdSequence, postgresJobStoreForTests } from './testing.ts';
+import { jobIdSequence, postgresJobStoreForTests, jobRequest as request, at as t } from './testing.ts';
 
 // The JobStore port's semantics, checked against every adapter: the in-memory store is the
 // reference, the PostgreSQL store must behave the same.
@@ -9,26 +9,6 @@ import { jobIdSequence, postgresJobStoreForTests } from './testing.ts';
 const postgresStore = postgresJobStoreForTests('recon-job-store-contract-');
 /** A fresh job id per test, so tests sharing a database never see each other's rows. */
 const newJobId = jobIdSequence('20261122');
-
-function request(jobId: string, overrides: Partial<JobRequested> = {}): JobRequested {
-  return {
-    jobId,
-    file: { key: `incoming/${jobId}.csv` },
-    base: { kind: 'postgres', relation: 'public.ordens' },
-    scope: 'date-window',
-    referenceDate: '2026-11-20',
-    arrivedAt: '2026-11-22T10:00:00.000Z',
-    maxInvalidRate: 0.05,
-    shardCount: 16,
-    chunkBytes: 8 * 1024 * 1024,
-    ...overrides,
-  };
-}
-
-/** ISO time `seconds` after 2026-11-22T10:00:00Z, as the services write them (toISOString). */
-function t(seconds: number): string {
-  return new Date(Date.UTC(2026, 10, 22, 10, 0, 0) + seconds * 1000).toISOString();
-}
 
 describe.each([
   { name: 'InMemoryJobStore', store: () => new InMemoryJobStore() as JobStore },

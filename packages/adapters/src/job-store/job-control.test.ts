@@ -1,7 +1,7 @@
-import type { JobRequested, JobStore } from '@recon/contracts';
+import type { JobStore } from '@recon/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryJobStore } from './memory.ts';
-import { jobIdSequence, postgresJobStoreForTests } from './testing.ts';
+import { jobIdSequence, postgresJobStoreForTests, jobRequest as request, at as t } from './testing.ts';
 
 // Job control (RULES §7) in the job store port: cancel, reopen for a reprocess, one job per
 // reference date, finding a file's jobs by SHA-256 — the same on both adapters.
@@ -15,22 +15,6 @@ function newDate(): string {
   return new Date(Date.UTC(2020, 0, 1) + unique * 86_400_000).toISOString().slice(0, 10);
 }
 const sha = (n: number) => n.toString(16).padStart(64, '0');
-
-function request(jobId: string, overrides: Partial<JobRequested> = {}): JobRequested {
-  return {
-    jobId,
-    file: { key: `incoming/${jobId}.csv` },
-    base: { kind: 'postgres', relation: 'public.ordens' },
-    scope: 'date-window',
-    referenceDate: '2026-11-20',
-    arrivedAt: '2026-11-22T10:00:00.000Z',
-    maxInvalidRate: 0.05,
-    shardCount: 4,
-    chunkBytes: 8 * 1024 * 1024,
-    ...overrides,
-  };
-}
-const t = (s: number) => new Date(Date.UTC(2026, 10, 22, 10, 0, s)).toISOString();
 
 describe.each([
   { name: 'InMemoryJobStore', store: () => new InMemoryJobStore() as JobStore },
