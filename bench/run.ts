@@ -105,53 +105,37 @@ try {
       `base load (COPY)  ${fmt((performance.now() - t) / 1000)} s  (${fmt(loaded.rows)} rows; not part of a job)`,
     );
   }
+  // What each round runs: the checkout (null: this one), whether warm, the job and its series.
+  const csvParams: ReconcileParams = {
+    ...common,
+    base: { kind: 'csv', path: day.basePath },
+    out: join(root, 'out', 'csv'),
+  };
+  const pgParams: ReconcileParams | null =
+    server === null
+      ? null
+      : {
+          ...common,
+          base: { kind: 'postgres', url: server.url, relation: 'transacoes' },
+          out: join(root, 'out', 'pg'),
+        };
+  const runs: { checkout: string | null; warm: boolean; params: ReconcileParams; series: Series }[] = [];
+  for (const checkout of baseline === null ? [null] : [baseline, null]) {
+    runs.push({ checkout, warm: false, params: csvParams, series: checkout === null ? csv : csvBefore });
+    if (pgParams !== null)
+      runs.push({ checkout, warm: false, params: pgParams, series: checkout === null ? pg : pgBefore });
+  }
+  if (warm) {
+    runs.push({ checkout: null, warm: true, params: csvParams, series: csvWarm });
+    if (pgParams !== null) runs.push({ checkout: null, warm: true, params: pgParams, series: pgWarm });
+  }
   for (let round = 0; round < repeat; round++) {
     const duck = await duckdbReference(day.vendorPath, day.basePath, join(root, 'duckdb.parquet'));
     duckSeconds.push(duck.seconds);
     duckRows = duck.rows;
-    for (const checkout of baseline === null ? [null] : [baseline, null]) {
-      await rm(join(root, 'out'), { recursive: true, force: true });
-      (checkout === null ? csv : csvBefore).runs.push(
-        await job(
-          { ...common, base: { kind: 'csv', path: day.basePath }, out: join(root, 'out', 'csv') },
-          checkout,
-        ),
-      );
-      if (server !== null) {
-        (checkout === null ? pg : pgBefore).runs.push(
-          await job(
-            {
-              ...common,
-              base: { kind: 'postgres', url: server.url, relation: 'transacoes' },
-              out: join(root, 'out', 'pg'),
-            },
-            checkout,
-          ),
-        );
-      }
-    }
-    if (warm) {
-      await rm(join(root, 'out'), { recursive: true, force: true });
-      csvWarm.runs.push(
-        await job(
-          { ...common, base: { kind: 'csv', path: day.basePath }, out: join(root, 'out', 'csv') },
-          null,
-          true,
-        ),
-      );
-      if (server !== null) {
-        pgWarm.runs.push(
-          await job(
-            {
-              ...common,
-              base: { kind: 'postgres', url: server.url, relation: 'transacoes' },
-              out: join(root, 'out', 'pg'),
-            },
-            null,
-            true,
-          ),
-        );
-      }
+    for (const r of runs) {
+      await rm(r.params.out, { recursive: true, force: true });
+      r.series.runs.push(await job(r.params, r.checkout, r.warm));
     }
     const last = (s: Series) =>
       s.runs.length > round ? ` · ${s.name} ${fmt(s.runs[round]!.seconds)} s` : '';
