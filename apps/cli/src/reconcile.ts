@@ -113,6 +113,11 @@ export async function alreadyReconciled(
   return summary === undefined ? undefined : { kind: 'already-reconciled', sha256, summary };
 }
 
+/** The PostgreSQL the services read the base from (none for a CSV snapshot). */
+function databaseUrlOf(base: BaseParam): string | null {
+  return base.kind === 'postgres' ? base.url : null;
+}
+
 /** A runtime that several `reconcile` calls share (see `openRuntime`). */
 export interface SharedRuntime {
   runtime: EmbeddedRuntime;
@@ -129,7 +134,7 @@ export interface SharedRuntime {
  */
 export function openRuntime(p: ReconcileParams): SharedRuntime {
   const out = resolve(p.out);
-  const databaseUrl = p.base.kind === 'postgres' ? p.base.url : null;
+  const databaseUrl = databaseUrlOf(p.base);
   return { runtime: embeddedRuntime(p, out, databaseUrl), out, databaseUrl };
 }
 
@@ -177,7 +182,7 @@ export async function reconcile(p: ReconcileParams, shared?: SharedRuntime): Pro
         ? Math.max(1, p.workers ?? availableParallelism())
         : csvBaseSliceCount(baseSize, p.chunkBytes ?? 8 << 20),
   };
-  const databaseUrl = p.base.kind === 'postgres' ? p.base.url : null;
+  const databaseUrl = databaseUrlOf(p.base);
   if (shared !== undefined && (shared.out !== out || shared.databaseUrl !== databaseUrl)) {
     throw new ReconError(
       'INVALID_ARGUMENT',

@@ -116,8 +116,7 @@ export class WorkerPool {
         this.dispatch();
       },
       (error: unknown) => {
-        this.failure = error instanceof Error ? error : new Error(String(error));
-        for (const task of this.waiting.splice(0)) task.reject(this.failure);
+        this.refuseAll(error instanceof Error ? error : new Error(String(error)));
       },
     );
   }
@@ -152,14 +151,20 @@ export class WorkerPool {
 
   /** A worker failed before its module loaded: no worker is started again, every task is refused. */
   private failStart(error: Error): void {
-    this.failure = new ReconError('INTERNAL', `the worker threads could not start: ${error.message}`);
-    this.failure.stack = `${this.failure.name}: ${this.failure.message}\n${error.stack ?? ''}`;
+    const failure = new ReconError('INTERNAL', `the worker threads could not start: ${error.message}`);
+    failure.stack = `${failure.name}: ${failure.message}\n${error.stack ?? ''}`;
+    this.refuseAll(failure);
+  }
+
+  /** The workers cannot start: their tasks, the waiting ones and every later one are refused. */
+  private refuseAll(failure: Error): void {
+    this.failure = failure;
     for (const slot of this.slots) {
-      slot.task?.reject(this.failure);
+      slot.task?.reject(failure);
       slot.task = null;
       void slot.worker.terminate();
     }
-    for (const task of this.waiting.splice(0)) task.reject(this.failure);
+    for (const task of this.waiting.splice(0)) task.reject(failure);
   }
 
   private dispatch(): void {
