@@ -433,6 +433,31 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
     expect(out).toEqual(referenceClassify(input));
   });
 
+  it('grows its table past the first guess (short lines: more orders than bytes / 64)', () => {
+    // Lines of ~30 bytes, most orders on one side only: the table, sized for about bytes / 64
+    // orders, grows mid-shard (at least once whatever the power of two it starts at).
+    const r = rng(7);
+    const base: ShardRecord[] = [];
+    const vendor: ShardRecord[] = [];
+    for (let k = 0; k < 6000; k++) {
+      if (k % 10 === 0) base.push({ ...rec(`K${k}`, 0), valor: pick(r, ['1.00', '2.00']) });
+      if (r() < 0.95) vendor.push({ ...rec(`K${k}`, 2 + k), valor: pick(r, ['1.00', '2.00']) });
+    }
+    const input = {
+      jobId: 'JOB-20261122-000001',
+      scope: 'all' as const,
+      window: null,
+      timestamp: 0,
+      severity: DEFAULT_SEVERITY,
+      vendor: [vendor.map((x) => encodeShardRecord(x.linha, x)).join('')],
+      base: [base.map((x) => encodeShardRecord(x.linha, x)).join('')],
+    };
+    const out = classifyShard(input);
+    expect(out.counts.distinctOrders).toBeGreaterThan(5000);
+    expect(out.counts.matched).toBeGreaterThan(500);
+    expect(out).toEqual(referenceClassify(input));
+  });
+
   it('matches a line only when its rest is equal to the end, not a prefix of it', () => {
     const input = {
       jobId: 'JOB-20261122-000001',

@@ -4,6 +4,7 @@ import {
   type DateWindow,
   type DivergenceRow,
   decodeShardLine,
+  ReconError,
   type RejectedLine,
   type Scope,
   SEVERIDADES,
@@ -104,21 +105,31 @@ export function hashBytes(bytes: Buffer, start: number, end: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** Fields of an entry of `Orders.entries`, STRIDE int32s per entry. */
+const KEY_START = 0;
+const KEY_END = 1;
+const LINE_START = 2;
+const CLAIMED_BY = 3;
+const STRIDE = 4;
+
 /**
  * The orders of a shard, keyed on the bytes of their encoded `ordem_id` (equal bytes ⇔ equal
  * orders) in an open-addressing table: no string per record, no Map. Each entry is an order as
  * first seen — a base line, or a vendor line no base line matched — in insertion order.
+ *
+ * Laid out for the cache: a shard's tables and lines are megabytes, so each lookup is a few
+ * memory reads at random places. A slot holds the key's hash next to its entry (a probe past
+ * another key reads nothing else), and an entry's fields sit together in one array.
  */
 class Orders {
   count = 0;
-  /** Where the entry's key lies: [keyStart, keyEnd) of the base bytes, or of the vendor bytes. */
-  keyStart: Int32Array;
-  keyEnd: Int32Array;
-  fromVendor: Uint8Array;
-  /** A base entry's line start. */
-  lineStart: Int32Array;
-  /** The vendor linha + 1 of the line that claimed the order; 0 while none did. */
-  claimedBy: Float64Array;
+  /**
+   * Per entry: where its key lies ([KEY_START, KEY_END) of the base bytes, or of the vendor
+   * bytes when LINE_START is -1: a vendor line no base line matched), the base line's start, and
+   * the vendor linha + 1 of the line that claimed the order (CLAIMED_BY; 0 while none did).
+   */
+  entries: Int32Array;
+  /** Two int32s per slot: the key's hash and its entry + 1 (0: empty). */
   private slots: Int32Array;
   private mask: number;
   private lastSlot = 0;
@@ -130,68 +141,94 @@ class Orders {
   ) {
     let capacity = 1024;
     while (capacity < expected * 2) capacity *= 2;
-    this.slots = new Int32Array(capacity);
+    this.slots = new Int32Array(2 * capacity);
     this.mask = capacity - 1;
-    this.keyStart = new Int32Array(capacity >> 1);
-    this.keyEnd = new Int32Array(capacity >> 1);
-    this.fromVendor = new Uint8Array(capacity >> 1);
-    this.lineStart = new Int32Array(capacity >> 1);
-    this.claimedBy = new Float64Array(capacity >> 1);
+    this.entries = new Int32Array((capacity >> 1) * STRIDE);
+  }
+
+  keyEnd(entry: number): number {
+    return this.entries[entry * STRIDE + KEY_END]!;
+  }
+
+  /** A base entry's line start; -1 for a vendor line's entry. */
+  lineStart(entry: number): number {
+    return this.entries[entry * STRIDE + LINE_START]!;
+  }
+
+  claimedBy(entry: number): number {
+    return this.entries[entry * STRIDE + CLAIMED_BY]!;
+  }
+
+  claim(entry: number, linha: number): void {
+    this.entries[entry * STRIDE + CLAIMED_BY] = claimOf(linha);
   }
 
   /** The entry whose key equals bytes [start, end) of `bytes`, else -1 (then `add` takes its slot). */
   find(bytes: Buffer, start: number, end: number, hash: number): number {
     const slots = this.slots;
+    const entries = this.entries;
     const mask = this.mask;
     const length = end - start;
+    const h = hash | 0;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = slots[slot]! - 1;
+      const entry = slots[2 * slot + 1]! - 1;
       if (entry < 0) {
         this.lastSlot = slot;
         return -1;
       }
-      const ks = this.keyStart[entry]!;
-      if (this.keyEnd[entry]! - ks !== length) continue;
-      const keys = this.fromVendor[entry] === 1 ? this.vendor : this.base;
+      if (slots[2 * slot] !== h) continue;
+      const e = entry * STRIDE;
+      const ks = entries[e + KEY_START]!;
+      if (entries[e + KEY_END]! - ks !== length) continue;
+      const keys = entries[e + LINE_START]! < 0 ? this.vendor : this.base;
       let k = 0;
       while (k < length && keys[ks + k] === bytes[start + k]) k++;
       if (k === length) return entry;
     }
   }
 
-  /** Adds an entry in the slot the last `find` (which returned -1) stopped at. */
-  add(keyStart: number, keyEnd: number, fromVendor: boolean, lineStart: number, claimedBy: number): void {
+  /**
+   * Adds an entry (hash as given to the `find` that returned -1) in the slot that `find` stopped
+   * at. `lineStart` -1: a vendor line's key.
+   */
+  add(keyStart: number, keyEnd: number, hash: number, lineStart: number, claimedBy: number): void {
     const entry = this.count++;
-    this.keyStart[entry] = keyStart;
-    this.keyEnd[entry] = keyEnd;
-    this.fromVendor[entry] = fromVendor ? 1 : 0;
-    this.lineStart[entry] = lineStart;
-    this.claimedBy[entry] = claimedBy;
-    this.slots[this.lastSlot] = entry + 1;
-    if (this.count * 2 >= this.slots.length) this.grow();
+    const e = entry * STRIDE;
+    const entries = this.entries;
+    entries[e + KEY_START] = keyStart;
+    entries[e + KEY_END] = keyEnd;
+    entries[e + LINE_START] = lineStart;
+    entries[e + CLAIMED_BY] = claimedBy;
+    this.slots[2 * this.lastSlot] = hash;
+    this.slots[2 * this.lastSlot + 1] = entry + 1;
+    if (this.count * 2 >= this.slots.length >> 1) this.grow();
   }
 
   private grow(): void {
-    const capacity = this.slots.length * 2;
-    const widen = <T extends Int32Array | Uint8Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(capacity >> 1);
-      b.set(a);
-      return b;
-    };
-    this.keyStart = widen(this.keyStart, (n) => new Int32Array(n));
-    this.keyEnd = widen(this.keyEnd, (n) => new Int32Array(n));
-    this.fromVendor = widen(this.fromVendor, (n) => new Uint8Array(n));
-    this.lineStart = widen(this.lineStart, (n) => new Int32Array(n));
-    this.claimedBy = widen(this.claimedBy, (n) => new Float64Array(n));
-    this.slots = new Int32Array(capacity);
+    const capacity = this.slots.length; // twice the slots there are
+    const entries = new Int32Array((capacity >> 1) * STRIDE);
+    entries.set(this.entries);
+    this.entries = entries;
+    const old = this.slots;
+    this.slots = new Int32Array(2 * capacity);
     this.mask = capacity - 1;
-    for (let entry = 0; entry < this.count; entry++) {
-      const keys = this.fromVendor[entry] === 1 ? this.vendor : this.base;
-      let slot = hashBytes(keys, this.keyStart[entry]!, this.keyEnd[entry]!) & this.mask;
-      while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
-      this.slots[slot] = entry + 1;
+    for (let s = 0; s < old.length; s += 2) {
+      const entry1 = old[s + 1]!;
+      if (entry1 === 0) continue;
+      let slot = old[s]! & this.mask;
+      while (this.slots[2 * slot + 1] !== 0) slot = (slot + 1) & this.mask;
+      this.slots[2 * slot] = old[s]!;
+      this.slots[2 * slot + 1] = entry1;
     }
   }
+}
+
+/** CLAIMED_BY of the vendor line `linha`: linha + 1, an int32 as `linha_arquivo` is (RULES §6). */
+function claimOf(linha: number): number {
+  if (linha >= 0x7fffffff) {
+    throw new ReconError('INTERNAL', `line ${linha} is past the int32 line numbers of linha_arquivo`);
+  }
+  return linha + 1;
 }
 
 /** The record of the encoded line [start, end) of `bytes`. */
@@ -280,8 +317,9 @@ function readBase(state: ShardState): void {
     const t1 = nextTab(B, pos);
     const t2 = nextTab(B, t1 + 1);
     const end = lineEnd(B, t2 + 1);
-    const first = orders.find(B, t1 + 1, t2, hashBytes(B, t1 + 1, t2));
-    if (first < 0) orders.add(t1 + 1, t2, false, pos, 0);
+    const hash = hashBytes(B, t1 + 1, t2);
+    const first = orders.find(B, t1 + 1, t2, hash);
+    if (first < 0) orders.add(t1 + 1, t2, hash, pos, 0);
     else baseDuplicate(state, first, pos, end);
     pos = end + 1;
   }
@@ -289,7 +327,7 @@ function readBase(state: ShardState): void {
 
 function baseDuplicate(state: ShardState, first: number, pos: number, end: number): void {
   const b = decodeAt(state.B, pos, end);
-  const firstLinha = parseLinha(state.B, state.orders.lineStart[first]!);
+  const firstLinha = parseLinha(state.B, state.orders.lineStart(first));
   state.counts.baseDuplicates++;
   state.baseDuplicates.push({
     linha: b.linha,
@@ -315,23 +353,24 @@ function claimVendor(state: ShardState): void {
     let t1 = pos;
     for (let c = V[t1]!; c !== TAB; c = V[++t1]!) linha = linha * 10 + (c - 48);
     const t2 = nextTab(V, t1 + 1);
-    const seen = orders.find(V, t1 + 1, t2, hashBytes(V, t1 + 1, t2));
-    if (seen >= 0 && orders.claimedBy[seen] !== 0) {
+    const hash = hashBytes(V, t1 + 1, t2);
+    const seen = orders.find(V, t1 + 1, t2, hash);
+    if (seen >= 0 && orders.claimedBy(seen) !== 0) {
       pos = vendorDuplicate(state, seen, linha, pos, t2) + 1;
       continue;
     }
     counts.vendorValid++;
     if (seen < 0) {
-      orders.add(t1 + 1, t2, true, -1, linha + 1);
+      orders.add(t1 + 1, t2, hash, -1, claimOf(linha));
       pos = missingInBase(state, pos, t2) + 1;
       continue;
     }
-    orders.claimedBy[seen] = linha + 1;
+    orders.claim(seen, linha);
     counts.matched++;
     counts.baseInScope++;
     // Same key, so the rest of the lines (from fornecedor_id on) start just after it in both.
     let v = t2 + 1;
-    let b = orders.keyEnd[seen]! + 1;
+    let b = orders.keyEnd(seen) + 1;
     let c = V[v]!;
     while (c === B[b] && c !== LF) {
       c = V[++v]!;
@@ -352,7 +391,7 @@ function vendorDuplicate(state: ShardState, seen: number, linha: number, pos: nu
   state.vendorDuplicates.push({
     linha,
     motivo: 'DUPLICATE_ORDEM_ID',
-    mensagem: `ordem_id ${decodeAt(state.V, pos, end).ordem_id} repetido (primeira ocorrência na linha ${state.orders.claimedBy[seen]! - 1}, que foi conciliada)`,
+    mensagem: `ordem_id ${decodeAt(state.V, pos, end).ordem_id} repetido (primeira ocorrência na linha ${state.orders.claimedBy(seen) - 1}, que foi conciliada)`,
     conteudo: null,
   });
   return end;
@@ -392,7 +431,7 @@ function missingInBase(state: ShardState, pos: number, t2: number): number {
  */
 function fieldsDiffer(state: ShardState, seen: number, pos: number, v: number, b: number): number {
   const end = lineEnd(state.V, v);
-  const baseStart = state.orders.lineStart[seen]!;
+  const baseStart = state.orders.lineStart(seen);
   if (
     fieldDivergences(
       decodeAt(state.V, pos, end),
@@ -413,16 +452,16 @@ function unclaimedBase(state: ShardState, window: DateWindow | null): void {
   const { B, orders, counts } = state;
   const { jobId, timestamp, severity } = state.row;
   for (let entry = 0; entry < orders.count; entry++) {
-    if (orders.fromVendor[entry] === 1 || orders.claimedBy[entry] !== 0) continue;
+    if (orders.lineStart(entry) < 0 || orders.claimedBy(entry) !== 0) continue;
     // data is the fourth field after ordem_id.
-    let dataStart = orders.keyEnd[entry]! + 1;
+    let dataStart = orders.keyEnd(entry) + 1;
     for (let field = 0; field < 3; field++) dataStart = nextTab(B, dataStart) + 1;
     const dataEnd = nextTab(B, dataStart);
     if (window !== null) {
       const data = B.toString('latin1', dataStart, dataEnd);
       if (data < window.from || data > window.to) continue;
     }
-    const b = decodeAt(B, orders.lineStart[entry]!, lineEnd(B, dataEnd));
+    const b = decodeAt(B, orders.lineStart(entry), lineEnd(B, dataEnd));
     counts.baseInScope++;
     counts.divergentOrders++;
     state.divergences.push({

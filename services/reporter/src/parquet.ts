@@ -294,9 +294,10 @@ export function divergenceColumnsToArrow(
   to: number,
 ): Table {
   const textBytes = (name: TextColumnName) => {
+    const offsets = sources.map((source) => source.text[name].offsets);
     let total = 0;
     for (let k = from; k < to; k++) {
-      const o = sources[list[k]!]!.text[name].offsets;
+      const o = offsets[list[k]!]!;
       const i = at[k]!;
       total += o[i + 1]! - o[i]!;
     }
@@ -336,20 +337,31 @@ interface GatherRows {
   to: number;
 }
 
-/** A column that takes values copied from a text column of the sources. */
+/**
+ * A column that takes values copied from a text column of the sources: output row k - from is
+ * row at[k] of `columns[list[k]]` (this column of each source). Each column runs its own loop
+ * over the rows (one shape per loop); a bad value throws a BadValue marked with its k.
+ */
 interface CopyColumn {
-  copy(i: number, from: TextColumnData, at: number): void;
+  gather(columns: readonly TextColumnData[], rows: GatherRows): void;
+}
+
+function gatherColumn(column: CopyColumn, columns: readonly TextColumnData[], rows: GatherRows): void {
+  column.gather(columns, rows);
 }
 
 /**
- * Fills `column` with the gathered rows: output row k - from is row at[k] of `columns[list[k]]`
- * (this column of each source). A bad value's BadValue is marked with its k.
+ * Output row k - from of a gather through the column's push: a null, or a value the fast path
+ * did not take (push validates it and throws its BadValue, marked with k).
  */
-function gatherColumn(column: CopyColumn, columns: readonly TextColumnData[], rows: GatherRows): void {
-  const { list, at, from, to } = rows;
-  let k = from;
+function pushAt(
+  column: { push(i: number, value: string | null): void },
+  k: number,
+  from: number,
+  value: string | null,
+): void {
   try {
-    for (; k < to; k++) column.copy(k - from, columns[list[k]!]!, at[k]!);
+    column.push(k - from, value);
   } catch (error) {
     if (error instanceof BadValue) error.row = k;
     throw error;
@@ -407,9 +419,6 @@ class NullMask {
 
 const MAX_UTF8_BYTES = 0x7fffffff; // Utf8 offsets are int32
 
-/** From this many bytes on, Buffer#copy is faster than the JS loop. */
-const NATIVE_COPY_MIN_LENGTH = 32;
-
 class Utf8Column {
   /** Bytes past `end` are uninitialized (allocUnsafe) and never read. */
   private bytes: Buffer;
@@ -451,24 +460,28 @@ class Utf8Column {
     this.offsets[i + 1] = end;
   }
 
-  /** push(i, value i of `from`), the bytes copied as they are (capacity given to the constructor). */
-  copy(i: number, from: TextColumnData, at: number): void {
-    if (from.nulls[at] === 1) {
-      this.push(i, null);
-      return;
-    }
-    const start = from.offsets[at]!;
-    const stop = from.offsets[at + 1]!;
+  /**
+   * The gathered rows (see CopyColumn), their bytes copied as they are (the capacity was given to
+   * the constructor). Byte by byte: values are short, and a native copy costs more per call.
+   */
+  gather(columns: readonly TextColumnData[], { list, at, from, to }: GatherRows): void {
+    const dst = this.bytes;
+    const offsets = this.offsets;
     let end = this.end;
-    if (stop - start >= NATIVE_COPY_MIN_LENGTH) {
-      end += from.bytes.copy(this.bytes, end, start, stop);
-    } else {
-      const src = from.bytes;
-      const dst = this.bytes;
-      for (let p = start; p < stop; p++) dst[end++] = src[p]!;
+    for (let k = from; k < to; k++) {
+      const column = columns[list[k]!]!;
+      const i = at[k]!;
+      if (column.nulls[i] === 1) {
+        this.end = end;
+        pushAt(this, k, from, null);
+        continue;
+      }
+      const src = column.bytes;
+      const stop = column.offsets[i + 1]!;
+      for (let p = column.offsets[i]!; p < stop; p++) dst[end++] = src[p]!;
+      offsets[k - from + 1] = end;
     }
     this.end = end;
-    this.offsets[i + 1] = end;
   }
 
   private grow(needed: number): Buffer {
@@ -531,16 +544,20 @@ class DateColumn {
     }
   }
 
-  /** push(i, value i of `from`), parsed from its bytes. */
-  copy(i: number, from: TextColumnData, at: number): void {
-    if (from.nulls[at] === 1) {
-      this.push(i, null);
-      return;
+  /** The gathered rows (see CopyColumn), parsed from their bytes. */
+  gather(columns: readonly TextColumnData[], { list, at, from, to }: GatherRows): void {
+    const out = this.days;
+    for (let k = from; k < to; k++) {
+      const column = columns[list[k]!]!;
+      const i = at[k]!;
+      const days =
+        column.nulls[i] === 1
+          ? undefined
+          : parseIsoDateBytes(column.bytes, column.offsets[i]!, column.offsets[i + 1]!);
+      // A null, or the error of a bad text.
+      if (days === undefined) pushAt(this, k, from, textAt(column, i));
+      else out[k - from] = days;
     }
-    const days = parseIsoDateBytes(from.bytes, from.offsets[at]!, from.offsets[at + 1]!);
-    if (days === undefined)
-      this.push(i, textAt(from, at)); // throws the error of the text
-    else this.days[i] = days;
   }
 
   finish(): Data<DateDay> {
@@ -641,31 +658,32 @@ class DecimalColumn {
     }
   }
 
-  /** push(i, value i of `from`), parsed from its bytes without a BigInt when it has at most 15 digits. */
-  copy(i: number, from: TextColumnData, at: number): void {
-    if (from.nulls[at] === 1) {
-      this.nulls.setNull(i);
-      return;
+  /** The gathered rows (see CopyColumn). */
+  gather(columns: readonly TextColumnData[], { list, at, from, to }: GatherRows): void {
+    for (let k = from; k < to; k++) {
+      const column = columns[list[k]!]!;
+      const i = at[k]!;
+      if (column.nulls[i] === 1) this.nulls.setNull(k - from);
+      else if (!this.copyBytes(k - from, column.bytes, column.offsets[i]!, column.offsets[i + 1]!))
+        pushAt(this, k, from, textAt(column, i)); // over 15 digits, or not canonical (throws)
     }
-    const b = from.bytes;
-    const start = from.offsets[at]!;
-    const end = from.offsets[at + 1]!;
+  }
+
+  /**
+   * Value i from the text b[start, end), without a BigInt: false (nothing written) when it is
+   * not canonical or has more than 15 digits.
+   */
+  private copyBytes(i: number, b: Buffer, start: number, end: number): boolean {
     const negative = b[start] === 45;
     const first = negative ? start + 1 : start;
     const point = end - 3;
     const intDigits = point - first;
-    if (intDigits < 1 || intDigits > 13 || b[point] !== 46) {
-      this.push(i, textAt(from, at)); // over 15 digits, or not canonical (throws)
-      return;
-    }
+    if (intDigits < 1 || intDigits > 13 || b[point] !== 46) return false;
     let cents = 0;
     for (let p = first; p < end; p++) {
       if (p === point) continue;
       const d = b[p]! - 48;
-      if (d < 0 || d > 9) {
-        this.push(i, textAt(from, at)); // throws
-        return;
-      }
+      if (d < 0 || d > 9) return false;
       cents = cents * 10 + d; // < 10^15 < 2^53: exact
     }
     // The 128-bit two's complement words, as push's BigInt stores give ("-0.00" is 0).
@@ -687,6 +705,7 @@ class DecimalColumn {
       w[o + 2] = 0xffffffff;
       w[o + 3] = 0xffffffff;
     }
+    return true;
   }
 
   finish(): Data<Decimal> {
