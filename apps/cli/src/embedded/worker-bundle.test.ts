@@ -1,9 +1,10 @@
 import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BundleSite, bundle, withoutTsx } from './worker-bundle.ts';
+import { loadBundle } from './bundle-loader.mjs';
+import { type BundleSite, bundle, codeCachePath, withoutTsx } from './worker-bundle.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -23,8 +24,28 @@ async function site(): Promise<BundleSite> {
   return { entry: join(root, 'src', 'entry.ts'), root, cacheDir: join(root, 'cache') };
 }
 
+/** loadBundle in a new worker thread (a fresh V8 isolate): the bundle's answer and the cache's fate. */
+async function loadInThread(path: string, cachePath: string): Promise<{ answer: string; cache: string }> {
+  const loader = new URL('./bundle-loader.mjs', import.meta.url).href;
+  const worker = new Worker(
+    `import(${JSON.stringify(loader)}).then((m) => {
+      const r = m.loadBundle(${JSON.stringify(path)}, ${JSON.stringify(cachePath)});
+      require('node:worker_threads').parentPort.postMessage({ answer: r.exports.answer, cache: r.cache });
+    });`,
+    { eval: true, execArgv: [] },
+  );
+  try {
+    return await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
 async function load(path: string): Promise<string> {
-  return ((await import(`${pathToFileURL(path).href}?t=${Date.now()}`)) as { answer: string }).answer;
+  return (loadBundle(path, codeCachePath(path)).exports as { answer: string }).answer;
 }
 
 describe('worker bundle', () => {
@@ -35,8 +56,30 @@ describe('worker bundle', () => {
     const built = (await stat(first)).mtimeMs;
     const again = await bundle(s);
     expect(again).toBe(first);
-    expect((await readdir(s.cacheDir)).filter((n) => n.startsWith('bundle-'))).toHaveLength(1);
+    expect((await readdir(s.cacheDir)).filter((n) => /^bundle-.*\.cjs$/.test(n))).toHaveLength(1);
     expect((await stat(again)).mtimeMs).toBeGreaterThanOrEqual(built);
+  });
+
+  it('loads with the code cache the first load wrote; a cache V8 rejects is written again', async () => {
+    const s = await site();
+    const path = await bundle(s);
+    const cachePath = codeCachePath(path);
+    // Each load in a thread of its own: within one isolate V8 reuses its in-memory compilation.
+    expect(await loadInThread(path, cachePath)).toEqual({ answer: 'one', cache: 'created' });
+    expect((await stat(cachePath)).size).toBeGreaterThan(0);
+    expect(await loadInThread(path, cachePath)).toEqual({ answer: 'one', cache: 'used' });
+    // A cache of other code (or of another V8): rejected, the source compiled instead.
+    await writeFile(cachePath, Buffer.alloc(4096, 7));
+    expect(await loadInThread(path, cachePath)).toEqual({ answer: 'one', cache: 'rejected' });
+    expect(await loadInThread(path, cachePath)).toEqual({ answer: 'one', cache: 'used' });
+  });
+
+  it('runs the bundle without a cache where none can be written', async () => {
+    const s = await site();
+    const path = await bundle(s);
+    const unwritable = join(s.root, 'no-such-dir', 'bundle.cache');
+    expect(await loadInThread(path, unwritable)).toEqual({ answer: 'one', cache: 'created' });
+    expect(await loadInThread(path, unwritable)).toEqual({ answer: 'one', cache: 'created' });
   });
 
   it('never runs stale code: an edit of the same size and modification time is rebuilt', async () => {

