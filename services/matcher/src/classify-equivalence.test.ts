@@ -403,7 +403,8 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
 
   it('tells apart orders whose keys share a slot of the table and differ in one byte', () => {
     // Keys of one length that differ only in their last byte and land on the same slot (the
-    // smallest table has 1024): probing must compare every byte.
+    // smallest table has 1024): probing must tell them apart (by the hash kept in the slot, and
+    // where hashes are equal, by every byte).
     const groups = new Map<number, string[]>();
     for (let k = 0; groups.size < 4 || [...groups.values()].every((g) => g.length < 2); k++) {
       for (const last of 'abcdefghijklmnopqrstuvwxyz') {
@@ -418,15 +419,27 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
     const [first, second] = [...groups.values()].find((g) => g.length >= 2)!;
     const base = [rec(first!, 0)];
     const vendor = [rec(second!, 2), rec(first!, 3)];
-    const input = {
-      jobId: 'JOB-20261122-000001',
-      scope: 'all' as const,
-      window: null,
-      timestamp: 0,
-      severity: DEFAULT_SEVERITY,
-      vendor: [vendor.map((x) => encodeShardRecord(x.linha, x)).join('')],
-      base: [base.map((x) => encodeShardRecord(x.linha, x)).join('')],
-    };
+    const input = allScopeShard(vendor, base);
+    const out = classifyShard(input);
+    expect(out.counts.matched).toBe(1);
+    expect(out.divergences.map((d) => [d.tipo_divergencia, d.ordem_id])).toEqual([['TIPO_1', second]]);
+    expect(out).toEqual(referenceClassify(input));
+  });
+
+  it('tells apart orders whose keys have the same 32-bit hash', () => {
+    // A birthday collision among a few hundred thousand keys: the slot's hash matches, the bytes
+    // must decide.
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let k = 0; pair === undefined; k++) {
+      const key = `C${k}`;
+      const hash = hashBytes(Buffer.from(key), 0, key.length);
+      const other = seen.get(hash);
+      if (other !== undefined) pair = [other, key];
+      else seen.set(hash, key);
+    }
+    const [first, second] = pair;
+    const input = allScopeShard([rec(second, 2), rec(first, 3)], [rec(first, 0)]);
     const out = classifyShard(input);
     expect(out.counts.matched).toBe(1);
     expect(out.divergences.map((d) => [d.tipo_divergencia, d.ordem_id])).toEqual([['TIPO_1', second]]);
@@ -443,15 +456,7 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
       if (k % 10 === 0) base.push({ ...rec(`K${k}`, 0), valor: pick(r, ['1.00', '2.00']) });
       if (r() < 0.95) vendor.push({ ...rec(`K${k}`, 2 + k), valor: pick(r, ['1.00', '2.00']) });
     }
-    const input = {
-      jobId: 'JOB-20261122-000001',
-      scope: 'all' as const,
-      window: null,
-      timestamp: 0,
-      severity: DEFAULT_SEVERITY,
-      vendor: [vendor.map((x) => encodeShardRecord(x.linha, x)).join('')],
-      base: [base.map((x) => encodeShardRecord(x.linha, x)).join('')],
-    };
+    const input = allScopeShard(vendor, base);
     const out = classifyShard(input);
     expect(out.counts.distinctOrders).toBeGreaterThan(5000);
     expect(out.counts.matched).toBeGreaterThan(500);
@@ -473,6 +478,19 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
     expect(out).toEqual(referenceClassify(input));
   });
 });
+
+/** A shard of these records, encoded as the partition writes them, with every date in scope. */
+function allScopeShard(vendor: readonly ShardRecord[], base: readonly ShardRecord[]) {
+  return {
+    jobId: 'JOB-20261122-000001',
+    scope: 'all' as const,
+    window: null,
+    timestamp: 0,
+    severity: DEFAULT_SEVERITY,
+    vendor: [vendor.map((x) => encodeShardRecord(x.linha, x)).join('')],
+    base: [base.map((x) => encodeShardRecord(x.linha, x)).join('')],
+  };
+}
 
 function rec(ordem: string, linha: number): ShardRecord {
   return {
