@@ -103,6 +103,15 @@ describe('worker bundle', () => {
     expect(await bundle(s)).not.toBe(first);
   });
 
+  it('refuses code that finds files next to itself (import.meta would be empty in the bundle)', async () => {
+    const s = await site();
+    await writeFile(
+      join(s.root, 'src', 'dep.ts'),
+      "export const value: string = new URL('./data.txt', import.meta.url).href;\n",
+    );
+    await expect(bundle(s)).rejects.toThrow(/refers to its own location \(import\.meta in/);
+  });
+
   it('fails (and workers then load through tsx) when the bundle cannot be cached', async () => {
     const s = await site();
     await writeFile(join(s.root, 'not-a-dir'), '');

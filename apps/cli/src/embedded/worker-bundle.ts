@@ -196,7 +196,14 @@ async function buildBundle(site: BundleSite): Promise<string> {
   });
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error('esbuild produced no output');
-  // Code that finds files next to itself would look next to the bundle instead.
+  // Code that finds files next to itself would look next to the bundle instead; and in a
+  // CommonJS bundle esbuild leaves `import.meta` empty (with a warning) rather than refusing it.
+  const emptied = result.warnings.find((w) => w.id === 'empty-import-meta');
+  if (emptied !== undefined) {
+    throw new Error(
+      `the bundle refers to its own location (import.meta in ${emptied.location?.file ?? 'a module'})`,
+    );
+  }
   const located = /\b__dirname\b|\b__filename\b|\bimport\.meta\b/.exec(output.text);
   if (located !== null) throw new Error(`the bundle refers to its own location (${located[0]})`);
   const inputs = Object.keys(result.metafile.inputs).map((p) => resolve(site.root, p));
