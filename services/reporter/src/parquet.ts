@@ -309,8 +309,7 @@ export function divergenceColumnsToArrow(
   let k = from;
   try {
     for (const [column, name] of b.copied()) {
-      gatherColumn(
-        column,
+      column.gather(
         sources.map((source) => source.text[name]),
         rows,
       );
@@ -346,10 +345,6 @@ interface CopyColumn {
   gather(columns: readonly TextColumnData[], rows: GatherRows): void;
 }
 
-function gatherColumn(column: CopyColumn, columns: readonly TextColumnData[], rows: GatherRows): void {
-  column.gather(columns, rows);
-}
-
 /**
  * Output row k - from of a gather through the column's push: a null, or a value the fast path
  * did not take (push validates it and throws its BadValue, marked with k).
@@ -379,7 +374,7 @@ export function textAt(column: TextColumnData, i: number): string | null {
 
 /** A value that does not fit its column; turned into a ReconError naming the row. */
 class BadValue extends Error {
-  /** Where a gather found it: the index k of the gathered rows (see gatherColumn). */
+  /** Where a gather found it: the index k of the gathered rows (see CopyColumn). */
   row: number | undefined;
 
   constructor(
