@@ -213,6 +213,22 @@ describe('duplicates and scope (RULES §2, §5)', () => {
     expect(noWindow.divergences).toEqual([]);
   });
 
+  it('refuses a line number past int32 (linha_arquivo is int32) with a clear error', () => {
+    const last = 2 ** 31 - 2;
+    // The largest line number that fits: matched (claimed) and TIPO_1 alike.
+    expect(() =>
+      run({
+        vendor: [rec({ ordem_id: 'A', linha: last }), rec({ ordem_id: 'B', linha: last - 1 })],
+        base: [rec({ ordem_id: 'A' })],
+      }),
+    ).not.toThrow();
+    for (const base of [[rec({ ordem_id: 'A' })], []]) {
+      expect(() => run({ vendor: [rec({ ordem_id: 'A', linha: last + 1 })], base })).toThrow(
+        /line 2147483647 is past the int32 line numbers of linha_arquivo/,
+      );
+    }
+  });
+
   it('sorts rows by (tipo_divergencia, ordem_id)', () => {
     const out = run({
       vendor: [rec({ ordem_id: 'Z' }), rec({ ordem_id: 'M' }), rec({ ordem_id: 'N', valor: '1.00' })],

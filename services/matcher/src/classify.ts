@@ -128,8 +128,8 @@ class Orders {
    * bytes when LINE_START is -1: a vendor line no base line matched), the base line's start, and
    * the vendor linha + 1 of the line that claimed the order (CLAIMED_BY; 0 while none did).
    */
-  entries: Int32Array;
-  /** Two int32s per slot: the key's hash and its entry + 1 (0: empty). */
+  private entries: Int32Array;
+  /** Two int32s per slot (mask + 1 slots): the key's hash and its entry + 1 (0: empty). */
   private slots: Int32Array;
   private mask: number;
   private lastSlot = 0;
@@ -201,11 +201,11 @@ class Orders {
     entries[e + CLAIMED_BY] = claimedBy;
     this.slots[2 * this.lastSlot] = hash;
     this.slots[2 * this.lastSlot + 1] = entry + 1;
-    if (this.count * 2 >= this.slots.length >> 1) this.grow();
+    if (this.count * 2 >= this.mask + 1) this.grow();
   }
 
   private grow(): void {
-    const capacity = this.slots.length; // twice the slots there are
+    const capacity = 2 * (this.mask + 1);
     const entries = new Int32Array((capacity >> 1) * STRIDE);
     entries.set(this.entries);
     this.entries = entries;
