@@ -12,6 +12,8 @@ import {
   type ObjectStore,
   ReconError,
   type ServiceContext,
+  twoDigits,
+  wallClock,
 } from '@recon/contracts';
 import { createNotifier, isTimeZone, type NotifierConfigInput } from '@recon/notifier';
 
@@ -308,14 +310,8 @@ export function parseClockTime(hhmm: string): number {
 
 /** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
 export function localDate(instant: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(instant);
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')}`;
+  const { year, month, day } = wallClock(instant, timeZone);
+  return `${year}-${twoDigits(month)}-${twoDigits(day)}`;
 }
 
 export function dayBefore(date: string): string {
@@ -335,18 +331,8 @@ function shiftDay(date: string, days: number): string {
 
 /** Offset (ms) of a time zone from UTC at an instant: local wall time minus UTC. */
 function offsetMs(instant: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(instant));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const c = wallClock(instant, timeZone);
+  const wall = Date.UTC(c.year, c.month - 1, c.day, c.hour, c.minute, c.second);
   return wall - Math.floor(instant / 1000) * 1000;
 }
 

@@ -10,5 +10,6 @@ export * from './routes.ts';
 export * from './shard-format.ts';
 export * from './shard-result.ts';
 export * from './summary.ts';
+export * from './time.ts';
 export * from './units.ts';
 export * from './utf8.ts';

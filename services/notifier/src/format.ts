@@ -1,5 +1,7 @@
 /** pt-BR formatting of the numbers, rates, dates and durations the messages carry. */
 
+import { twoDigits, wallClock } from '@recon/contracts';
+
 const INTEGER = new Intl.NumberFormat('pt-BR', { maximumFractionDigits: 0 });
 const PERCENT = new Intl.NumberFormat('pt-BR', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
@@ -23,18 +25,9 @@ export function day(iso: string): string {
 export function timestamp(iso: string, timeZone: string): string {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return iso;
-  const parts = new Intl.DateTimeFormat('pt-BR', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(ms));
-  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('day')}/${get('month')}/${get('year')} ${get('hour')}:${get('minute')}:${get('second')} (${timeZone})`;
+  const c = wallClock(ms, timeZone);
+  const date = `${twoDigits(c.day)}/${twoDigits(c.month)}/${c.year}`;
+  return `${date} ${twoDigits(c.hour)}:${twoDigits(c.minute)}:${twoDigits(c.second)} (${timeZone})`;
 }
 
 /** Seconds as "45,2 s", "12 min 34 s" or "1 h 02 min". */
