@@ -97,15 +97,21 @@ export async function handleSideCompleted(
   // flight, is recorded as handled (without work) and must not make the new one a duplicate.
   const run =
     typeof job.facts.resumes === 'number' && job.facts.resumes > 0 ? `:resume-${job.facts.resumes}` : '';
+  // Published at once (the in-process bus keeps their order): the first matchers start while the
+  // rest are still being sent, and no shard waits on the round trips of the ones before it.
+  const published: Promise<void>[] = [];
   for (let shard = 0; shard < req.shardCount; shard++) {
-    await ctx.events.publish('shard.ready', `shard.ready:${msg.jobId}:${shard}${run}`, {
-      jobId: msg.jobId,
-      shard,
-      shardCount: req.shardCount,
-      scope: req.scope,
-      window,
-      vendorParts: shardSlices(vendorParts, shard),
-      baseParts: shardSlices(baseParts, shard),
-    });
+    published.push(
+      ctx.events.publish('shard.ready', `shard.ready:${msg.jobId}:${shard}${run}`, {
+        jobId: msg.jobId,
+        shard,
+        shardCount: req.shardCount,
+        scope: req.scope,
+        window,
+        vendorParts: shardSlices(vendorParts, shard),
+        baseParts: shardSlices(baseParts, shard),
+      }),
+    );
   }
+  await Promise.all(published);
 }

@@ -64,22 +64,43 @@ export async function handleJobRequested(ctx: ServiceContext, req: JobRequested)
     onBytes: (bytes) => sha256.update(bytes),
   });
   let chunks = 0;
-  for await (const block of reader.blocksOf(await storeRangeSource(ctx.ingress, req.file.key))) {
-    // A job stopped meanwhile (deadline, cancel) gets no more chunks.
-    if (chunks > 0 && !(await isOpen(ctx, jobId))) return;
-    const key = keys.chunk(jobId, 'vendor', chunks);
-    await ctx.store.put(key, block.bytes);
-    await ctx.events.publish('chunk.written', `chunk.written:${jobId}:vendor:${chunks}`, {
-      jobId,
-      side: 'vendor',
-      index: chunks,
-      key,
-      firstLine: block.firstLine,
-      columnOrder: reader.columnOrder!,
-      shardCount: req.shardCount,
-    });
-    if (chunks === 0) await ctx.jobs.setStatus(jobId, 'PARTITIONING', ctx.clock.now().toISOString());
-    chunks++;
+  // Each chunk is stored and announced while the next block is read and checked: the chunk before
+  // is awaited before another one is handed on, so at most one is in flight, in order.
+  let handing: Promise<void> = Promise.resolve();
+  let failed = false;
+  try {
+    for await (const block of reader.blocksOf(await storeRangeSource(ctx.ingress, req.file.key))) {
+      // A job stopped meanwhile (deadline, cancel) gets no more chunks.
+      if (chunks > 0 && !(await isOpen(ctx, jobId))) return;
+      const index = chunks++;
+      const previous = handing;
+      handing = (async () => {
+        await previous;
+        const key = keys.chunk(jobId, 'vendor', index);
+        await ctx.store.put(key, block.bytes);
+        await ctx.events.publish('chunk.written', `chunk.written:${jobId}:vendor:${index}`, {
+          jobId,
+          side: 'vendor',
+          index,
+          key,
+          firstLine: block.firstLine,
+          columnOrder: reader.columnOrder!,
+          shardCount: req.shardCount,
+        });
+        if (index === 0) await ctx.jobs.setStatus(jobId, 'PARTITIONING', ctx.clock.now().toISOString());
+      })();
+      // Its failure surfaces at the next await of it (below, or in the finally).
+      handing.catch(() => {});
+      await previous;
+    }
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    // Nothing is left running when the handler ends, whichever way it ends; a chunk's failure
+    // fails the handler (unless it already fails, e.g. on a rejected file: that error is kept).
+    if (failed) await handing.catch(() => {});
+    else await handing;
   }
   if (reader.records === 0) {
     throw new FileRejectedError(

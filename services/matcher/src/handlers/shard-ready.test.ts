@@ -89,4 +89,31 @@ describe('handleShardReady when its shard is already done', () => {
     expect((await jobs.getJob(request.jobId))?.status).toBe('TIMEOUT');
     expect(published).toEqual([]);
   });
+
+  it('reads the slices while checking the job; a shard with no work left drops them, failed or not', async () => {
+    const { jobs, ctx, published } = await setup();
+    await jobs.setStatus(request.jobId, 'MATCHING', AT);
+    await jobs.completeUnit(request.jobId, BARRIERS.shards, '000000', unit(0));
+    const reads: string[] = [];
+    const reading = {
+      ...ctx,
+      store: {
+        getRange: async (key: string) => {
+          reads.push(key);
+          // The slices are gone (e.g. the work folder was cleaned): harmless for a done shard.
+          throw new Error(`${key} is gone`);
+        },
+      },
+    } as unknown as ServiceContext;
+    const parts = [{ key: 'work/p/vendor-0000.part', start: 0, end: 10 }];
+    // Vitest fails the run on an unhandled rejection: the failed reads must be handled.
+    await handleShardReady(reading, { ...msg(0), vendorParts: parts, baseParts: parts });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(reads).toHaveLength(2);
+    expect(published).toEqual([]);
+    // A shard with work to do gets the read's failure.
+    await expect(
+      handleShardReady(reading, { ...msg(1), vendorParts: parts, baseParts: parts }),
+    ).rejects.toThrow('is gone');
+  });
 });

@@ -26,11 +26,18 @@ export async function handleShardReady(
   msg: ShardReady,
   options: MatcherOptions = { severity: DEFAULT_SEVERITY },
 ): Promise<void> {
-  const job = await ctx.jobs.getJob(msg.jobId);
-  if (job?.status !== 'MATCHING') return;
+  const startedAt = ctx.clock.now();
+  // The slices are read while the job is checked: the checks and the reads overlap (a shard that
+  // turns out to have no work left just drops its bytes).
+  const reading = Promise.all([readRecords(ctx, msg.vendorParts), readRecords(ctx, msg.baseParts)]);
+  reading.catch(() => {});
   const unitName = String(msg.shard).padStart(6, '0');
-  // A reprocessed job (resumed from its checkpoint) keeps the shards it had completed.
-  const done = await ctx.jobs.listUnits<ShardUnit>(msg.jobId, BARRIERS.shards);
+  const [job, done] = await Promise.all([
+    ctx.jobs.getJob(msg.jobId),
+    // A reprocessed job (resumed from its checkpoint) keeps the shards it had completed.
+    ctx.jobs.listUnits<ShardUnit>(msg.jobId, BARRIERS.shards),
+  ]);
+  if (job?.status !== 'MATCHING') return;
   if (done.some((u) => u.unit === unitName)) {
     // In a reprocessed job every shard may be done while nobody moved the job on: a matcher of the
     // stopped run completed the last one (and fired the barrier) while the job was being reopened,
@@ -44,11 +51,7 @@ export async function handleShardReady(
     ctx.log.info({ shard: msg.shard, delay_ms: options.testDelayMs }, 'TEST ONLY: shard delayed');
     await delay(options.testDelayMs);
   }
-  const startedAt = ctx.clock.now();
-  const [vendor, base] = await Promise.all([
-    readRecords(ctx, msg.vendorParts),
-    readRecords(ctx, msg.baseParts),
-  ]);
+  const [vendor, base] = await reading;
   const output = classifyShard({
     jobId: msg.jobId,
     vendor,
@@ -58,18 +61,21 @@ export async function handleShardReady(
     timestamp: startedAt.getTime(),
     severity: options.severity,
   });
-  // The job may have timed out (or failed) while this shard was being classified: its work stops.
-  if (!(await isMatching(ctx, msg.jobId))) return;
+  // The job may have timed out (or failed) while this shard was being classified: its work stops
+  // (a result written meanwhile is not recorded; a reprocess writes it again).
   const resultKey = keys.shardResult(msg.jobId, msg.shard);
-  await ctx.store.put(resultKey, encodeShardResult(output));
+  const [matching] = await Promise.all([
+    isMatching(ctx, msg.jobId),
+    ctx.store.put(resultKey, encodeShardResult(output)),
+  ]);
+  if (!matching) return;
   const unit: ShardUnit = { shard: msg.shard, resultKey, counts: output.counts };
-  await ctx.jobs.recordStageSpan(
-    msg.jobId,
-    'matching',
-    startedAt.toISOString(),
-    ctx.clock.now().toISOString(),
-  );
-  if (await ctx.jobs.completeUnit(msg.jobId, BARRIERS.shards, unitName, unit)) await toReport(ctx, msg.jobId);
+  // Both are recorded before the last shard moves the job on to the report.
+  const [, fired] = await Promise.all([
+    ctx.jobs.recordStageSpan(msg.jobId, 'matching', startedAt.toISOString(), ctx.clock.now().toISOString()),
+    ctx.jobs.completeUnit(msg.jobId, BARRIERS.shards, unitName, unit),
+  ]);
+  if (fired) await toReport(ctx, msg.jobId);
 }
 
 /** All shards are done: the job goes to the reporter (if it is still matching; the event id dedups). */
