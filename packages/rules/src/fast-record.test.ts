@@ -357,6 +357,48 @@ describe('fast partition path = general path', () => {
     }
   });
 
+  it('composes decomposed letters as NFC does, whatever marks, letters or escapes surround them', () => {
+    // ASCII letters, every character U+0300–U+037F (marks, and the Greek letters and singletons
+    // after them), text below U+0300, marks and jamo elsewhere, blanks and characters to escape.
+    const alphabet = [
+      'a',
+      'e',
+      'u',
+      'C',
+      'n',
+      'x',
+      'Z',
+      ' ',
+      '\t',
+      '\\',
+      'é',
+      'ʼ',
+      '\u0483',
+      '\u05B0',
+      '\u1DC0',
+    ];
+    alphabet.push('\u20D0', '\u1100', '\u1161', '\u11A8', '\u212B', '😀', '山');
+    for (let cp = 0x300; cp < 0x380; cp++) alphabet.push(String.fromCharCode(cp));
+    const r = rng(11);
+    const lines: string[] = [];
+    for (let k = 0; k < 20_000; k++) {
+      let nome = '';
+      const length = 1 + Math.floor(r() * 8);
+      // Mostly a letter then one mark (the case the fast path takes), else anything.
+      for (let j = 0; j < length; j++)
+        nome +=
+          r() < 0.5
+            ? pick(r, ['a', 'o', 'C', 'u']) + String.fromCharCode(0x300 + Math.floor(r() * 128))
+            : pick(r, alphabet);
+      lines.push(`F${k % 5};ORD-${k};${nome};ATV-1;2026-11-20;${k},50`);
+    }
+    const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    const general = generalPath(bytes, [0, 1, 2, 3, 4, 5], 5);
+    const fast = fastPath(bytes, [0, 1, 2, 3, 4, 5], 5);
+    expect(fast.fast).toBeGreaterThan(15_000);
+    expect({ ...fast, fast: 0 }).toEqual(general);
+  });
+
   it('takes quoted lines too, reading every quote shape as scanRecords does', () => {
     const shapes = [
       '"Silva; Jr"',

@@ -216,6 +216,39 @@ export function parseValorBytes(
 }
 
 /** Field escapes of the shard format (`@recon/contracts` shard-format), on a real string. */
+/**
+ * What NFC makes of the ASCII character `letter` followed by the one character `mark`
+ * (U+0300–U+037F) alone (no other mark around): the precomposed character as `length << 24 |
+ * UTF-8 bytes` (e.g. "u" + U+0301 → "ú", "=" + U+0338 → "≠"), -1 when the pair is already NFC
+ * (no precomposed form), or 0 when NFC changes it otherwise (U+0374, U+037E…): the general path
+ * decides. Asked of String.prototype.normalize once per pair, then remembered.
+ */
+function composeMark(letter: number, mark: number): number {
+  const index = letter * 128 + (mark - 0x300);
+  let known = COMPOSED[index]!;
+  if (known === UNKNOWN) {
+    const pair = String.fromCharCode(letter, mark);
+    const nfc = pair.normalize('NFC');
+    if (nfc === pair) known = -1;
+    else if (nfc.length === 1 && mark < 0x370) {
+      const bytes = Buffer.from(nfc, 'utf8');
+      known = bytes.length << 24;
+      for (const byte of bytes) known = (known & 0xff000000) | (((known & 0xffffff) << 8) | byte);
+    } else known = 0;
+    COMPOSED[index] = known;
+  }
+  return known;
+}
+
+/** ASCII characters the shard format escapes (two bytes out): never composed in place. */
+const ESCAPED = new Uint8Array(128);
+ESCAPED[TAB] = 1;
+ESCAPED[CR] = 1;
+ESCAPED[BACKSLASH] = 1;
+const UNKNOWN = 0x7fffffff;
+/** composeMark's answers, by letter × mark; UNKNOWN until asked. */
+const COMPOSED = new Int32Array(128 * 128).fill(UNKNOWN);
+
 function escapeText(value: string): string {
   if (!/[\t\n\r\\]/.test(value)) return value;
   return value.replace(/[\t\n\r\\]/g, (c) =>
@@ -547,7 +580,22 @@ export class FastRecordEncoder {
           out[at++] = c === TAB ? 116 : c === CR ? 114 : BACKSLASH;
         } else out[at++] = c;
       } else if (c < 0xc0 || c <= 0xcb) out[at++] = c;
-      else return this.normalizedText(src, s, e, from);
+      else if (c <= 0xcd && i > s && i + 1 < e && src[i - 1]! < 0x80 && !ESCAPED[src[i - 1]!]) {
+        // A letter written decomposed (e.g. "u" + U+0301, as in NFD exports): see composeMark. Any
+        // character after the pair that could change it (a mark, anything from U+0300 on) is
+        // not copied by this loop: the whole field then takes the general path.
+        const composed = composeMark(src[i - 1]!, ((c & 0x1f) << 6) | (src[i + 1]! & 0x3f));
+        if (composed === 0) return this.normalizedText(src, s, e, from);
+        if (composed > 0) {
+          // The letter is replaced by the precomposed one (2 or 3 UTF-8 bytes, never escaped).
+          at--;
+          for (let k = composed >>> 24; k > 0; k--) out[at++] = (composed >>> (8 * (k - 1))) & 0xff;
+        } else {
+          out[at++] = c;
+          out[at++] = src[i + 1]!;
+        }
+        i++;
+      } else return this.normalizedText(src, s, e, from);
     }
     return at;
   }
