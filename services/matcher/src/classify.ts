@@ -78,9 +78,7 @@ const NEWLINE = Buffer.from('\n');
 
 /** Index of the next line break at or after `from` (every line ends with one). */
 function lineEnd(bytes: Buffer, from: number): number {
-  let k = from;
-  while (bytes[k] !== LF) k++;
-  return k;
+  return bytes.indexOf(LF, from);
 }
 
 /** Index of the next tab at or after `from`. */
