@@ -409,7 +409,7 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
     for (let k = 0; groups.size < 4 || [...groups.values()].every((g) => g.length < 2); k++) {
       for (const last of 'abcdefghijklmnopqrstuvwxyz') {
         const key = `P${String(k).padStart(5, '0')}${last}`;
-        const slot = hashBytes(Buffer.from(key), 0, key.length) & 1023;
+        const slot = hashOf(key) & 1023;
         const group = groups.get(slot * 100000 + k) ?? [];
         group.push(key);
         groups.set(slot * 100000 + k, group);
@@ -426,6 +426,24 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
     expect(out).toEqual(referenceClassify(input));
   });
 
+  it('hashes a key the same wherever it lies (vendor and base bytes place it at any offset)', () => {
+    const r = rng(5);
+    for (let n = 0; n < 2000; n++) {
+      const key = Buffer.from(
+        `ORD-${Math.floor(r() * 1e9)}${pick(r, ['', 'é', 'x', 'ab', '\\t'])}`.slice(0, 1 + (n % 20)),
+      );
+      const hashes = new Set<number>();
+      for (let offset = 0; offset < 8; offset++) {
+        const line = Buffer.concat([Buffer.alloc(offset, 9), key, Buffer.from('\t…\n')]);
+        const words = new DataView(line.buffer, line.byteOffset, line.byteLength);
+        hashes.add(hashBytes(line, words, offset, offset + key.length));
+      }
+      const alone = Uint8Array.from(key);
+      const own = hashBytes(Buffer.from(alone.buffer), new DataView(alone.buffer), 0, alone.length);
+      expect([...hashes]).toEqual([own]);
+    }
+  });
+
   it('tells apart orders whose keys have the same 32-bit hash', () => {
     // A birthday collision among a few hundred thousand keys: the slot's hash matches, the bytes
     // must decide.
@@ -433,7 +451,7 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
     let pair: [string, string] | undefined;
     for (let k = 0; pair === undefined; k++) {
       const key = `C${k}`;
-      const hash = hashBytes(Buffer.from(key), 0, key.length);
+      const hash = hashOf(key);
       const other = seen.get(hash);
       if (other !== undefined) pair = [other, key];
       else seen.set(hash, key);
@@ -480,6 +498,12 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
 });
 
 /** A shard of these records, encoded as the partition writes them, with every date in scope. */
+/** hashBytes of a key alone in its buffer. */
+function hashOf(key: string): number {
+  const bytes = Buffer.from(key);
+  return hashBytes(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length);
+}
+
 function allScopeShard(vendor: readonly ShardRecord[], base: readonly ShardRecord[]) {
   return {
     jobId: 'JOB-20261122-000001',
