@@ -1,105 +1,75 @@
-import { compareDivergences, type DivergenceRow } from '@recon/contracts';
-
-/** Merges lists each sorted by (tipo_divergencia, ordem_id) into one sorted list (k-way, binary heap). */
-export function mergeSorted(lists: readonly (readonly DivergenceRow[])[]): DivergenceRow[] {
-  const total = lists.reduce((n, l) => n + l.length, 0);
-  const out: DivergenceRow[] = new Array(total);
-  const heap: { list: number; at: number }[] = [];
-  const less = (a: { list: number; at: number }, b: { list: number; at: number }) =>
-    compareDivergences(lists[a.list]![a.at]!, lists[b.list]![b.at]!) < 0;
-  const siftDown = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-      i = m;
-    }
-  };
-  lists.forEach((l, list) => {
-    if (l.length > 0) heap.push({ list, at: 0 });
-  });
-  for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(i);
-  let k = 0;
-  while (heap.length > 0) {
-    const top = heap[0]!;
-    out[k++] = lists[top.list]![top.at]!;
-    top.at++;
-    if (top.at >= lists[top.list]!.length) {
-      heap[0] = heap[heap.length - 1]!;
-      heap.pop();
-    }
-    if (heap.length > 0) siftDown(0);
-  }
-  return out;
-}
-
 /**
- * mergeSorted for rows held as sort keys only: `tipos[l][i]` and `ordens[l][i]` are the
- * (tipo_divergencia, ordem_id) of row i of list l. Returns the merged order, row k being row
- * `at[k]` of list `list[k]`, the same order mergeSorted gives (same heap, same ties).
+ * The merged order of lists each sorted by (tipo_divergencia, ordem_id): `tipos[l][i]` and
+ * `ordens[l][i]` are the keys of row i of list l. Row k of the result is row `at[k]` of list
+ * `list[k]`. Equal keys keep list order (a stable sort of the lists one after another).
+ *
+ * A tournament (loser) tree: each row out costs one comparison per level (five for 32 shards, where
+ * a binary heap takes two); a tipo, one of a few values, is compared by its rank among them.
  */
 export function mergeOrder(
   tipos: readonly (readonly string[])[],
   ordens: readonly (readonly string[])[],
 ): { list: Int32Array; at: Int32Array } {
+  const k = tipos.length;
   const total = tipos.reduce((n, l) => n + l.length, 0);
   const outList = new Int32Array(total);
   const outAt = new Int32Array(total);
-  // heapList[h] / heapAt[h]: the list of heap entry h and its next row.
-  const heapList: number[] = [];
-  const heapAt: number[] = [];
-  const less = (a: number, b: number): boolean => {
-    const ta = tipos[heapList[a]!]![heapAt[a]!]!;
-    const tb = tipos[heapList[b]!]![heapAt[b]!]!;
-    if (ta !== tb) return ta < tb;
-    const oa = ordens[heapList[a]!]![heapAt[a]!]!;
-    const ob = ordens[heapList[b]!]![heapAt[b]!]!;
-    return oa !== ob && oa < ob;
-  };
-  const siftDown = (i: number) => {
-    const size = heapList.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < size && less(l, m)) m = l;
-      if (r < size && less(r, m)) m = r;
-      if (m === i) return;
-      const sl = heapList[i]!;
-      heapList[i] = heapList[m]!;
-      heapList[m] = sl;
-      const sa = heapAt[i]!;
-      heapAt[i] = heapAt[m]!;
-      heapAt[m] = sa;
-      i = m;
-    }
-  };
-  tipos.forEach((l, list) => {
-    if (l.length > 0) {
-      heapList.push(list);
-      heapAt.push(0);
-    }
+  if (k === 0) return { list: outList, at: outAt };
+  // Each row's tipo as its rank in the sorted set of tipos (same order as comparing the strings).
+  const distinct = [...new Set(tipos.flatMap((l) => [...new Set(l)]))].sort((a, b) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+  const rankOf = new Map(distinct.map((t, r) => [t, r]));
+  const ranks = tipos.map((l) => {
+    const out = new Int32Array(l.length);
+    for (let i = 0; i < l.length; i++) out[i] = rankOf.get(l[i]!)!;
+    return out;
   });
-  for (let i = (heapList.length >> 1) - 1; i >= 0; i--) siftDown(i);
-  let k = 0;
-  while (heapList.length > 0) {
-    const list = heapList[0]!;
-    const at = heapAt[0]!;
-    outList[k] = list;
-    outAt[k++] = at;
-    if (at + 1 >= tipos[list]!.length) {
-      heapList[0] = heapList[heapList.length - 1]!;
-      heapAt[0] = heapAt[heapAt.length - 1]!;
-      heapList.pop();
-      heapAt.pop();
+  const length = Int32Array.from(tipos, (l) => l.length);
+  const pos = new Int32Array(k);
+  /** Whether the next row of list a goes before the next row of list b (an exhausted list never does). */
+  const before = (a: number, b: number): boolean => {
+    const i = pos[a]!;
+    const j = pos[b]!;
+    if (i >= length[a]!) return false;
+    if (j >= length[b]!) return true;
+    const ra = ranks[a]![i]!;
+    const rb = ranks[b]![j]!;
+    if (ra !== rb) return ra < rb;
+    const oa = ordens[a]![i]!;
+    const ob = ordens[b]![j]!;
+    return oa < ob || (oa === ob && a < b);
+  };
+  // tree[n] (n in 1..k-1): the list that lost the match at internal node n; tree[0]: the winner.
+  // Leaf of list l is node l + k; a node's parent is n >> 1.
+  const tree = new Int32Array(k);
+  const winner = new Int32Array(2 * k);
+  for (let l = 0; l < k; l++) winner[l + k] = l;
+  for (let n = k - 1; n >= 1; n--) {
+    const a = winner[2 * n]!;
+    const b = winner[2 * n + 1]!;
+    if (before(b, a)) {
+      winner[n] = b;
+      tree[n] = a;
     } else {
-      heapAt[0] = at + 1;
+      winner[n] = a;
+      tree[n] = b;
     }
-    if (heapList.length > 0) siftDown(0);
+  }
+  tree[0] = k === 1 ? 0 : winner[1]!;
+  for (let out = 0; out < total; out++) {
+    let top: number = tree[0]!;
+    outList[out] = top;
+    outAt[out] = pos[top]!++;
+    // Replay the winner's path: at each node the stored loser takes over if it now goes first.
+    for (let n = (top + k) >> 1; n >= 1; n >>= 1) {
+      const other = tree[n]!;
+      if (before(other, top)) {
+        tree[n] = top;
+        top = other;
+      }
+    }
+    tree[0] = top;
   }
   return { list: outList, at: outAt };
 }

@@ -3,29 +3,79 @@ import { describe, expect, it } from 'vitest';
 import type { BiRefresh } from './bi-refresh.ts';
 import { csvField, rejectsCsv } from './csv-writer.ts';
 import { DEFAULT_REPORTER_OPTIONS, refreshBi } from './handlers/matching-completed.ts';
-import { mergeSorted } from './merge.ts';
+import { mergeOrder } from './merge.ts';
 import { buildSummary, DEFAULT_ALERTS } from './summary.ts';
 
-const row = (tipo: DivergenceRow['tipo_divergencia'], ordem_id: string) =>
-  ({ tipo_divergencia: tipo, ordem_id }) as DivergenceRow;
+describe('mergeOrder', () => {
+  /** The merged rows as `tipo:ordem@list`. */
+  function merged(lists: [string, string][][]): string[] {
+    const { list, at } = mergeOrder(
+      lists.map((l) => l.map(([t]) => t)),
+      lists.map((l) => l.map(([, o]) => o)),
+    );
+    return Array.from(list, (l, k) => {
+      const [t, o] = lists[l]![at[k]!]!;
+      return `${t}:${o}@${l}`;
+    });
+  }
 
-describe('mergeSorted', () => {
   it('merges sorted lists into one sorted list, keeping every row', () => {
-    const lists = [
-      [row('TIPO_1', 'A'), row('TIPO_1', 'D'), row('TIPO_3_VALOR', 'B')],
+    const lists: [string, string][][] = [
+      [
+        ['TIPO_1', 'A'],
+        ['TIPO_1', 'D'],
+        ['TIPO_3_VALOR', 'B'],
+      ],
       [],
-      [row('TIPO_1', 'B'), row('TIPO_2', 'A')],
-      [row('TIPO_1', 'C')],
+      [
+        ['TIPO_1', 'B'],
+        ['TIPO_2', 'A'],
+      ],
+      [['TIPO_1', 'C']],
     ];
-    expect(mergeSorted(lists).map((r) => `${r.tipo_divergencia}:${r.ordem_id}`)).toEqual([
-      'TIPO_1:A',
-      'TIPO_1:B',
-      'TIPO_1:C',
-      'TIPO_1:D',
-      'TIPO_2:A',
-      'TIPO_3_VALOR:B',
+    expect(merged(lists)).toEqual([
+      'TIPO_1:A@0',
+      'TIPO_1:B@2',
+      'TIPO_1:C@3',
+      'TIPO_1:D@0',
+      'TIPO_2:A@2',
+      'TIPO_3_VALOR:B@0',
     ]);
-    expect(mergeSorted([])).toEqual([]);
+    expect(merged([])).toEqual([]);
+    expect(merged([[], []])).toEqual([]);
+  });
+
+  it('gives the order of a stable sort of the lists one after another, ties included', () => {
+    let seed = 3;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const TIPOS = ['TIPO_1', 'TIPO_2', 'TIPO_3_DATA', 'TIPO_3_VALOR', 'TIPO_3_NOME'];
+    const byKey = ([ta, oa]: [string, string], [tb, ob]: [string, string]) =>
+      ta < tb ? -1 : ta > tb ? 1 : oa < ob ? -1 : oa > ob ? 1 : 0;
+    for (let round = 0; round < 200; round++) {
+      const count = Math.floor(random() * 40);
+      const lists: [string, string][][] = [];
+      for (let l = 0; l < count; l++) {
+        const rows = Array.from(
+          { length: Math.floor(random() * 30) },
+          // Few distinct keys: equal keys within and across lists.
+          () =>
+            [TIPOS[Math.floor(random() * TIPOS.length)]!, `O${Math.floor(random() * 20)}é`] as [
+              string,
+              string,
+            ],
+        );
+        lists.push(rows.sort(byKey));
+      }
+      const expected = lists
+        .flatMap((rows, l) => rows.map((r) => ({ r, l })))
+        .sort((a, b) => byKey(a.r, b.r))
+        .map(({ r: [t, o], l }) => `${t}:${o}@${l}`);
+      // Array.prototype.sort is stable: rows of equal keys stay in list order, then row order.
+      expect(merged(lists)).toEqual(expected);
+    }
   });
 });
 
