@@ -293,9 +293,18 @@ export function divergenceColumnsToArrow(
   from: number,
   to: number,
 ): Table {
+  // Every row of every source (one file for the whole report): a column's bytes are its sources'.
+  const everyRow = from === 0 && to === list.length && to === sources.reduce((n, s) => n + s.rows, 0);
   const textBytes = (name: TextColumnName) => {
-    const offsets = sources.map((source) => source.text[name].offsets);
     let total = 0;
+    if (everyRow) {
+      for (const source of sources) {
+        const o = source.text[name].offsets;
+        total += o[source.rows]! - o[0]!;
+      }
+      return total;
+    }
+    const offsets = sources.map((source) => source.text[name].offsets);
     for (let k = from; k < to; k++) {
       const o = offsets[list[k]!]!;
       const i = at[k]!;
