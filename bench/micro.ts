@@ -4,10 +4,11 @@
  * for small changes count instructions instead, with callgrind on the bundled script (no tsx):
  *
  *   tsx bench/micro.ts --phase prepare                 # once: the day's shards, for --phase match
- *   tsx bench/micro.ts --phase partition|match [--reps 3] [--mb 16] [--shards 4]
+ *   tsx bench/micro.ts --phase partition|match [--reps 3] [--mb 16] [--side vendor|base] [--shards 4]
  *   valgrind --tool=callgrind node <bundle> --phase partition --reps 1   (and --phase none, to subtract)
  *
- * `--phase partition` encodes the first `--mb` MiB of the vendor file (its quoted lines included);
+ * `--phase partition` encodes the first `--mb` MiB of the vendor file (its quoted lines included),
+ * or of the base snapshot with `--side base`;
  * `--phase match` classifies the first `--shards` shards of the day (32 shards, as a job would).
  */
 import { createReadStream } from 'node:fs';
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     day: { type: 'string', default: '.recon/bench/day-1000000' },
     work: { type: 'string', default: '.recon/micro' },
     mb: { type: 'string', default: '16' },
+    side: { type: 'string', default: 'vendor' },
     reps: { type: 'string', default: '3' },
     shards: { type: 'string', default: '4' },
     /** How the matcher gets its slices: the parts' bytes (today), or latin1 text (before). */
@@ -102,7 +104,9 @@ if (phase === 'prepare') {
   }
   console.log(`shards written to ${work}`);
 } else if (phase === 'partition') {
-  const block = await firstBlock(join(day, 'vendor.csv'), Number(values.mb) << 20);
+  const side = values.side as string;
+  if (side !== 'vendor' && side !== 'base') throw new Error(`--side ${side}: expected vendor or base`);
+  const block = await firstBlock(join(day, `${side}.csv`), Number(values.mb) << 20);
   const times: number[] = [];
   let counts = { fast: 0, general: 0, rejects: 0 };
   for (let r = 0; r < reps; r++) {
