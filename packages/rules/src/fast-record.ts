@@ -215,7 +215,6 @@ export function parseValorBytes(
   return at;
 }
 
-/** Field escapes of the shard format (`@recon/contracts` shard-format), on a real string. */
 /**
  * What NFC makes of the ASCII character `letter` followed by the one character `mark`
  * (U+0300–U+037F) alone (no other mark around): the precomposed character as `length << 24 |
@@ -232,8 +231,9 @@ function composeMark(letter: number, mark: number): number {
     if (nfc === pair) known = -1;
     else if (nfc.length === 1 && mark < 0x370) {
       const bytes = Buffer.from(nfc, 'utf8');
-      known = bytes.length << 24;
-      for (const byte of bytes) known = (known & 0xff000000) | (((known & 0xffffff) << 8) | byte);
+      let packed = 0;
+      for (const byte of bytes) packed = (packed << 8) | byte;
+      known = (bytes.length << 24) | packed;
     } else known = 0;
     COMPOSED[index] = known;
   }
@@ -249,6 +249,7 @@ const UNKNOWN = 0x7fffffff;
 /** composeMark's answers, by letter × mark; UNKNOWN until asked. */
 const COMPOSED = new Int32Array(128 * 128).fill(UNKNOWN);
 
+/** Field escapes of the shard format (`@recon/contracts` shard-format), on a real string. */
 function escapeText(value: string): string {
   if (!/[\t\n\r\\]/.test(value)) return value;
   return value.replace(/[\t\n\r\\]/g, (c) =>

@@ -417,13 +417,7 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
       for (const [g, keys] of groups) if (keys.length < 2) groups.delete(g);
     }
     const [first, second] = [...groups.values()].find((g) => g.length >= 2)!;
-    const base = [rec(first!, 0)];
-    const vendor = [rec(second!, 2), rec(first!, 3)];
-    const input = allScopeShard(vendor, base);
-    const out = classifyShard(input);
-    expect(out.counts.matched).toBe(1);
-    expect(out.divergences.map((d) => [d.tipo_divergencia, d.ordem_id])).toEqual([['TIPO_1', second]]);
-    expect(out).toEqual(referenceClassify(input));
+    expectToldApart(first!, second!);
   });
 
   it('hashes a key the same wherever it lies (vendor and base bytes place it at any offset)', () => {
@@ -438,9 +432,7 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
         const words = new DataView(line.buffer, line.byteOffset, line.byteLength);
         hashes.add(hashBytes(line, words, offset, offset + key.length));
       }
-      const alone = Uint8Array.from(key);
-      const own = hashBytes(Buffer.from(alone.buffer), new DataView(alone.buffer), 0, alone.length);
-      expect([...hashes]).toEqual([own]);
+      expect([...hashes]).toEqual([hashOf(key)]);
     }
   });
 
@@ -457,11 +449,7 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
       else seen.set(hash, key);
     }
     const [first, second] = pair;
-    const input = allScopeShard([rec(second, 2), rec(first, 3)], [rec(first, 0)]);
-    const out = classifyShard(input);
-    expect(out.counts.matched).toBe(1);
-    expect(out.divergences.map((d) => [d.tipo_divergencia, d.ordem_id])).toEqual([['TIPO_1', second]]);
-    expect(out).toEqual(referenceClassify(input));
+    expectToldApart(first, second);
   });
 
   it('grows its table past the first guess (short lines: more orders than bytes / 64)', () => {
@@ -498,10 +486,22 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
 });
 
 /** A shard of these records, encoded as the partition writes them, with every date in scope. */
-/** hashBytes of a key alone in its buffer. */
-function hashOf(key: string): number {
-  const bytes = Buffer.from(key);
-  return hashBytes(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length);
+/** hashBytes of a key (UTF-8 of a string, or bytes) alone in a buffer of its own. */
+function hashOf(key: string | Uint8Array): number {
+  const bytes = Uint8Array.from(typeof key === 'string' ? Buffer.from(key) : key);
+  return hashBytes(Buffer.from(bytes.buffer), new DataView(bytes.buffer), 0, bytes.length);
+}
+
+/**
+ * Two orders whose keys the table confuses at first (same slot, or same hash): the base has
+ * `first`, the vendor both; only `second` is missing from the base.
+ */
+function expectToldApart(first: string, second: string): void {
+  const input = allScopeShard([rec(second, 2), rec(first, 3)], [rec(first, 0)]);
+  const out = classifyShard(input);
+  expect(out.counts.matched).toBe(1);
+  expect(out.divergences.map((d) => [d.tipo_divergencia, d.ordem_id])).toEqual([['TIPO_1', second]]);
+  expect(out).toEqual(referenceClassify(input));
 }
 
 function allScopeShard(vendor: readonly ShardRecord[], base: readonly ShardRecord[]) {
