@@ -10,12 +10,18 @@
  * `--phase partition` encodes the first `--mb` MiB of the vendor file (its quoted lines included),
  * or of the base snapshot with `--side base`;
  * `--phase match` classifies the first `--shards` shards of the day (32 shards, as a job would).
+ * `--phase report` classifies every shard once, then times the reporter's work on their results:
+ * merging them into output order, the Arrow columns, the IPC stream, and the Parquet file.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { RejectedLine } from '../packages/contracts/src/index.ts';
+import {
+  decodeShardResultV2,
+  encodeShardResult,
+  type RejectedLine,
+} from '../packages/contracts/src/index.ts';
 import {
   FastRecordEncoder,
   normalizeRecord,
@@ -25,6 +31,8 @@ import {
 import { classifyShard } from '../services/matcher/src/classify.ts';
 import { DEFAULT_SEVERITY } from '../services/matcher/src/severity.ts';
 import { ShardWriter } from '../services/partition/src/shard-writer.ts';
+import { mergeOrder, sortKeyTexts } from '../services/reporter/src/merge.ts';
+import { arrowToIpc, divergenceColumnsToArrow, ipcToParquet } from '../services/reporter/src/parquet.ts';
 
 const { values } = parseArgs({
   options: {
@@ -135,22 +143,61 @@ if (phase === 'prepare') {
     const started = performance.now();
     rows = 0;
     for (const input of inputs) {
-      const out = classifyShard({
-        jobId: 'JOB-20261122-000001',
-        // The shapes both classifiers (before: latin1 text only) accept.
-        vendor: [input.vendor] as string[],
-        base: [input.base] as string[],
-        binary: true,
-        scope: 'date-window',
-        window: { from: '2026-10-22', to: '2026-11-20' },
-        timestamp: 0,
-        severity: DEFAULT_SEVERITY,
-      });
+      const out = classify(input);
       rows += out.divergences.length;
     }
     times.push(performance.now() - started);
   }
   report(`match (${rows} divergence rows)`, records, times);
+} else if (phase === 'report') {
+  // The reporter's inputs: every shard's result, as the matchers write them and the reporter reads them.
+  const lists = [];
+  for (let s = 0; s < SHARDS; s++) {
+    const vendor = await readFile(join(work, `vendor-${s}.bin`));
+    const base = await readFile(join(work, `base-${s}.bin`));
+    const body = encodeShardResult(classify({ vendor, base }));
+    lists.push(decodeShardResultV2(body, `shard-${s}`).divergences);
+  }
+  const rows = lists.reduce((n, l) => n + l.rows, 0);
+  const steps: Record<string, number[]> = { merge: [], arrow: [], ipc: [], parquet: [], total: [] };
+  let bytes = 0;
+  for (let r = 0; r < reps; r++) {
+    let t = performance.now();
+    const started = t;
+    const lap = (step: string) => {
+      const now = performance.now();
+      steps[step]!.push(now - t);
+      t = now;
+    };
+    const order = mergeOrder(
+      lists.map((l) => sortKeyTexts(l.text.tipo_divergencia, l.rows)),
+      lists.map((l) => sortKeyTexts(l.text.ordem_id, l.rows)),
+    );
+    lap('merge');
+    const table = divergenceColumnsToArrow(lists, order.list, order.at, 0, rows);
+    lap('arrow');
+    const ipc = arrowToIpc(table);
+    lap('ipc');
+    bytes = ipcToParquet(ipc).byteLength;
+    lap('parquet');
+    steps.total!.push(performance.now() - started);
+  }
+  for (const [step, times] of Object.entries(steps)) report(`report ${step} (${bytes} bytes)`, rows, times);
 } else if (phase !== 'none') {
   throw new Error(`unknown phase ${phase}`);
+}
+
+/** The matcher's classification of one shard, as a job's matcher runs it. */
+function classify(input: { vendor: Buffer | string; base: Buffer | string }) {
+  return classifyShard({
+    jobId: 'JOB-20261122-000001',
+    // The shapes both classifiers (before: latin1 text only) accept.
+    vendor: [input.vendor] as string[],
+    base: [input.base] as string[],
+    binary: true,
+    scope: 'date-window',
+    window: { from: '2026-10-22', to: '2026-11-20' },
+    timestamp: 0,
+    severity: DEFAULT_SEVERITY,
+  });
 }

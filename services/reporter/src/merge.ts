@@ -1,3 +1,5 @@
+import type { TextColumnData } from '@recon/contracts';
+
 /**
  * The merged order of lists each sorted by (tipo_divergencia, ordem_id): `tipos[l][i]` and
  * `ordens[l][i]` are the keys of row i of list l. Row k of the result is row `at[k]` of list
@@ -72,4 +74,41 @@ export function mergeOrder(
     tree[0] = top;
   }
   return { list: outList, at: outAt };
+}
+
+/**
+ * Whether b[aStart, aEnd) and b[bStart, bEnd) hold the same bytes. Keys are short: a loop in
+ * JavaScript costs less than the call into Buffer.compare.
+ */
+function sameBytes(b: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let p = aStart, q = bStart; p < aEnd; p++, q++) if (b[p] !== b[q]) return false;
+  return true;
+}
+
+/**
+ * The n values of a sort-key column as strings (UTF-8 decoded, the strings the matcher wrote; a
+ * null, which the encoder refuses later, sorts as ''). A value equal to the one before is shared.
+ */
+export function sortKeyTexts(column: TextColumnData, n: number): string[] {
+  const out: string[] = new Array(n);
+  const { bytes, offsets, nulls } = column;
+  let last = '';
+  let lastStart = 0;
+  let lastEnd = 0;
+  for (let i = 0; i < n; i++) {
+    const start = offsets[i]!;
+    const end = offsets[i + 1]!;
+    if (nulls[i] === 1) {
+      out[i] = '';
+      continue;
+    }
+    if (!sameBytes(bytes, lastStart, lastEnd, start, end)) {
+      last = bytes.toString('utf8', start, end);
+      lastStart = start;
+      lastEnd = end;
+    }
+    out[i] = last;
+  }
+  return out;
 }

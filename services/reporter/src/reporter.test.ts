@@ -1,9 +1,9 @@
-import type { DivergenceRow, JobRecord, ServiceContext, ShardCounts } from '@recon/contracts';
+import type { DivergenceRow, JobRecord, ServiceContext, ShardCounts, TextColumnData } from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
 import type { BiRefresh } from './bi-refresh.ts';
 import { csvField, rejectsCsv } from './csv-writer.ts';
 import { DEFAULT_REPORTER_OPTIONS, refreshBi } from './handlers/matching-completed.ts';
-import { mergeOrder } from './merge.ts';
+import { mergeOrder, sortKeyTexts } from './merge.ts';
 import { buildSummary, DEFAULT_ALERTS } from './summary.ts';
 
 describe('mergeOrder', () => {
@@ -76,6 +76,41 @@ describe('mergeOrder', () => {
       // Array.prototype.sort is stable: rows of equal keys stay in list order, then row order.
       expect(merged(lists)).toEqual(expected);
     }
+  });
+});
+
+describe('sortKeyTexts', () => {
+  /** A text column of these values (null: a null), as a shard result holds it. */
+  function column(values: readonly (string | null)[]): TextColumnData {
+    const parts = values.map((v) => Buffer.from(v ?? '', 'utf8'));
+    const offsets = new Int32Array(values.length + 1);
+    parts.forEach((p, i) => {
+      offsets[i + 1] = offsets[i]! + p.length;
+    });
+    const nulls = Uint8Array.from(values, (v) => (v === null ? 1 : 0));
+    return { bytes: Buffer.concat(parts), offsets, nulls };
+  }
+
+  it('decodes every value, telling apart neighbours of the same length, and a null as the empty string', () => {
+    const values = [
+      'TIPO_1',
+      'TIPO_1',
+      'TIPO_2',
+      'TIPO_2',
+      'ORD-1',
+      'ORD-2',
+      'ORD-2',
+      'ação',
+      'açãp',
+      null,
+      'x',
+      '',
+      'x',
+    ];
+    const col = column(values);
+    expect(sortKeyTexts(col, values.length)).toEqual(values.map((v) => v ?? ''));
+    // Only the first n values.
+    expect(sortKeyTexts(col, 3)).toEqual(['TIPO_1', 'TIPO_1', 'TIPO_2']);
   });
 });
 

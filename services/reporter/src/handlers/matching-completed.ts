@@ -12,9 +12,9 @@ import {
 } from '@recon/contracts';
 import { scanRecords } from '@recon/rules';
 import { rejectsCsv } from '../csv-writer.ts';
-import { mergeOrder } from '../merge.ts';
+import { mergeOrder, sortKeyTexts } from '../merge.ts';
 import { DEFAULT_REPORTER_OPTIONS, type ReporterOptions } from '../options.ts';
-import { type DivergenceColumns, encodeDivergenceColumnsParquet, type TextColumnData } from '../parquet.ts';
+import { type DivergenceColumns, encodeDivergenceColumnsParquet } from '../parquet.ts';
 import { decodeShardResult, type ShardResult } from '../shard-result.ts';
 import { buildSummary } from '../summary.ts';
 
@@ -69,8 +69,8 @@ export async function handleMatchingCompleted(
   // The job may have timed out (or failed) while the shards were read: its work stops.
   if (!(await stillReporting(ctx, jobId))) return;
   const order = mergeOrder(
-    lists.map((l) => texts(l.text.tipo_divergencia, l.rows)),
-    lists.map((l) => texts(l.text.ordem_id, l.rows)),
+    lists.map((l) => sortKeyTexts(l.text.tipo_divergencia, l.rows)),
+    lists.map((l) => sortKeyTexts(l.text.ordem_id, l.rows)),
   );
   const rowCount = order.list.length;
   const files = Math.max(1, Math.ceil(rowCount / options.rowsPerFile));
@@ -152,33 +152,6 @@ function announce(
     divergenceRate: summary.divergence_rate,
     durationSeconds: summary.stage_seconds.total ?? 0,
   });
-}
-
-/**
- * The n values of a sort-key column as strings (UTF-8 decoded, the strings the matcher wrote; a
- * null, which the encoder refuses later, sorts as ''). A value equal to the one before is shared.
- */
-function texts(column: TextColumnData, n: number): string[] {
-  const out: string[] = new Array(n);
-  const { bytes, offsets, nulls } = column;
-  let last = '';
-  let lastStart = 0;
-  let lastEnd = 0;
-  for (let i = 0; i < n; i++) {
-    const start = offsets[i]!;
-    const end = offsets[i + 1]!;
-    if (nulls[i] === 1) {
-      out[i] = '';
-      continue;
-    }
-    if (end - start !== lastEnd - lastStart || bytes.compare(bytes, lastStart, lastEnd, start, end) !== 0) {
-      last = bytes.toString('utf8', start, end);
-      lastStart = start;
-      lastEnd = end;
-    }
-    out[i] = last;
-  }
-  return out;
 }
 
 async function readJson<T>(ctx: ServiceContext, key: string): Promise<T> {
