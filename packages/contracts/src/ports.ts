@@ -7,8 +7,15 @@ import type { ReportSink } from './read-model.ts';
  */
 
 /** A store of immutable objects addressed by key (a local folder, or an S3 bucket). */
+/** The bytes of an object: UTF-8 text, bytes, or bytes in parts (see ObjectStore.put). */
+export type ObjectBody = Uint8Array | string | readonly Uint8Array[];
+
 export interface ObjectStore {
-  put(key: string, body: Uint8Array | string): Promise<void>;
+  /**
+   * Writes an object whole. An array is the object's bytes in parts, one after another: a store
+   * that can write them as they are (a file, by one gathered write) never joins them.
+   */
+  put(key: string, body: ObjectBody): Promise<void>;
   /** Writes a stream of bytes; large objects must not be buffered whole. */
   putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<void>;
   get(key: string): Promise<Uint8Array>;

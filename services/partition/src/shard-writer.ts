@@ -10,6 +10,8 @@ import { type ShardSink, shardOf } from '@recon/rules';
 export class ShardWriter implements ShardSink {
   private buffers: Buffer[];
   private lengths: number[];
+  /** A shard buffer's first size (takeParts hands the buffers on; the next line starts a new one). */
+  private readonly initial: number;
   private total = 0;
   readonly shardCount: number;
 
@@ -21,8 +23,8 @@ export class ShardWriter implements ShardSink {
   constructor(shardCount: number, expectedBytes = 0) {
     this.shardCount = shardCount;
     const share = Math.ceil((expectedBytes * 1.25) / Math.max(1, shardCount));
-    const initial = Math.max(1 << 16, Math.min(share + (1 << 12), 64 << 20));
-    this.buffers = Array.from({ length: shardCount }, () => Buffer.allocUnsafe(initial));
+    this.initial = Math.max(1 << 16, Math.min(share + (1 << 12), 64 << 20));
+    this.buffers = Array.from({ length: shardCount }, () => Buffer.allocUnsafe(this.initial));
     this.lengths = new Array(shardCount).fill(0);
   }
 
@@ -32,6 +34,10 @@ export class ShardWriter implements ShardSink {
     const shard = shardOf(record.ordem_id, this.shardCount);
     let buffer = this.buffers[shard]!;
     let at = this.lengths[shard]!;
+    if (buffer.length === 0) {
+      buffer = Buffer.allocUnsafe(this.initial);
+      this.buffers[shard] = buffer;
+    }
     // A line takes at most 3 bytes per UTF-16 code unit.
     if (at + line.length * 3 > buffer.length) {
       const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, at + line.length * 3));
@@ -49,7 +55,7 @@ export class ShardWriter implements ShardSink {
   room(shard: number, need: number): Buffer {
     const buffer = this.buffers[shard]!;
     if (need <= buffer.length) return buffer;
-    const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, need));
+    const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, need, this.initial));
     buffer.copy(grown, 0, 0, buffer.length);
     this.buffers[shard] = grown;
     return grown;
@@ -86,4 +92,27 @@ export class ShardWriter implements ShardSink {
     this.total = 0;
     return { body, part: { key, offsets } };
   }
+
+  /**
+   * The part as `take` gives it, its bytes in parts (each shard's, in order; ObjectStore.put
+   * writes them without joining them): the shard buffers themselves, handed on. Empties the
+   * writer; a shard written again starts a buffer of its own.
+   */
+  takeParts(key: string): { body: Buffer[]; part: PartInfo } {
+    const body: Buffer[] = [];
+    const offsets = [0];
+    let at = 0;
+    for (let s = 0; s < this.shardCount; s++) {
+      const length = this.lengths[s]!;
+      body.push(this.buffers[s]!.subarray(0, length));
+      at += length;
+      offsets.push(at);
+      this.buffers[s] = EMPTY;
+    }
+    this.lengths.fill(0);
+    this.total = 0;
+    return { body, part: { key, offsets } };
+  }
 }
+
+const EMPTY = Buffer.alloc(0);

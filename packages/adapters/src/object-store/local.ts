@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { type ObjectStore, ReconError } from '@recon/contracts';
+import { type ObjectBody, type ObjectStore, ReconError } from '@recon/contracts';
 
 /**
  * The object store as a local folder: keys are relative paths. Writes go to a temporary name and
@@ -28,11 +28,12 @@ export class LocalFolderStore implements ObjectStore {
     return full;
   }
 
-  async put(key: string, body: Uint8Array | string): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     const target = this.path(key);
     await mkdir(dirname(target), { recursive: true });
     const temp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    await writeFile(temp, body);
+    if (Array.isArray(body)) await writeParts(temp, body);
+    else await writeFile(temp, body as Uint8Array | string);
     await rename(temp, target);
   }
 
@@ -113,6 +114,19 @@ export class LocalFolderStore implements ObjectStore {
 
   uri(key: string): string {
     return this.path(key);
+  }
+}
+
+/** The parts one after another in a new file, by gathered writes (no copy joins them first). */
+async function writeParts(path: string, parts: readonly Uint8Array[]): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    // libuv writes every buffer (IOV_MAX at a time, resuming after a short write) or fails.
+    const { bytesWritten } = await handle.writev(parts as Uint8Array[]);
+    const total = parts.reduce((n, p) => n + p.byteLength, 0);
+    if (bytesWritten !== total) throw new Error(`${path}: wrote ${bytesWritten} of ${total} bytes`);
+  } finally {
+    await handle.close();
   }
 }
 

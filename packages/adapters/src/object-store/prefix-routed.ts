@@ -1,4 +1,4 @@
-import type { ObjectStore } from '@recon/contracts';
+import type { ObjectBody, ObjectStore } from '@recon/contracts';
 
 /**
  * One object store over several: each key goes to the store of its longest matching prefix
@@ -19,7 +19,7 @@ export class PrefixRoutedStore implements ObjectStore {
     return this.routes.find(([prefix]) => key.startsWith(prefix))?.[1] ?? this.fallback;
   }
 
-  put(key: string, body: Uint8Array | string): Promise<void> {
+  put(key: string, body: ObjectBody): Promise<void> {
     return this.storeOf(key).put(key, body);
   }
   putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<void> {

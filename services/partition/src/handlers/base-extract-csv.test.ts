@@ -7,6 +7,7 @@ import {
   type JobRecord,
   type JobRequested,
   type JobStore,
+  type ObjectBody,
   type ObjectStore,
   type RejectedLine,
   type ServiceContext,
@@ -28,8 +29,11 @@ const SHARDS = 4;
 class MemoryStore implements ObjectStore {
   readonly objects = new Map<string, Buffer>();
   constructor(private readonly piece = 997) {}
-  async put(key: string, body: Uint8Array | string): Promise<void> {
-    this.objects.set(key, Buffer.from(body));
+  async put(key: string, body: ObjectBody): Promise<void> {
+    this.objects.set(
+      key,
+      Array.isArray(body) ? Buffer.concat(body) : Buffer.from(body as Uint8Array | string),
+    );
   }
   async putStream(): Promise<void> {
     throw new Error('not used');
