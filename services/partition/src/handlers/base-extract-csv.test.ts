@@ -25,10 +25,9 @@ import { handleBaseExtractRequested, vendorOrdemIds } from './base-extract.ts';
 const JOB = 'JOB-20261122-000001';
 const SHARDS = 4;
 
-/** Objects in memory; `getStream` yields small pieces, so the split's blocks are small too. */
+/** Objects in memory (the handlers read them whole or by range). */
 class MemoryStore implements ObjectStore {
   readonly objects = new Map<string, Buffer>();
-  constructor(private readonly piece = 997) {}
   async put(key: string, body: ObjectBody): Promise<void> {
     this.objects.set(
       key,
@@ -44,9 +43,9 @@ class MemoryStore implements ObjectStore {
   async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
     return this.body(key).subarray(start, end);
   }
-  async *getStream(key: string): AsyncIterable<Uint8Array> {
-    const body = this.body(key);
-    for (let k = 0; k < body.length; k += this.piece) yield body.subarray(k, k + this.piece);
+  // biome-ignore lint/correctness/useYield: never read as a stream
+  async *getStream(): AsyncIterable<Uint8Array> {
+    throw new Error('not used');
   }
   async size(key: string): Promise<number | null> {
     return this.objects.get(key)?.length ?? null;

@@ -205,26 +205,24 @@ function csvBaseLabel(ctx: ServiceContext, key: string): string {
   return `base snapshot ${ctx.ingress.uri(key)}`;
 }
 
-/** The split reads blocks of at most this size (an eighth of a range); a range is whole blocks. */
-const SPLIT_BLOCK_BYTES = 1 << 20;
-
 /**
  * Splits a CSV snapshot into the request's `slice.count` byte ranges of whole records and publishes
  * one request per range. One sequential read finds the record boundaries (a quoted field may hold
  * line breaks) and the physical line each range starts on, and rejects the snapshot as a single
- * reader would (empty, bad header, not UTF-8, unclosed quote). Range `k` holds the blocks starting
- * in [k, k+1) × size / count; each is published as soon as the read passes its end, so the
- * slices are partitioned while the split goes on. A range with no block is published empty.
+ * reader would (empty, bad header, not UTF-8, unclosed quote). It reads the file in blocks of
+ * about a range's size (size / count, cut after the last whole record), each by a ranged read
+ * straight into a buffer of its own (a few requests on an object store, no stream chunks joined);
+ * block k is range k (the last range takes whatever blocks remain). Each range is published as
+ * soon as the read passes its end, so the slices are partitioned while the split goes on; a range
+ * with no block (more slices than blocks) is published empty.
  */
 async function splitCsvBase(ctx: ServiceContext, msg: BaseExtractRequested, key: string): Promise<void> {
   const startedAt = ctx.clock.now().toISOString();
   const count = msg.slice.count;
   const size = (await ctx.ingress.size(key)) ?? 0;
   const rangeBytes = Math.max(1, Math.ceil(size / count));
-  const reader = new RecordBlockReader({
-    label: csvBaseLabel(ctx, key),
-    blockBytes: Math.min(SPLIT_BLOCK_BYTES, Math.max(1, rangeBytes >> 3)),
-  });
+  const reader = new RecordBlockReader({ label: csvBaseLabel(ctx, key), blockBytes: rangeBytes });
+  let blocks = 0;
   let index = 0;
   let start = 0;
   let end = 0;
@@ -245,10 +243,8 @@ async function splitCsvBase(ctx: ServiceContext, msg: BaseExtractRequested, key:
     index++;
     empty = true;
   };
-  // One streamed read: its blocks are small (range granularity), and one request per block would
-  // cost an object store's latency each (ranged reads suit the large blocks of the other paths).
-  for await (const block of reader.blocks(ctx.ingress.getStream(key))) {
-    const k = Math.min(count - 1, Math.floor(block.offset / rangeBytes));
+  for await (const block of reader.blocksOf(await storeRangeSource(ctx.ingress, key))) {
+    const k = Math.min(count - 1, blocks++);
     if (index < k && !(await isJobOpen(ctx, msg.jobId))) return;
     while (index < k) await publish();
     if (empty) {
