@@ -2,4 +2,7 @@
 export function loadBundle(
   bundlePath: string,
   cachePath: string,
-): { exports: unknown; cache: 'used' | 'created' | 'rejected' };
+): { exports: unknown; cache: 'used' | 'created' | 'rejected'; saveCache: () => boolean };
+
+/** See bundle-loader.mjs. */
+export const SAVE_CODE_CACHE: unique symbol;
