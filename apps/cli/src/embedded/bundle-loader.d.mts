@@ -2,7 +2,4 @@
 export function loadBundle(
   bundlePath: string,
   cachePath: string,
-): { exports: unknown; cache: 'used' | 'created' | 'rejected'; saveCache: () => boolean };
-
-/** See bundle-loader.mjs. */
-export const SAVE_CODE_CACHE: unique symbol;
+): { exports: unknown; cache: 'used' | 'created' | 'rejected' };

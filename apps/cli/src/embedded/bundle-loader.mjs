@@ -17,15 +17,9 @@ import { threadId } from 'node:worker_threads';
  * or rejected, a new one is written (atomically: other threads may be reading it) for the next
  * load. A cache that cannot be written (a read-only folder) only costs that speed.
  *
- * That first cache holds what loading compiled; the functions a job compiles later (parsing,
- * matching, reporting) are compiled lazily, on first call. `saveCache`, called once the thread
- * has done its work (WorkerPool.close asks), writes the cache again with them, when this load did
- * not use a cache (a load that used one leaves it as it is). The next process's threads then
- * start their jobs with those functions compiled.
- *
  * @param {string} bundlePath
  * @param {string} cachePath
- * @returns {{ exports: unknown, cache: 'used' | 'created' | 'rejected', saveCache: () => boolean }}
+ * @returns {{ exports: unknown, cache: 'used' | 'created' | 'rejected' }}
  */
 export function loadBundle(bundlePath, cachePath) {
   const source = readFileSync(bundlePath, 'utf8');
@@ -48,32 +42,20 @@ export function loadBundle(bundlePath, cachePath) {
   );
   const cache =
     cachedData === undefined ? 'created' : script.cachedDataRejected === true ? 'rejected' : 'used';
-  let save = cache !== 'used';
-  if (save) writeCache(script, cachePath);
-  const saveCache = () => {
-    if (!save) return false;
-    save = false;
-    return writeCache(script, cachePath);
-  };
-  return { exports: module.exports, cache, saveCache };
+  if (cache !== 'used') writeCache(script, cachePath);
+  return { exports: module.exports, cache };
 }
 
 /**
  * @param {Script} script
  * @param {string} cachePath
- * @returns {boolean} whether it was written
  */
 function writeCache(script, cachePath) {
   const temporary = `${cachePath}.${process.pid}.${threadId}.tmp`;
   try {
     writeFileSync(temporary, script.createCachedData());
     renameSync(temporary, cachePath);
-    return true;
   } catch {
     rmSync(temporary, { force: true });
-    return false;
   }
 }
-
-/** Where the worker loader leaves the bundle's `saveCache` for the code it runs (worker.ts). */
-export const SAVE_CODE_CACHE = Symbol.for('recon.saveCodeCache');

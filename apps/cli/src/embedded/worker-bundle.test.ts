@@ -75,50 +75,6 @@ describe('worker bundle', () => {
     expect(await loadInThread(path, cachePath)).toEqual({ answer: 'one', cache: 'used' });
   });
 
-  it('saves the cache again after the work, with the functions it compiled, once, unless one was used', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'recon-bundle-'));
-    dirs.push(root);
-    // A bundle whose function is compiled only when called (lazily), as a job's code is.
-    const path = join(root, 'bundle.cjs');
-    const body = Array.from({ length: 200 }, (_, k) => `  total += (n * ${k + 1}) % ${k + 7};`).join('\n');
-    await writeFile(path, `exports.work = function (n) {\n  let total = 0;\n${body}\n  return total;\n};\n`);
-    const cachePath = join(root, 'bundle.cache');
-    const script = (code: string) => {
-      const loader = new URL('./bundle-loader.mjs', import.meta.url).href;
-      return `import(${JSON.stringify(loader)}).then((m) => {
-        const r = m.loadBundle(${JSON.stringify(path)}, ${JSON.stringify(cachePath)});
-        ${code}
-      });`;
-    };
-    const inThread = async (code: string) => {
-      const worker = new Worker(script(code), { eval: true, execArgv: [] });
-      try {
-        return await new Promise<unknown>((resolve, reject) => {
-          worker.once('message', resolve);
-          worker.once('error', reject);
-        });
-      } finally {
-        await worker.terminate();
-      }
-    };
-    const post = "require('node:worker_threads').parentPort.postMessage";
-    // First load: a cache is written at once; after a call, saved again, bigger; then never again.
-    const first = (await inThread(
-      `const atLoad = require('node:fs').statSync(${JSON.stringify(cachePath)}).size;
-       r.exports.work(3);
-       ${post}({ cache: r.cache, atLoad, saved: r.saveCache(), again: r.saveCache() });`,
-    )) as { cache: string; atLoad: number; saved: boolean; again: boolean };
-    expect(first).toMatchObject({ cache: 'created', saved: true, again: false });
-    const saved = await readFile(cachePath);
-    expect(saved.length).toBeGreaterThan(first.atLoad);
-    // A load that used the cache leaves it as it is.
-    expect(await inThread(`r.exports.work(4); ${post}({ cache: r.cache, saved: r.saveCache() });`)).toEqual({
-      cache: 'used',
-      saved: false,
-    });
-    expect((await readFile(cachePath)).equals(saved)).toBe(true);
-  });
-
   it('runs the bundle without a cache where none can be written', async () => {
     const s = await site();
     const path = await bundle(s);

@@ -55,11 +55,6 @@ port.on('message', (message: MainToWorker) => {
     else call?.reject(fromWireError(message.error));
     return;
   }
-  if (message.kind === 'closing') {
-    saveCodeCache();
-    port.postMessage({ kind: 'closed' } satisfies WorkerToMain);
-    return;
-  }
   const { id, queue, envelope } = message;
   const run = async () => {
     const handler = handlers[queue]?.[envelope.type];
@@ -75,18 +70,6 @@ port.on('message', (message: MainToWorker) => {
       port.postMessage({ kind: 'done', id, ok: false, error: toWireError(error) } satisfies WorkerToMain),
   );
 });
-
-/**
- * The bundle's code cache written again, now with the functions this thread's jobs compiled (set by
- * worker-loader.mjs; see loadBundle's saveCache). Nothing to do when loaded through tsx.
- */
-function saveCodeCache(): void {
-  const save = (globalThis as Record<symbol, unknown>)[Symbol.for('recon.saveCodeCache')];
-  if (typeof save !== 'function') return;
-  const started = performance.now();
-  if (save() === true)
-    log.debug({ duration_ms: Math.round(performance.now() - started) }, 'code cache saved');
-}
 
 // Loaded: from now on a crash of this worker replaces it (see WorkerPool).
 port.postMessage({ kind: 'ready' } satisfies WorkerToMain);

@@ -8,14 +8,8 @@ import { WorkerPool } from './worker-pool.ts';
 
 // Worker modules speaking the pool's protocol (see WorkerToMain), written as plain JavaScript.
 const HEALTHY = `
-import { appendFileSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 parentPort.on('message', (m) => {
-  if (m.kind === 'closing') {
-    if (workerData.closings) appendFileSync(workerData.closings, 'c');
-    if (!workerData.silent) parentPort.postMessage({ kind: 'closed' });
-    return;
-  }
   if (m.kind !== 'task') return;
   if (m.envelope.payload.crash) process.exit(3);
   parentPort.postMessage({ kind: 'done', id: m.id, ok: true });
@@ -62,28 +56,6 @@ describe('WorkerPool', () => {
     } finally {
       await p.close();
     }
-  });
-
-  it('tells each idle worker it is closing, and waits for its answer (a while at most) before stopping it', async () => {
-    const closings = join(dir, 'closings');
-    await writeFile(closings, '');
-    const answering = pool('healthy.mjs', { closings });
-    await Promise.all(Array.from({ length: 4 }, () => answering.run('matcher', envelope())));
-    let started = performance.now();
-    await answering.close();
-    // Every worker that had loaded (one that had not is stopped as it is).
-    const told = (await readFile(closings, 'utf8')).length;
-    expect(told).toBeGreaterThanOrEqual(1);
-    expect(told).toBeLessThanOrEqual(2);
-    expect(performance.now() - started).toBeLessThan(1_500);
-
-    // A worker that never answers is stopped after the wait.
-    const silent = pool('healthy.mjs', { closings, silent: true });
-    await silent.run('matcher', envelope());
-    started = performance.now();
-    await silent.close();
-    expect((await readFile(closings, 'utf8')).length).toBeGreaterThan(told);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(1_900);
   });
 
   it('refuses every task with the reason when its workers cannot load, and starts them only once', async () => {

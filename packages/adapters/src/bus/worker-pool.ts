@@ -38,8 +38,6 @@ export function fromWireError(wire: WireError): Error {
 
 export type MainToWorker =
   | { kind: 'task'; id: number; queue: QueueName; envelope: Envelope }
-  /** The pool is closing: the worker does what it does before it stops, then answers `closed`. */
-  | { kind: 'closing' }
   | { kind: 'rpc-result'; id: number; ok: true; value: unknown }
   | { kind: 'rpc-result'; id: number; ok: false; error: WireError };
 
@@ -49,14 +47,10 @@ export type WorkerToMain =
   | { kind: 'rpc'; id: number; target: string; method: string; args: unknown[] }
   | { kind: 'log'; line: string }
   /** The worker's module has loaded: from now on a crash replaces the worker. */
-  | { kind: 'ready' }
-  | { kind: 'closed' };
+  | { kind: 'ready' };
 
 /** Serves a worker's calls to the ports that live in the main thread (job store, event bus). */
 export type RpcServer = (target: string, method: string, args: unknown[]) => Promise<unknown>;
-
-/** How long close() waits for an idle worker's `closed` before it stops the worker anyway. */
-const CLOSING_MS = 2_000;
 
 /** Old-generation size (MiB) below which a worker's heap does not run full collections. */
 const INITIAL_OLD_SPACE_MB = 128;
@@ -76,8 +70,6 @@ interface Slot {
   task: { id: number; resolve: () => void; reject: (e: Error) => void } | null;
   /** Its module loaded (it sent `ready`). */
   ready: boolean;
-  /** Set while close() waits for the worker's `closed`. */
-  onClosed: (() => void) | null;
 }
 
 /**
@@ -153,29 +145,10 @@ export class WorkerPool {
     });
   }
 
-  /**
-   * Stops the workers: each idle one is told first (`closing`) and given up to CLOSING_MS to
-   * finish what it does before it stops (e.g. save its code cache); a busy one is stopped as it is.
-   */
   async close(): Promise<void> {
     this.closed = true;
     await this.started;
-    await Promise.all(this.slots.map((s) => this.closing(s)));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
-  }
-
-  private closing(slot: Slot): Promise<void> {
-    if (!slot.ready || slot.task !== null || this.failure !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, CLOSING_MS);
-      function done() {
-        clearTimeout(timer);
-        slot.onClosed = null;
-        resolve();
-      }
-      slot.onClosed = done;
-      slot.worker.postMessage({ kind: 'closing' } satisfies MainToWorker);
-    });
   }
 
   /** A worker failed before its module loaded: no worker is started again, every task is refused. */
@@ -230,14 +203,10 @@ export class WorkerPool {
       ...(boot.argv === undefined ? {} : { argv: boot.argv }),
       resourceLimits: { maxYoungGenerationSizeMb: 192 },
     });
-    const slot: Slot = { worker, task: null, ready: false, onClosed: null };
+    const slot: Slot = { worker, task: null, ready: false };
     worker.on('message', (message: WorkerToMain) => {
       if (message.kind === 'ready') {
         slot.ready = true;
-        return;
-      }
-      if (message.kind === 'closed') {
-        slot.onClosed?.();
         return;
       }
       if (message.kind === 'log') {
@@ -268,7 +237,6 @@ export class WorkerPool {
       );
     });
     const replace = (error: Error) => {
-      slot.onClosed?.();
       if (this.closed || this.failure !== null) return;
       if (!slot.ready) {
         this.failStart(error);
