@@ -31,6 +31,31 @@ describe('LocalFolderStore.put', () => {
     expect(await readdir(join(dir, 'work/J/parts'))).toEqual(['p.bin']);
   });
 
+  it('writes parts larger and smaller than one write, across writes, byte for byte', async () => {
+    const store = new LocalFolderStore(dir);
+    let seed = 5;
+    const part = (n: number) => {
+      const out = Buffer.allocUnsafe(n);
+      for (let i = 0; i < n; i++) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        out[i] = seed >>> 24;
+      }
+      return out;
+    };
+    // 512 KiB a write: parts that end exactly there, span two or three writes, or fill the rest.
+    const parts = [
+      part(300_001),
+      part(1_200_000),
+      part(7),
+      new Uint8Array(0),
+      part(524_288),
+      part(1),
+      part(700_000),
+    ];
+    await store.put('big.bin', parts);
+    expect((await readFile(join(dir, 'big.bin'))).equals(Buffer.concat(parts))).toBe(true);
+  });
+
   it('replaces an object whole, whichever form its bytes take', async () => {
     const store = new LocalFolderStore(dir);
     await store.put('k', 'a much longer first version');
