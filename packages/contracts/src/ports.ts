@@ -6,14 +6,14 @@ import type { ReportSink } from './read-model.ts';
  * (embedded: local folder, in-process bus, in-memory/PostgreSQL job store; distributed: S3, SQS, RDS).
  */
 
-/** A store of immutable objects addressed by key (a local folder, or an S3 bucket). */
 /** The bytes of an object: UTF-8 text, bytes, or bytes in parts (see ObjectStore.put). */
 export type ObjectBody = Uint8Array | string | readonly Uint8Array[];
 
+/** A store of immutable objects addressed by key (a local folder, or an S3 bucket). */
 export interface ObjectStore {
   /**
    * Writes an object whole. An array is the object's bytes in parts, one after another: a store
-   * that can write them as they are (a file, by one gathered write) never joins them.
+   * that can write them as they are (a file, by gathered writes) never joins them.
    */
   put(key: string, body: ObjectBody): Promise<void>;
   /** Writes a stream of bytes; large objects must not be buffered whole. */
