@@ -282,8 +282,6 @@ export class FastRecordEncoder {
   private readonly starts = new Int32Array(6);
   private readonly ends = new Int32Array(6);
   private readonly order: Int32Array;
-  private readonly dataBytes = new Uint8Array(10);
-  private valorBytes = new Uint8Array(64);
   private scratch = new Uint8Array(64);
   /** The fields of a quoted line, unquoted. */
   private unquoted: Buffer = Buffer.allocUnsafe(256);
@@ -446,24 +444,17 @@ export class FastRecordEncoder {
       h ^= c;
       h = Math.imul(h, 0x01000193);
     }
-    const dataBytes = this.dataBytes;
-    const dataKey = parseDataBytes(src, starts[order[4]!]!, ends[order[4]!]!, dataBytes, 0);
-    if (dataKey < 0) return false;
     const vs = starts[order[5]!]!;
     const ve = ends[order[5]!]!;
-    if (ve - vs + 8 > this.valorBytes.length) {
-      this.valorBytes = new Uint8Array(2 * (ve - vs) + 8);
-      this.scratch = new Uint8Array(2 * (ve - vs) + 8);
-    }
-    const valor = this.valorBytes;
-    const valorLength = parseValorBytes(src, vs, ve, valor, 0, this.scratch);
-    if (valorLength < 0) return false;
-    this.dataKey = dataKey;
+    if (ve - vs + 8 > this.scratch.length) this.scratch = new Uint8Array(2 * (ve - vs) + 8);
     const shard = shardOfHash(h, sink.shardCount);
     const lineStart = sink.lengthOf(shard);
 
-    // Escapes at most double a text field; 32 covers linha, tabs, data and the newline.
-    this.tail = 2 * textBytes + valorLength + 32;
+    // The line is written past the shard's length; only `commit` keeps it, so a data or valor
+    // found invalid at the end (the general path then) leaves nothing. Escapes at most double a
+    // text field; a canonical valor is at most 3 bytes longer than its raw text ("5" → "5.00");
+    // 32 covers linha, tabs, data and the newline.
+    this.tail = 2 * textBytes + (ve - vs) + 3 + 32;
     this.sink = sink;
     this.shard = shard;
     this.out = sink.room(shard, lineStart + this.tail);
@@ -490,10 +481,14 @@ export class FastRecordEncoder {
     }
     const out = this.out;
     out[at++] = TAB;
-    for (let k = 0; k < 10; k++) out[at++] = dataBytes[k]!;
+    const dataKey = parseDataBytes(src, starts[order[4]!]!, ends[order[4]!]!, out, at);
+    if (dataKey < 0) return false;
+    at += 10;
     out[at++] = TAB;
-    for (let k = 0; k < valorLength; k++) out[at++] = valor[k]!;
+    at = parseValorBytes(src, vs, ve, out, at, this.scratch);
+    if (at < 0) return false;
     out[at++] = LF;
+    this.dataKey = dataKey;
     sink.commit(shard, at);
     return true;
   }
