@@ -2,6 +2,7 @@ import { LocalFolderStore } from '@recon/adapters/embedded';
 import { pgBaseReader } from '@recon/adapters/postgres/base-reader';
 import {
   type Clock,
+  type ObjectBody,
   type ObjectStore,
   ReconError,
   type ReportSink,
@@ -69,7 +70,7 @@ function withPutFaults(store: ObjectStore, faults: NonNullable<ProcessPorts['tes
         const value = Reflect.get(target, prop, receiver);
         return typeof value === 'function' ? value.bind(target) : value;
       }
-      return async (key: string, body: Uint8Array | string) => {
+      return async (key: string, body: ObjectBody) => {
         if (key.includes(faults.keyIncludes) && Atomics.add(faults.counter, 0, 1) < faults.times) {
           throw new ReconError(
             'INTERNAL',
