@@ -10,8 +10,12 @@ import { type ShardSink, shardOf } from '@recon/rules';
 export class ShardWriter implements ShardSink {
   private buffers: Buffer[];
   private lengths: number[];
-  /** A shard buffer's first size (takeParts hands the buffers on; the next line starts a new one). */
-  private readonly initial: number;
+  /**
+   * The size a shard's buffer starts at: at first its share of the expected bytes; after takeParts
+   * (which hands the buffers on) the size its last buffer had reached, so a next part of the same
+   * size is written without growing (and copying) the buffers again.
+   */
+  private readonly initial: number[];
   private total = 0;
   readonly shardCount: number;
 
@@ -23,8 +27,9 @@ export class ShardWriter implements ShardSink {
   constructor(shardCount: number, expectedBytes = 0) {
     this.shardCount = shardCount;
     const share = Math.ceil((expectedBytes * 1.25) / Math.max(1, shardCount));
-    this.initial = Math.max(1 << 16, Math.min(share + (1 << 12), 64 << 20));
-    this.buffers = Array.from({ length: shardCount }, () => Buffer.allocUnsafe(this.initial));
+    const initial = Math.max(1 << 16, Math.min(share + (1 << 12), 64 << 20));
+    this.initial = new Array(shardCount).fill(initial);
+    this.buffers = Array.from({ length: shardCount }, () => Buffer.allocUnsafe(initial));
     this.lengths = new Array(shardCount).fill(0);
   }
 
@@ -35,7 +40,7 @@ export class ShardWriter implements ShardSink {
     let buffer = this.buffers[shard]!;
     let at = this.lengths[shard]!;
     if (buffer.length === 0) {
-      buffer = Buffer.allocUnsafe(this.initial);
+      buffer = Buffer.allocUnsafe(this.initial[shard]!);
       this.buffers[shard] = buffer;
     }
     // A line takes at most 3 bytes per UTF-16 code unit.
@@ -55,7 +60,7 @@ export class ShardWriter implements ShardSink {
   room(shard: number, need: number): Buffer {
     const buffer = this.buffers[shard]!;
     if (need <= buffer.length) return buffer;
-    const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, need, this.initial));
+    const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, need, this.initial[shard]!));
     buffer.copy(grown, 0, 0, buffer.length);
     this.buffers[shard] = grown;
     return grown;
@@ -96,7 +101,7 @@ export class ShardWriter implements ShardSink {
   /**
    * The part as `take` gives it, its bytes in parts (each shard's, in order; ObjectStore.put
    * writes them without joining them): the shard buffers themselves, handed on. Empties the
-   * writer; a shard written again starts a buffer of its own.
+   * writer; a shard written again starts a buffer of its own, as large as the one handed on.
    */
   takeParts(key: string): { body: Buffer[]; part: PartInfo } {
     const body: Buffer[] = [];
@@ -104,9 +109,11 @@ export class ShardWriter implements ShardSink {
     let at = 0;
     for (let s = 0; s < this.shardCount; s++) {
       const length = this.lengths[s]!;
-      body.push(this.buffers[s]!.subarray(0, length));
+      const buffer = this.buffers[s]!;
+      body.push(buffer.subarray(0, length));
       at += length;
       offsets.push(at);
+      this.initial[s] = Math.max(this.initial[s]!, buffer.length);
       this.buffers[s] = EMPTY;
     }
     this.lengths.fill(0);
