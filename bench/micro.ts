@@ -106,9 +106,8 @@ if (phase === 'prepare') {
     const path = join(day, `${side}.csv`);
     for await (const block of reader.blocks(createReadStream(path, { highWaterMark: 1 << 20 })))
       partition(block.bytes, block.firstLine, reader.columnOrder!, writer);
-    const { body, part } = writer.take(side);
-    for (let s = 0; s < SHARDS; s++)
-      await writeFile(join(work, `${side}-${s}.bin`), body.subarray(part.offsets[s]!, part.offsets[s + 1]!));
+    const { body } = writer.take(side);
+    for (let s = 0; s < SHARDS; s++) await writeFile(join(work, `${side}-${s}.bin`), body[s]!);
   }
   console.log(`shards written to ${work}`);
 } else if (phase === 'partition') {

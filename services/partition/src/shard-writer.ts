@@ -11,7 +11,7 @@ export class ShardWriter implements ShardSink {
   private buffers: Buffer[];
   private lengths: number[];
   /**
-   * The size a shard's buffer starts at: at first its share of the expected bytes; after takeParts
+   * The size a shard's buffer starts at: at first its share of the expected bytes; after `take`
    * (which hands the buffers on) the size its last buffer had reached, so a next part of the same
    * size is written without growing (and copying) the buffers again.
    */
@@ -37,26 +37,17 @@ export class ShardWriter implements ShardSink {
   add(linha: number, record: NormalizedRecord, plain = false): void {
     const line = encodeShardRecord(linha, record, plain);
     const shard = shardOf(record.ordem_id, this.shardCount);
-    let buffer = this.buffers[shard]!;
-    let at = this.lengths[shard]!;
-    if (buffer.length === 0) {
-      buffer = Buffer.allocUnsafe(this.initial[shard]!);
-      this.buffers[shard] = buffer;
-    }
+    const at = this.lengths[shard]!;
     // A line takes at most 3 bytes per UTF-16 code unit.
-    if (at + line.length * 3 > buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, at + line.length * 3));
-      buffer.copy(grown, 0, 0, at);
-      buffer = grown;
-      this.buffers[shard] = grown;
-    }
-    const written = buffer.write(line, at, 'utf8');
-    at += written;
-    this.lengths[shard] = at;
+    const written = this.room(shard, at + line.length * 3).write(line, at, 'utf8');
+    this.lengths[shard] = at + written;
     this.total += written;
   }
 
-  /** `ShardSink`: the buffer of `shard` with at least `need` bytes (the fast path writes into it). */
+  /**
+   * `ShardSink`: the buffer of `shard` with at least `need` bytes (the fast path writes into it);
+   * a shard whose buffer `take` handed on starts a new one here.
+   */
   room(shard: number, need: number): Buffer {
     const buffer = this.buffers[shard]!;
     if (need <= buffer.length) return buffer;
@@ -81,29 +72,11 @@ export class ShardWriter implements ShardSink {
   }
 
   /**
-   * The part's bytes and offsets; empties the writer. The shard buffers are kept for the next
-   * part (their bytes were copied into `body`): the next part of the same size fills them
-   * without growing them again, a copy of the whole part saved per part.
+   * The part's bytes, in parts (each shard's, in order; ObjectStore.put writes them without
+   * joining them), and its offsets: the shard buffers themselves, handed on. Empties the writer; a
+   * shard written again starts a buffer of its own, as large as the one handed on.
    */
-  take(key: string): { body: Buffer; part: PartInfo } {
-    const body = Buffer.allocUnsafe(this.total);
-    const offsets = [0];
-    let at = 0;
-    for (let s = 0; s < this.shardCount; s++) {
-      at += this.buffers[s]!.copy(body, at, 0, this.lengths[s]!);
-      offsets.push(at);
-    }
-    this.lengths.fill(0);
-    this.total = 0;
-    return { body, part: { key, offsets } };
-  }
-
-  /**
-   * The part as `take` gives it, its bytes in parts (each shard's, in order; ObjectStore.put
-   * writes them without joining them): the shard buffers themselves, handed on. Empties the
-   * writer; a shard written again starts a buffer of its own, as large as the one handed on.
-   */
-  takeParts(key: string): { body: Buffer[]; part: PartInfo } {
+  take(key: string): { body: Buffer[]; part: PartInfo } {
     const body: Buffer[] = [];
     const offsets = [0];
     let at = 0;

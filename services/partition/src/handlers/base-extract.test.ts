@@ -8,6 +8,12 @@ import { addBaseRow, CopyTextBaseRecords } from './base-extract.ts';
 type Row = (string | null)[];
 const CANONICAL = [0, 1, 2, 3, 4, 5];
 
+/** The writer's part, its bytes joined. */
+function taken(writer: ShardWriter) {
+  const { body, part } = writer.take('k');
+  return { body: Buffer.concat(body), part };
+}
+
 /** The database-row path before the fast one, as it was: normalizeRecord + ShardWriter.add. */
 function generalPath(rows: readonly Row[], shards: number) {
   const writer = new ShardWriter(shards);
@@ -28,7 +34,7 @@ function generalPath(rows: readonly Row[], shards: number) {
       rejects.push({ linha: 0, motivo: result.motivo, mensagem, conteudo: fields.join(';') });
     }
   }
-  return { ...writer.take('k'), rejects, valid };
+  return { ...taken(writer), rejects, valid };
 }
 
 function handlerPath(rows: readonly Row[], shards: number) {
@@ -46,7 +52,7 @@ function handlerPath(rows: readonly Row[], shards: number) {
     expect(writer.size).toBe(before);
     if (addBaseRow(row, encoder, writer, rejects)) valid++;
   }
-  return { ...writer.take('k'), rejects, valid, fast };
+  return { ...taken(writer), rejects, valid, fast };
 }
 
 /** Everything but the body, which is compared with Buffer.equals (toEqual on MiBs is slow). */
@@ -211,7 +217,7 @@ describe('database rows: fast path = general path', () => {
     const long = 'x'.repeat(100_000);
     expect(encoder.encodeFields(['F', 'O', long, 'A', '2026-01-02', '5.00'], 123456789, writer)).toBe(true);
     expect(encoder.dataKey).toBe(20260102);
-    expect(writer.take('k').body.toString('utf8')).toBe(`123456789\tO\tF\t${long}\tA\t2026-01-02\t5.00\n`);
+    expect(taken(writer).body.toString('utf8')).toBe(`123456789\tO\tF\t${long}\tA\t2026-01-02\t5.00\n`);
   });
 });
 
@@ -228,7 +234,7 @@ function copyTextPath(rows: readonly Row[], shards: number, pieces = 1) {
   const records = new CopyTextBaseRecords(writer, rejects);
   const per = Math.ceil(rows.length / pieces);
   for (let k = 0; k < rows.length; k += per) records.add(copyText(rows.slice(k, k + per)));
-  return { ...writer.take('k'), rejects, valid: records.rows, fromBytes: records.fromBytes };
+  return { ...taken(writer), rejects, valid: records.rows, fromBytes: records.fromBytes };
 }
 
 describe('database rows as COPY text: byte path = general path', () => {

@@ -47,7 +47,7 @@ export async function handleBaseExtractRequested(
   let rows = 0;
   const flush = async () => {
     const key = keys.basePart(msg.jobId, msg.slice.index, parts.length);
-    const { body, part } = writer.takeParts(key);
+    const { body, part } = writer.take(key);
     await ctx.store.put(key, body);
     parts.push(part);
   };

@@ -54,7 +54,7 @@ export async function handleChunkWritten(ctx: ServiceContext, msg: ChunkWritten)
   const maxData = valid > 0 ? dataOfKey(maxKey) : null;
 
   const partKey = keys.part(msg.jobId, 'vendor', msg.index);
-  const { body, part } = writer.takeParts(partKey);
+  const { body, part } = writer.take(partKey);
   await ctx.store.put(partKey, body);
   let rejectsKey: string | null = null;
   if (rejects.length > 0) {
