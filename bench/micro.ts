@@ -31,7 +31,7 @@ import {
 import { classifyShard } from '../services/matcher/src/classify.ts';
 import { DEFAULT_SEVERITY } from '../services/matcher/src/severity.ts';
 import { ShardWriter } from '../services/partition/src/shard-writer.ts';
-import { mergeOrder, sortKeyTexts } from '../services/reporter/src/merge.ts';
+import { divergenceOrder } from '../services/reporter/src/merge.ts';
 import { arrowToIpc, divergenceColumnsToArrow, ipcToParquet } from '../services/reporter/src/parquet.ts';
 
 const { values } = parseArgs({
@@ -168,10 +168,7 @@ if (phase === 'prepare') {
       steps[step]!.push(now - t);
       t = now;
     };
-    const order = mergeOrder(
-      lists.map((l) => sortKeyTexts(l.text.tipo_divergencia, l.rows)),
-      lists.map((l) => sortKeyTexts(l.text.ordem_id, l.rows)),
-    );
+    const order = divergenceOrder(lists);
     lap('merge');
     const table = divergenceColumnsToArrow(lists, order.list, order.at, 0, rows);
     lap('arrow');

@@ -1,4 +1,12 @@
-import type { TextColumnData } from '@recon/contracts';
+import type { DivergenceColumns, TextColumnData } from '@recon/contracts';
+
+/** The output order of the rows of shard results (see mergeOrder), read from their sort-key columns. */
+export function divergenceOrder(lists: readonly DivergenceColumns[]): { list: Int32Array; at: Int32Array } {
+  return mergeOrder(
+    lists.map((l) => sortKeyTexts(l.text.tipo_divergencia, l.rows)),
+    lists.map((l) => sortKeyTexts(l.text.ordem_id, l.rows)),
+  );
+}
 
 /**
  * The merged order of lists each sorted by (tipo_divergencia, ordem_id): `tipos[l][i]` and

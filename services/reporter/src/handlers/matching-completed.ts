@@ -12,7 +12,7 @@ import {
 } from '@recon/contracts';
 import { scanRecords } from '@recon/rules';
 import { rejectsCsv } from '../csv-writer.ts';
-import { mergeOrder, sortKeyTexts } from '../merge.ts';
+import { divergenceOrder } from '../merge.ts';
 import { DEFAULT_REPORTER_OPTIONS, type ReporterOptions } from '../options.ts';
 import { type DivergenceColumns, encodeDivergenceColumnsParquet } from '../parquet.ts';
 import { decodeShardResult, type ShardResult } from '../shard-result.ts';
@@ -68,10 +68,7 @@ export async function handleMatchingCompleted(
 
   // The job may have timed out (or failed) while the shards were read: its work stops.
   if (!(await stillReporting(ctx, jobId))) return;
-  const order = mergeOrder(
-    lists.map((l) => sortKeyTexts(l.text.tipo_divergencia, l.rows)),
-    lists.map((l) => sortKeyTexts(l.text.ordem_id, l.rows)),
-  );
+  const order = divergenceOrder(lists);
   const rowCount = order.list.length;
   const files = Math.max(1, Math.ceil(rowCount / options.rowsPerFile));
   const parquetKeys: string[] = [];
