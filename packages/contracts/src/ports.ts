@@ -9,6 +9,16 @@ import type { ReportSink } from './read-model.ts';
 /** The bytes of an object: UTF-8 text, bytes, or bytes in parts (see ObjectStore.put). */
 export type ObjectBody = Uint8Array | string | readonly Uint8Array[];
 
+/** Whether an object's bytes come in parts. */
+export function isParts(body: ObjectBody): body is readonly Uint8Array[] {
+  return Array.isArray(body);
+}
+
+/** An object's bytes in one piece (its parts joined), for a store that takes one body. */
+export function wholeBody(body: ObjectBody): Uint8Array | string {
+  return isParts(body) ? Buffer.concat(body) : body;
+}
+
 /** A store of immutable objects addressed by key (a local folder, or an S3 bucket). */
 export interface ObjectStore {
   /**

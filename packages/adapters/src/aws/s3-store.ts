@@ -9,7 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { type ObjectBody, type ObjectStore, ReconError } from '@recon/contracts';
+import { type ObjectBody, type ObjectStore, ReconError, wholeBody } from '@recon/contracts';
 import { awsErrorName, isObjectNotFound, toReconError } from './errors.ts';
 
 export interface S3ObjectStoreOptions {
@@ -62,9 +62,9 @@ export class S3ObjectStore implements ObjectStore {
     return this.prefix + key;
   }
 
-  async put(key: string, parts: ObjectBody): Promise<void> {
+  async put(key: string, object: ObjectBody): Promise<void> {
     // A request body is one piece of bytes.
-    const body = Array.isArray(parts) ? Buffer.concat(parts) : (parts as Uint8Array | string);
+    const body = wholeBody(object);
     const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
     if (size > this.multipartThreshold) {
       await this.upload(key, body);

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { type ObjectBody, type ObjectStore, ReconError } from '@recon/contracts';
+import { isParts, type ObjectBody, type ObjectStore, ReconError } from '@recon/contracts';
 
 /**
  * The object store as a local folder: keys are relative paths. Writes go to a temporary name and
@@ -32,8 +32,8 @@ export class LocalFolderStore implements ObjectStore {
     const target = this.path(key);
     await mkdir(dirname(target), { recursive: true });
     const temp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    if (Array.isArray(body)) await writeParts(temp, body);
-    else await writeFile(temp, body as Uint8Array | string);
+    if (isParts(body)) await writeParts(temp, body);
+    else await writeFile(temp, body);
     await rename(temp, target);
   }
 

@@ -11,6 +11,7 @@ import {
   type ObjectStore,
   type RejectedLine,
   type ServiceContext,
+  wholeBody,
 } from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
 import { pick, rng } from '../../../../test/support/random.ts';
@@ -29,10 +30,7 @@ const SHARDS = 4;
 class MemoryStore implements ObjectStore {
   readonly objects = new Map<string, Buffer>();
   async put(key: string, body: ObjectBody): Promise<void> {
-    this.objects.set(
-      key,
-      Array.isArray(body) ? Buffer.concat(body) : Buffer.from(body as Uint8Array | string),
-    );
+    this.objects.set(key, Buffer.from(wholeBody(body)));
   }
   async putStream(): Promise<void> {
     throw new Error('not used');
