@@ -138,16 +138,20 @@ if (phase === 'prepare') {
   }
   const times: number[] = [];
   let rows = 0;
+  let bytes = 0;
   for (let r = 0; r < reps; r++) {
     const started = performance.now();
     rows = 0;
+    bytes = 0;
+    // As the matcher does: classify, then encode the shard result.
     for (const input of inputs) {
       const out = classify(input);
-      rows += out.divergences.length;
+      rows += out.divergences.rows;
+      bytes += encodeShardResult(out).byteLength;
     }
     times.push(performance.now() - started);
   }
-  report(`match (${rows} divergence rows)`, records, times);
+  report(`match (${rows} divergence rows, ${bytes} result bytes)`, records, times);
 } else if (phase === 'report') {
   // The reporter's inputs: every shard's result, as the matchers write them and the reporter reads them.
   const lists = [];

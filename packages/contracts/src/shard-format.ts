@@ -20,7 +20,8 @@ function escapeField(value: string): string {
   );
 }
 
-function unescapeField(value: string): string {
+/** The text an encoded field holds (its escapes undone). */
+export function unescapeShardField(value: string): string {
   if (value.indexOf('\\') === -1) return value;
   return value.replace(/\\(.)/g, (_m, c: string) =>
     c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c,
@@ -39,10 +40,10 @@ export function decodeShardLine(line: string): ShardRecord {
   const f = line.split('\t');
   return {
     linha: Number(f[0]),
-    ordem_id: unescapeField(f[1]!),
-    fornecedor_id: unescapeField(f[2]!),
-    nome: unescapeField(f[3]!),
-    ativo_id: unescapeField(f[4]!),
+    ordem_id: unescapeShardField(f[1]!),
+    fornecedor_id: unescapeShardField(f[2]!),
+    nome: unescapeShardField(f[3]!),
+    ativo_id: unescapeShardField(f[4]!),
     data: f[5]!,
     valor: f[6]!,
   };

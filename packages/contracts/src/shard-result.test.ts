@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DivergenceRow } from './divergence.ts';
 import {
-  type DivergenceColumns,
   decodeShardResultV2,
+  divergenceColumnsToRows,
   divergenceRowsToColumns,
   encodeShardResult,
   isShardResultV2,
@@ -30,20 +30,6 @@ const row = (o: Partial<DivergenceRow>): DivergenceRow => ({
   ...o,
 });
 
-/** Every value of the columns, read back as JS values. */
-function values(c: DivergenceColumns) {
-  return Array.from({ length: c.rows }, (_, i) => ({
-    ...Object.fromEntries(
-      SHARD_TEXT_COLUMNS.map((col) => {
-        const t = c.text[col];
-        return [col, t.nulls[i] === 1 ? null : t.bytes.toString('utf8', t.offsets[i], t.offsets[i + 1])];
-      }),
-    ),
-    linha_arquivo: c.linhaArquivoNulls[i] === 1 ? null : c.linhaArquivo[i],
-    timestamp: c.timestamp[i],
-  }));
-}
-
 describe('shard result, version 2', () => {
   const rows = [
     row({}),
@@ -59,7 +45,7 @@ describe('shard result, version 2', () => {
     row({ nome: 'ação 漢字 🙂', detalhes: 'tab\there\nnewline' }),
   ];
   const output = {
-    divergences: rows,
+    divergences: divergenceRowsToColumns(rows),
     vendorDuplicates: [{ linha: 9, motivo: 'DUPLICATE_ORDEM_ID' as const, mensagem: 'm', conteudo: null }],
     baseDuplicates: [],
     counts: {} as never,
@@ -69,8 +55,8 @@ describe('shard result, version 2', () => {
     const body = encodeShardResult(output);
     expect(isShardResultV2(body)).toBe(true);
     const decoded = decodeShardResultV2(body, 'k');
-    expect(values(decoded.divergences)).toEqual(rows);
-    expect(values(decoded.divergences)).toEqual(values(divergenceRowsToColumns(rows)));
+    expect(divergenceColumnsToRows(decoded.divergences)).toEqual(rows);
+    expect(divergenceColumnsToRows(decoded.divergences)).toEqual(divergenceColumnsToRows(divergenceRowsToColumns(rows)));
     expect(decoded.vendorDuplicates).toEqual(output.vendorDuplicates);
   });
 
@@ -84,7 +70,7 @@ describe('shard result, version 2', () => {
       }),
     );
     const all = [long, ...many, long];
-    expect(values(divergenceRowsToColumns(all))).toEqual(all);
+    expect(divergenceColumnsToRows(divergenceRowsToColumns(all))).toEqual(all);
   });
 
   it('refuses a value that is neither text nor null, naming the row and the column', () => {

@@ -107,6 +107,35 @@ export function divergenceRowsToColumns(rows: readonly DivergenceRow[]): Diverge
   return { rows: n, text, linhaArquivo, linhaArquivoNulls, timestamp };
 }
 
+/** The rows of divergence columns, read back as values (tests, tools). */
+export function divergenceColumnsToRows(c: DivergenceColumns): DivergenceRow[] {
+  return Array.from({ length: c.rows }, (_, i) => {
+    const text = (column: TextColumnName) => {
+      const t = c.text[column];
+      return t.nulls[i] === 1 ? null : t.bytes.toString('utf8', t.offsets[i], t.offsets[i + 1]);
+    };
+    return {
+      job_id: text('job_id'),
+      tipo_divergencia: text('tipo_divergencia'),
+      severidade: text('severidade'),
+      ordem_id: text('ordem_id'),
+      fornecedor_id: text('fornecedor_id'),
+      nome: text('nome'),
+      ativo_id: text('ativo_id'),
+      data: text('data'),
+      data_base: text('data_base'),
+      valor_csv: text('valor_csv'),
+      valor_base: text('valor_base'),
+      diferenca: text('diferenca'),
+      campo: text('campo'),
+      detalhes: text('detalhes'),
+      hash_linha: text('hash_linha'),
+      linha_arquivo: c.linhaArquivoNulls[i] === 1 ? null : c.linhaArquivo[i]!,
+      timestamp: c.timestamp[i]!,
+    } as DivergenceRow;
+  });
+}
+
 /** One text column of n rows, filled row by row; its byte buffer doubles as it fills. */
 class TextColumnBuilder {
   private bytes: Buffer;
@@ -149,7 +178,7 @@ class TextColumnBuilder {
 
 /** The shard output as a version 2 shard result (see above). */
 export function encodeShardResult(output: ShardResultData): Uint8Array {
-  const columns = divergenceRowsToColumns(output.divergences);
+  const columns = output.divergences;
   const n = columns.rows;
   const sections: { name: string; data: Uint8Array }[] = [];
   for (const column of SHARD_TEXT_COLUMNS) {
@@ -228,7 +257,8 @@ export interface DivergenceColumns {
 
 /** What a matcher hands the reporter for one shard. */
 export interface ShardResultData {
-  divergences: DivergenceRow[];
+  /** Sorted by (tipo_divergencia, ordem_id). */
+  divergences: DivergenceColumns;
   vendorDuplicates: (Omit<RejectedLine, 'conteudo'> & { conteudo: string | null })[];
   baseDuplicates: RejectedLine[];
   counts: ShardCounts;

@@ -24,8 +24,8 @@ export function canonicalLine(r: NormalizedRecord): string {
  * One-shot hashing (Node ≥ 20.12) is twice as fast as a Hash object per line: it counts, one line
  * per divergence.
  */
-const oneShot: ((algorithm: string, data: string, encoding: 'hex') => string) | undefined = (
-  crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }
+const oneShot: ((algorithm: string, data: string | Uint8Array, encoding: 'hex') => string) | undefined = (
+  crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }
 ).hash;
 
 /** `hash_linha` (RULES §6): hex SHA-256 of the UTF-8 canonical normalized line. */
@@ -34,4 +34,16 @@ export function hashLinha(r: NormalizedRecord): string {
   return oneShot === undefined
     ? crypto.createHash('sha256').update(line).digest('hex')
     : oneShot('sha256', line, 'hex');
+}
+
+/**
+ * `hash_linha` of a canonical normalized line given as its UTF-8 bytes: the 64 hex digits are
+ * written at `out[at]` (the matcher builds the line from a record's encoded bytes).
+ */
+export function hashLinhaBytesInto(line: Uint8Array, out: Buffer, at: number): void {
+  const hex =
+    oneShot === undefined
+      ? crypto.createHash('sha256').update(line).digest('hex')
+      : oneShot('sha256', line, 'hex');
+  out.write(hex, at, 64, 'latin1');
 }

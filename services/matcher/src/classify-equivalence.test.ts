@@ -3,6 +3,7 @@ import {
   compareDivergences,
   type DivergenceRow,
   decodeShardLine,
+  divergenceColumnsToRows,
   encodeShardRecord,
   type RejectedLine,
   type ShardRecord,
@@ -27,6 +28,14 @@ import { DEFAULT_SEVERITY, type SeverityPolicy, valorSeverity } from './severity
  * duplicates on both sides, escaped and multi-byte text, blank lines, slices without a final line
  * break — as bytes, as latin1 text and as text.
  */
+
+/** A shard output with its divergence columns read back as rows. */
+type RowsOutput = Omit<ShardOutput, 'divergences'> & { divergences: DivergenceRow[] };
+
+function classify(input: ShardInput): RowsOutput {
+  const out = classifyShard(input);
+  return { ...out, divergences: divergenceColumnsToRows(out.divergences) };
+}
 
 type ReferenceInput = Omit<ShardInput, 'vendor' | 'base'> & {
   vendor: readonly string[];
@@ -58,7 +67,7 @@ function joinSlices(slices: readonly string[]): string {
 }
 
 /** The Map implementation the byte table replaced, verbatim: the reference. */
-function referenceClassify(input: ReferenceInput): ShardOutput {
+function referenceClassify(input: ReferenceInput): RowsOutput {
   const { jobId, timestamp, severity } = input;
   const binary = input.binary === true;
   const decode = (text: string, start: number, end: number): ShardRecord => {
@@ -367,16 +376,16 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
       };
       const expected = referenceClassify({ ...common, vendor: v, base: b });
       expect(expected.counts.matched + expected.vendorDuplicates.length).toBeGreaterThan(0);
-      expect(classifyShard({ ...common, vendor: v, base: b })).toEqual(expected);
+      expect(classify({ ...common, vendor: v, base: b })).toEqual(expected);
       expect(
-        classifyShard({
+        classify({
           ...common,
           vendor: v.map((s) => Buffer.from(s)),
           base: b.map((s) => Buffer.from(s)),
         }),
       ).toEqual(expected);
       const binary = { ...common, vendor: v.map(latin1), base: b.map(latin1), binary: true };
-      expect(classifyShard(binary)).toEqual(referenceClassify(binary));
+      expect(classify(binary)).toEqual(referenceClassify(binary));
     }
   });
 
@@ -395,7 +404,7 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
       vendor: slices(moreVendor, r),
       base: slices(withDuplicates, r),
     };
-    const out = classifyShard(input);
+    const out = classify(input);
     expect(out.baseDuplicates.length).toBeGreaterThanOrEqual(2);
     expect(out.vendorDuplicates.length).toBeGreaterThanOrEqual(1);
     expect(out).toEqual(referenceClassify(input));
@@ -463,7 +472,7 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
       if (r() < 0.95) vendor.push({ ...rec(`K${k}`, 2 + k), valor: pick(r, ['1.00', '2.00']) });
     }
     const input = allScopeShard(vendor, base);
-    const out = classifyShard(input);
+    const out = classify(input);
     expect(out.counts.distinctOrders).toBeGreaterThan(5000);
     expect(out.counts.matched).toBeGreaterThan(500);
     expect(out).toEqual(referenceClassify(input));
@@ -479,7 +488,7 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
       vendor: ['2\tA\tF\tn\ta\t2026-11-20\t1.0\n3\tB\tF\tn\ta\t2026-11-20\t1.00\n'],
       base: ['0\tA\tF\tn\ta\t2026-11-20\t1.00\n0\tB\tF\tn\ta\t2026-11-20\t1.0\n'],
     };
-    const out = classifyShard(input);
+    const out = classify(input);
     expect(out.divergences.map((d) => d.ordem_id)).toEqual(['A', 'B']);
     expect(out).toEqual(referenceClassify(input));
   });
@@ -498,7 +507,7 @@ function hashOf(key: string | Uint8Array): number {
  */
 function expectToldApart(first: string, second: string): void {
   const input = allScopeShard([rec(second, 2), rec(first, 3)], [rec(first, 0)]);
-  const out = classifyShard(input);
+  const out = classify(input);
   expect(out.counts.matched).toBe(1);
   expect(out.divergences.map((d) => [d.tipo_divergencia, d.ordem_id])).toEqual([['TIPO_1', second]]);
   expect(out).toEqual(referenceClassify(input));

@@ -1,4 +1,4 @@
-import { encodeShardRecord, type ShardRecord } from '@recon/contracts';
+import { divergenceColumnsToRows, encodeShardRecord, type ShardRecord } from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
 import { classifyShard, type ShardInput } from './classify.ts';
 import { DEFAULT_SEVERITY, type SeverityPolicy } from './severity.ts';
@@ -18,10 +18,16 @@ type RunInput = Omit<Partial<ShardInput>, 'vendor' | 'base'> & {
   base?: ShardRecord[];
 };
 
+/** classifyShard, its divergence columns read back as rows. */
+function classify(input: ShardInput) {
+  const out = classifyShard(input);
+  return { ...out, divergences: divergenceColumnsToRows(out.divergences) };
+}
+
 /** Encodes the records as the partition service does (one slice per side), then classifies. */
 function run({ vendor = [], base = [], ...partial }: RunInput) {
   const encode = (records: ShardRecord[]) => [records.map((r) => encodeShardRecord(r.linha, r)).join('')];
-  return classifyShard({
+  return classify({
     jobId: 'JOB-20261122-000001',
     scope: 'date-window',
     window: { from: '2026-11-01', to: '2026-11-21' },
@@ -245,6 +251,22 @@ describe('duplicates and scope (RULES §2, §5)', () => {
     expect(out.counts.distinctOrders).toBe(5);
     expect(out.counts.divergentOrders).toBe(5);
   });
+
+  it('sorts ordem_id as strings compare, where their UTF-8 or escaped bytes would not', () => {
+    // UTF-16 puts a surrogate pair (🙂) before U+FF01, UTF-8 after it; an escaped tab or backslash
+    // sorts by the character, not by its escape's backslash. ASCII keys sort among them.
+    const ids = ['a\u{1F642}', 'a\uFF01', 'a\tb', 'a!b', 'a\\b', 'a', 'ab', 'a\u00e9', 'A', 'a\u0303'];
+    const out = run({
+      vendor: ids.map((ordem_id, k) => rec({ ordem_id, linha: k + 2 })),
+      base: ids.map((ordem_id) => rec({ ordem_id: `${ordem_id}.base` })),
+    });
+    const sorted = (list: string[]) => [...list].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    const tipo1 = out.divergences.filter((d) => d.tipo_divergencia === 'TIPO_1').map((d) => d.ordem_id);
+    const tipo2 = out.divergences.filter((d) => d.tipo_divergencia === 'TIPO_2').map((d) => d.ordem_id);
+    expect(tipo1).toEqual(sorted(ids));
+    expect(tipo1).not.toEqual(ids);
+    expect(tipo2).toEqual(sorted(ids.map((id) => `${id}.base`)));
+  });
 });
 
 describe('classifyShard on latin1-decoded parts (binary)', () => {
@@ -279,9 +301,9 @@ describe('classifyShard on latin1-decoded parts (binary)', () => {
     const v = encode(vendor);
     const b = encode(base);
     const cut = v.indexOf('\n', 4000) + 1; // slices hold whole lines
-    const text = classifyShard({ ...common, vendor: [v.slice(0, cut), v.slice(cut)], base: [b] });
+    const text = classify({ ...common, vendor: [v.slice(0, cut), v.slice(cut)], base: [b] });
     const latin1 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
-    const binary = classifyShard({ ...common, vendor: [latin1(v)], base: [latin1(b)], binary: true });
+    const binary = classify({ ...common, vendor: [latin1(v)], base: [latin1(b)], binary: true });
     expect(text.divergences.length).toBeGreaterThan(50);
     expect(text.vendorDuplicates.length).toBeGreaterThan(3);
     expect(text.baseDuplicates.length).toBeGreaterThan(3);

@@ -1,8 +1,6 @@
 import {
-  type Campo,
-  compareDivergences,
   type DateWindow,
-  type DivergenceRow,
+  type DivergenceColumns,
   decodeShardLine,
   ReconError,
   type RejectedLine,
@@ -14,8 +12,8 @@ import {
   TIPOS,
   type TipoDivergencia,
 } from '@recon/contracts';
-import { hashLinha, subtractValor } from '@recon/rules';
-import { type SeverityPolicy, valorSeverity } from './severity.ts';
+import { DivergenceLog } from './divergence-columns.ts';
+import type { SeverityPolicy } from './severity.ts';
 
 export interface ShardInput {
   jobId: string;
@@ -42,19 +40,12 @@ export interface ShardInput {
 export type DuplicateLine = Omit<RejectedLine, 'conteudo'> & { conteudo: string | null };
 
 export interface ShardOutput {
-  divergences: DivergenceRow[];
+  /** Sorted by (tipo_divergencia, ordem_id) (RULES §6). */
+  divergences: DivergenceColumns;
   vendorDuplicates: DuplicateLine[];
   baseDuplicates: RejectedLine[];
   counts: ShardCounts;
 }
-
-const FIELD_CHECKS: { tipo: TipoDivergencia; campo: Campo }[] = [
-  { tipo: 'TIPO_3_VALOR', campo: 'valor' },
-  { tipo: 'TIPO_3_DATA', campo: 'data' },
-  { tipo: 'TIPO_3_NOME', campo: 'nome' },
-  { tipo: 'TIPO_3_ATIVO', campo: 'ativo_id' },
-  { tipo: 'TIPO_3_FORNECEDOR', campo: 'fornecedor_id' },
-];
 
 const TAB = 9;
 const LF = 10;
@@ -251,21 +242,13 @@ function decodeAt(bytes: Buffer, start: number, end: number): ShardRecord {
   return decodeShardLine(bytes.toString('utf8', start, end));
 }
 
-/** What every divergence row of a shard shares. */
-interface RowContext {
-  jobId: string;
-  timestamp: number;
-  severity: SeverityPolicy;
-}
-
 /** A shard's outputs while it is classified. */
 interface ShardState {
   readonly B: Buffer;
   readonly V: Buffer;
   readonly orders: Orders;
-  readonly row: RowContext;
   readonly counts: ShardCounts;
-  readonly divergences: DivergenceRow[];
+  readonly divergences: DivergenceLog;
   readonly baseDuplicates: RejectedLine[];
   readonly vendorDuplicates: DuplicateLine[];
 }
@@ -291,9 +274,12 @@ export function classifyShard(input: ShardInput): ShardOutput {
     V,
     // Lines take ~60 bytes: a first guess of the orders' count (the table grows when needed).
     orders: new Orders(B, V, (B.length + V.length) >> 6),
-    row: { jobId: input.jobId, timestamp: input.timestamp, severity: input.severity },
     counts: emptyCounts(),
-    divergences: [],
+    divergences: new DivergenceLog(V, B, {
+      jobId: input.jobId,
+      timestamp: input.timestamp,
+      severity: input.severity,
+    }),
     baseDuplicates: [],
     vendorDuplicates: [],
   };
@@ -302,18 +288,10 @@ export function classifyShard(input: ShardInput): ShardOutput {
   // Base rows no vendor record matched: TIPO_2 when in scope (RULES §5).
   if (input.scope === 'all' || input.window !== null)
     unclaimedBase(state, input.scope === 'all' ? null : input.window);
-  const { counts, divergences } = state;
+  const { counts } = state;
   counts.distinctOrders = counts.vendorValid + counts.baseInScope - counts.matched;
-
-  divergences.sort(compareDivergences);
-  for (const d of divergences) {
-    counts.rows++;
-    counts.byType[d.tipo_divergencia]++;
-    counts.bySeverity[d.severidade]++;
-    counts.bySupplier[d.fornecedor_id] = (counts.bySupplier[d.fornecedor_id] ?? 0) + 1;
-  }
   return {
-    divergences,
+    divergences: state.divergences.finish(counts),
     vendorDuplicates: state.vendorDuplicates,
     baseDuplicates: state.baseDuplicates,
     counts,
@@ -427,30 +405,9 @@ function vendorDuplicate(state: ShardState, seen: number, linha: number, pos: nu
 
 /** TIPO_1: the vendor line at `pos` has no base line; returns its end. */
 function missingInBase(state: ShardState, pos: number, t2: number): number {
-  const end = lineEnd(state.V, t2 + 1);
-  const v = decodeAt(state.V, pos, end);
-  const { jobId, timestamp, severity } = state.row;
   state.counts.divergentOrders++;
-  state.divergences.push({
-    job_id: jobId,
-    tipo_divergencia: 'TIPO_1',
-    severidade: severity.byType.TIPO_1,
-    ordem_id: v.ordem_id,
-    fornecedor_id: v.fornecedor_id,
-    nome: v.nome,
-    ativo_id: v.ativo_id,
-    data: v.data,
-    data_base: null,
-    valor_csv: v.valor,
-    valor_base: null,
-    diferenca: null,
-    campo: null,
-    detalhes: `ordem ${v.ordem_id} está no arquivo (linha ${v.linha}) e não está na base`,
-    hash_linha: hashLinha(v),
-    linha_arquivo: v.linha,
-    timestamp,
-  });
-  return end;
+  state.divergences.missingInBase(pos);
+  return lineEnd(state.V, t2 + 1);
 }
 
 /**
@@ -459,16 +416,7 @@ function missingInBase(state: ShardState, pos: number, t2: number): number {
  */
 function fieldsDiffer(state: ShardState, seen: number, pos: number, v: number, b: number): number {
   const end = lineEnd(state.V, v);
-  const baseStart = state.orders.lineStart(seen);
-  if (
-    fieldDivergences(
-      decodeAt(state.V, pos, end),
-      decodeAt(state.B, baseStart, lineEnd(state.B, b)),
-      state.row,
-      state.divergences,
-    )
-  )
-    state.counts.divergentOrders++;
+  if (state.divergences.fieldsDiffer(pos, state.orders.lineStart(seen))) state.counts.divergentOrders++;
   return end;
 }
 
@@ -478,7 +426,6 @@ function fieldsDiffer(state: ShardState, seen: number, pos: number, v: number, b
  */
 function unclaimedBase(state: ShardState, window: DateWindow | null): void {
   const { B, orders, counts } = state;
-  const { jobId, timestamp, severity } = state.row;
   for (let entry = 0; entry < orders.count; entry++) {
     if (orders.lineStart(entry) < 0 || orders.claimedBy(entry) !== 0) continue;
     // data is the fourth field after ordem_id.
@@ -489,28 +436,9 @@ function unclaimedBase(state: ShardState, window: DateWindow | null): void {
       const data = B.toString('latin1', dataStart, dataEnd);
       if (data < window.from || data > window.to) continue;
     }
-    const b = decodeAt(B, orders.lineStart(entry), lineEnd(B, dataEnd));
     counts.baseInScope++;
     counts.divergentOrders++;
-    state.divergences.push({
-      job_id: jobId,
-      tipo_divergencia: 'TIPO_2',
-      severidade: severity.byType.TIPO_2,
-      ordem_id: b.ordem_id,
-      fornecedor_id: b.fornecedor_id,
-      nome: b.nome,
-      ativo_id: b.ativo_id,
-      data: b.data,
-      data_base: b.data,
-      valor_csv: null,
-      valor_base: b.valor,
-      diferenca: null,
-      campo: null,
-      detalhes: `ordem ${b.ordem_id} está na base e não está no arquivo`,
-      hash_linha: hashLinha(b),
-      linha_arquivo: null,
-      timestamp,
-    });
+    state.divergences.missingInFile(orders.lineStart(entry));
   }
 }
 
@@ -519,54 +447,6 @@ function parseLinha(bytes: Buffer, pos: number): number {
   let linha = 0;
   for (let k = pos; bytes[k] !== TAB; k++) linha = linha * 10 + (bytes[k]! - 48);
   return linha;
-}
-
-/** One TIPO_3_* row per differing field, into `rows`; returns whether any field differed. */
-function fieldDivergences(
-  v: ShardRecord,
-  b: ShardRecord,
-  { jobId, timestamp, severity }: RowContext,
-  rows: DivergenceRow[],
-): boolean {
-  let hash: string | null = null;
-  let diferenca: string | null = null;
-  for (const { tipo, campo } of FIELD_CHECKS) {
-    const fileValue = v[campo];
-    const baseValue = b[campo];
-    if (fileValue === baseValue) continue;
-    hash ??= hashLinha(v);
-    diferenca ??= subtractValor(v.valor, b.valor);
-    rows.push({
-      job_id: jobId,
-      tipo_divergencia: tipo,
-      severidade:
-        tipo === 'TIPO_3_VALOR'
-          ? valorSeverity(severity, diferenca)
-          : severity.byType[tipo as Exclude<TipoDivergencia, 'TIPO_3_VALOR'>],
-      ordem_id: v.ordem_id,
-      fornecedor_id: v.fornecedor_id,
-      nome: v.nome,
-      ativo_id: v.ativo_id,
-      data: v.data,
-      data_base: b.data,
-      valor_csv: v.valor,
-      valor_base: b.valor,
-      diferenca,
-      campo,
-      detalhes:
-        campo === 'valor'
-          ? `valor no arquivo ${fileValue}, na base ${baseValue} (diferença ${diferenca})`
-          : `${campo} no arquivo ${quoteIfText(campo, fileValue)}, na base ${quoteIfText(campo, baseValue)}`,
-      hash_linha: hash,
-      linha_arquivo: v.linha,
-      timestamp,
-    });
-  }
-  return hash !== null;
-}
-
-function quoteIfText(campo: Campo, value: string): string {
-  return campo === 'nome' ? `"${value}"` : value;
 }
 
 export function emptyCounts(): ShardCounts {

@@ -293,7 +293,7 @@ describe('the BI refresh step', () => {
 describe('shard results written by older matchers (version 1, JSON)', () => {
   it('read to the same columns as version 2', async () => {
     const { decodeShardResult } = await import('./shard-result.ts');
-    const { encodeShardResult } = await import('@recon/contracts');
+    const { divergenceRowsToColumns, encodeShardResult } = await import('@recon/contracts');
     const rows = [
       {
         job_id: 'JOB-20261122-000001',
@@ -317,7 +317,10 @@ describe('shard results written by older matchers (version 1, JSON)', () => {
     ];
     const output = { divergences: rows, vendorDuplicates: [], baseDuplicates: [], counts: {} as never };
     const v1 = decodeShardResult(Buffer.from(JSON.stringify(output)), 'v1');
-    const v2 = decodeShardResult(encodeShardResult(output), 'v2');
+    const v2 = decodeShardResult(
+      encodeShardResult({ ...output, divergences: divergenceRowsToColumns(rows) }),
+      'v2',
+    );
     const text = (c: typeof v1.divergences, col: 'nome' | 'data_base') =>
       c.text[col].nulls[0] === 1
         ? null

@@ -1,0 +1,514 @@
+import {
+  type Campo,
+  type DivergenceColumns,
+  SEVERIDADES,
+  type Severidade,
+  type ShardCounts,
+  TIPOS,
+  type TextColumnData,
+  type TipoDivergencia,
+  unescapeShardField,
+} from '@recon/contracts';
+import { hashLinhaBytesInto, subtractValor } from '@recon/rules';
+import { type SeverityPolicy, valorSeverity } from './severity.ts';
+
+/** What every divergence row of a shard shares. */
+export interface RowContext {
+  jobId: string;
+  timestamp: number;
+  severity: SeverityPolicy;
+}
+
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const BACKSLASH = 92;
+const QUOTE = 34;
+
+/** Fields of an encoded shard line (see `@recon/contracts` shard-format), by position. */
+const LINHA = 0;
+const ORDEM = 1;
+const FORNECEDOR = 2;
+const NOME = 3;
+const ATIVO = 4;
+const DATA = 5;
+const VALOR = 6;
+
+const tipo = (t: TipoDivergencia) => TIPOS.indexOf(t);
+const TIPO_1 = tipo('TIPO_1');
+const TIPO_2 = tipo('TIPO_2');
+
+/** The TIPO_3 checks in the order rows come out per order (as RULES §4 lists the fields). */
+const FIELD_CHECKS: { tipo: number; campo: Campo; field: number; quoted: boolean }[] = [
+  { tipo: tipo('TIPO_3_VALOR'), campo: 'valor', field: VALOR, quoted: false },
+  { tipo: tipo('TIPO_3_DATA'), campo: 'data', field: DATA, quoted: false },
+  { tipo: tipo('TIPO_3_NOME'), campo: 'nome', field: NOME, quoted: true },
+  { tipo: tipo('TIPO_3_ATIVO'), campo: 'ativo_id', field: ATIVO, quoted: false },
+  { tipo: tipo('TIPO_3_FORNECEDOR'), campo: 'fornecedor_id', field: FORNECEDOR, quoted: false },
+];
+/** Per tipo code: its check (TIPO_3_*), else undefined. */
+const CHECK_OF = TIPOS.map((_, t) => FIELD_CHECKS.find((c) => c.tipo === t));
+
+/** Per tipo code: its rank in the sort order of RULES §6 (the tipo strings compared). */
+const RANK = (() => {
+  const sorted = [...TIPOS].sort();
+  return Int32Array.from(TIPOS, (t) => sorted.indexOf(t));
+})();
+
+const utf8 = (s: string) => Buffer.from(s, 'utf8');
+const TIPO_BYTES = TIPOS.map(utf8);
+const SEVERITY_BYTES = SEVERIDADES.map(utf8);
+const CAMPO_BYTES = TIPOS.map((_, t) => utf8(CHECK_OF[t]?.campo ?? ''));
+// The pieces of `detalhes` (RULES §6), around the values copied from the lines.
+const ORDEM_ = utf8('ordem ');
+const IN_FILE_LINE = utf8(' está no arquivo (linha ');
+const NOT_IN_BASE = utf8(') e não está na base');
+const IN_BASE_NOT_FILE = utf8(' está na base e não está no arquivo');
+const IN_FILE = utf8(' no arquivo ');
+const IN_BASE = utf8(', na base ');
+const DIFFERENCE = utf8(' (diferença ');
+const CLOSE = utf8(')');
+
+/** Ints per logged row: its tipo code and its divergent order. */
+const STRIDE = 2;
+
+/**
+ * A shard's divergences, logged as the classification finds them (a few ints per row, the lines
+ * stay bytes) and written at the end as the columns of a shard result, sorted by (tipo, ordem_id):
+ * every text value is copied from the encoded lines or from constant pieces, never held as a JS
+ * string. Each divergent order's `hash_linha` is computed once, from its canonical line rebuilt
+ * in bytes.
+ */
+export class DivergenceLog {
+  rows = 0;
+  /** Divergent orders so far. */
+  orders = 0;
+  private log = new Int32Array(STRIDE * 1024);
+  /** 64 hex digits per divergent order. */
+  private hashes = Buffer.allocUnsafe(64 * 1024);
+  /** Per divergent order: `diferenca` (TIPO_3 only, else null) and the TIPO_3_VALOR severity. */
+  private readonly diferencas: (string | null)[] = [];
+  private readonly valorSeverities: (Severidade | null)[] = [];
+  /**
+   * Per divergent order, 16 ints: the field starts of its row's line (vendor, or base for TIPO_2),
+   * then of its base line (TIPO_3), as `fieldBounds` gives them.
+   */
+  private bounds = new Int32Array(16 * 1024);
+  private canonical = Buffer.allocUnsafe(1024);
+  private readonly fv = new Int32Array(8);
+  private readonly fb = new Int32Array(8);
+
+  constructor(
+    private readonly V: Buffer,
+    private readonly B: Buffer,
+    private readonly context: RowContext,
+  ) {}
+
+  /** TIPO_1: the vendor line at `line` has no base line. */
+  missingInBase(line: number): void {
+    fieldBounds(this.V, line, this.fv);
+    this.push(TIPO_1, this.newOrder(this.V, this.fv, null, null, null));
+  }
+
+  /** TIPO_2: the base line at `line`, in scope, has no vendor line. */
+  missingInFile(line: number): void {
+    fieldBounds(this.B, line, this.fb);
+    this.push(TIPO_2, this.newOrder(this.B, this.fb, null, null, null));
+  }
+
+  /** TIPO_3: one row per field where the vendor line at `v` and the base line at `b` differ; whether any did. */
+  fieldsDiffer(v: number, b: number): boolean {
+    const { V, B, fv, fb } = this;
+    fieldBounds(V, v, fv);
+    fieldBounds(B, b, fb);
+    let order = -1;
+    for (const check of FIELD_CHECKS) {
+      const k = check.field;
+      if (sameBytes(V, fv[k]!, fv[k + 1]! - 1, B, fb[k]!, fb[k + 1]! - 1)) continue;
+      if (order < 0) {
+        const diferenca = subtractValor(text(V, fv, VALOR), text(B, fb, VALOR));
+        order = this.newOrder(V, fv, fb, diferenca, valorSeverity(this.context.severity, diferenca));
+      }
+      this.push(check.tipo, order);
+    }
+    return order >= 0;
+  }
+
+  private push(tipo: number, order: number): void {
+    if (STRIDE * (this.rows + 1) > this.log.length) this.log = grown(this.log);
+    const at = STRIDE * this.rows++;
+    this.log[at] = tipo;
+    this.log[at + 1] = order;
+  }
+
+  /**
+   * A new divergent order: its line's field bounds `f` (of `bytes`), its base line's `fb` (TIPO_3),
+   * and its hash_linha, from the line's fields.
+   */
+  private newOrder(
+    bytes: Buffer,
+    f: Int32Array,
+    fb: Int32Array | null,
+    diferenca: string | null,
+    valorSev: Severidade | null,
+  ): number {
+    const order = this.orders++;
+    if (64 * this.orders > this.hashes.length) {
+      const bigger = Buffer.allocUnsafe(this.hashes.length * 2);
+      this.hashes.copy(bigger);
+      this.hashes = bigger;
+    }
+    if (16 * this.orders > this.bounds.length) this.bounds = grown(this.bounds);
+    this.bounds.set(f, 16 * order);
+    if (fb !== null) this.bounds.set(fb, 16 * order + 8);
+    // The canonical line (RULES §6): the six fields unescaped, in canonical order, joined by ';'.
+    if (this.canonical.length < f[7]! - f[0]!) this.canonical = Buffer.allocUnsafe(2 * (f[7]! - f[0]!));
+    const out = this.canonical;
+    let at = copyField(bytes, f[FORNECEDOR]!, f[FORNECEDOR + 1]! - 1, out, 0);
+    out[at++] = 59;
+    at = copyField(bytes, f[ORDEM]!, f[ORDEM + 1]! - 1, out, at);
+    for (const k of [NOME, ATIVO, DATA, VALOR]) {
+      out[at++] = 59;
+      at = copyField(bytes, f[k]!, f[k + 1]! - 1, out, at);
+    }
+    hashLinhaBytesInto(out.subarray(0, at), this.hashes, 64 * order);
+    this.diferencas.push(diferenca);
+    this.valorSeverities.push(valorSev);
+    return order;
+  }
+
+  /**
+   * The logged rows as columns, sorted by (tipo_divergencia, ordem_id) as RULES §6 orders them
+   * (ordem_id by UTF-16 units, as the strings compare), and their counts added to `counts`.
+   */
+  finish(counts: ShardCounts): DivergenceColumns {
+    const { V, B, log, bounds } = this;
+    const n = this.rows;
+    // Rows by tipo (in the order of the tipo strings), then by ordem_id within each tipo.
+    const byRank: number[][] = TIPOS.map(() => []);
+    let textBytes = 0;
+    for (let i = 0; i < n; i++) {
+      byRank[RANK[log[STRIDE * i]!]!]!.push(i);
+      const o = 16 * log[STRIDE * i + 1]!;
+      textBytes += bounds[o + 7]! - bounds[o]!;
+    }
+    const sorted = new Int32Array(n);
+    let next = 0;
+    for (let rank = 0; rank < byRank.length; rank++) {
+      const rows = byRank[rank]!;
+      if (rows.length > 1) sortByOrdem(rows, TIPOS[RANK.indexOf(rank)] === 'TIPO_2' ? B : V, log, bounds);
+      for (const i of rows) sorted[next++] = i;
+    }
+
+    // A first guess of each column's size from the lines' (grown when short).
+    const per = Math.ceil(textBytes / Math.max(n, 1));
+    const jobId = new ColumnWriter(n, this.context.jobId.length * 3);
+    const tipo = new ColumnWriter(n, 17);
+    const severidade = new ColumnWriter(n, 6);
+    const ordemId = new ColumnWriter(n, per >> 2);
+    const fornecedorId = new ColumnWriter(n, per >> 3);
+    const nome = new ColumnWriter(n, per >> 1);
+    const ativoId = new ColumnWriter(n, per >> 3);
+    const data = new ColumnWriter(n, 10);
+    const dataBase = new ColumnWriter(n, 10);
+    const valorCsv = new ColumnWriter(n, 10);
+    const valorBase = new ColumnWriter(n, 10);
+    const diferenca = new ColumnWriter(n, 8);
+    const campo = new ColumnWriter(n, 6);
+    const detalhes = new ColumnWriter(n, 64 + (per >> 1));
+    const hashLinha = new ColumnWriter(n, 64);
+    const linhaArquivo = new Float64Array(n);
+    const linhaArquivoNulls = new Uint8Array(n);
+    const timestamp = new Float64Array(n).fill(this.context.timestamp);
+    const jobIdBytes = utf8(this.context.jobId);
+    const byType = counts.byType;
+    const bySeverity = counts.bySeverity;
+    /** Rows per divergent order (the supplier counts, per supplier once the rows are written). */
+    const rowsOf = new Int32Array(this.orders);
+    const suppliers: string[] = new Array(this.orders);
+    const severityByType = this.context.severity.byType as Record<TipoDivergencia, Severidade>;
+
+    for (let i = 0; i < n; i++) {
+      const r = STRIDE * sorted[i]!;
+      const t = log[r]!;
+      const order = log[r + 1]!;
+      const check = CHECK_OF[t];
+      // The row's record: the base line for TIPO_2, else the vendor line (and its base line, fb).
+      const src = t === TIPO_2 ? B : V;
+      const f = 16 * order;
+      const fb = f + 8;
+      // Each order's supplier is read once, from its first row.
+      if (rowsOf[order]!++ === 0)
+        suppliers[order] = field(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
+      const tipoName = TIPOS[t]!;
+      const sev = check?.campo === 'valor' ? this.valorSeverities[order]! : severityByType[tipoName];
+
+      jobId.put(jobIdBytes, 0, jobIdBytes.length);
+      tipo.put(TIPO_BYTES[t]!, 0, TIPO_BYTES[t]!.length);
+      const sevBytes = SEVERITY_BYTES[SEVERIDADES.indexOf(sev)]!;
+      severidade.put(sevBytes, 0, sevBytes.length);
+      ordemId.field(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1);
+      fornecedorId.field(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
+      nome.field(src, bounds[f + NOME]!, bounds[f + NOME + 1]! - 1);
+      ativoId.field(src, bounds[f + ATIVO]!, bounds[f + ATIVO + 1]! - 1);
+      data.put(src, bounds[f + DATA]!, bounds[f + DATA + 1]! - 1);
+      hashLinha.put(this.hashes, 64 * order, 64 * order + 64);
+      // detalhes (RULES §6 examples), data_base, the amounts and the line number.
+      if (t === TIPO_1) {
+        detalhes.append(ORDEM_, 0, ORDEM_.length);
+        detalhes.quoted(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1, false);
+        detalhes.append(IN_FILE_LINE, 0, IN_FILE_LINE.length);
+        detalhes.append(src, bounds[f + LINHA]!, bounds[f + LINHA + 1]! - 1);
+        detalhes.append(NOT_IN_BASE, 0, NOT_IN_BASE.length);
+        dataBase.none();
+        valorCsv.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
+        valorBase.none();
+        diferenca.none();
+        campo.none();
+        linhaArquivo[i] = digits(src, bounds[f + LINHA]!, bounds[f + LINHA + 1]! - 1);
+      } else if (t === TIPO_2) {
+        detalhes.append(ORDEM_, 0, ORDEM_.length);
+        detalhes.quoted(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1, false);
+        detalhes.append(IN_BASE_NOT_FILE, 0, IN_BASE_NOT_FILE.length);
+        dataBase.put(src, bounds[f + DATA]!, bounds[f + DATA + 1]! - 1);
+        valorCsv.none();
+        valorBase.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
+        diferenca.none();
+        campo.none();
+        linhaArquivoNulls[i] = 1;
+      } else {
+        const k = check!.field;
+        const dif = this.diferencas[order]!;
+        const campoBytes = CAMPO_BYTES[t]!;
+        detalhes.append(campoBytes, 0, campoBytes.length);
+        detalhes.append(IN_FILE, 0, IN_FILE.length);
+        detalhes.quoted(src, bounds[f + k]!, bounds[f + k + 1]! - 1, check!.quoted);
+        detalhes.append(IN_BASE, 0, IN_BASE.length);
+        detalhes.quoted(B, bounds[fb + k]!, bounds[fb + k + 1]! - 1, check!.quoted);
+        if (k === VALOR) {
+          detalhes.append(DIFFERENCE, 0, DIFFERENCE.length);
+          detalhes.ascii(dif);
+          detalhes.append(CLOSE, 0, CLOSE.length);
+        }
+        dataBase.put(B, bounds[fb + DATA]!, bounds[fb + DATA + 1]! - 1);
+        valorCsv.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
+        valorBase.put(B, bounds[fb + VALOR]!, bounds[fb + VALOR + 1]! - 1);
+        diferenca.ascii(dif);
+        diferenca.end();
+        campo.put(campoBytes, 0, campoBytes.length);
+        linhaArquivo[i] = digits(src, bounds[f + LINHA]!, bounds[f + LINHA + 1]! - 1);
+      }
+      detalhes.end();
+      byType[tipoName]++;
+      bySeverity[sev]++;
+    }
+    const bySupplier = new Map<string, number>();
+    for (let order = 0; order < this.orders; order++) {
+      const supplier = suppliers[order]!;
+      bySupplier.set(supplier, (bySupplier.get(supplier) ?? 0) + rowsOf[order]!);
+    }
+    for (const [supplier, rows] of bySupplier)
+      counts.bySupplier[supplier] = (counts.bySupplier[supplier] ?? 0) + rows;
+    counts.rows += n;
+    return {
+      rows: n,
+      text: {
+        job_id: jobId.finish(),
+        tipo_divergencia: tipo.finish(),
+        severidade: severidade.finish(),
+        ordem_id: ordemId.finish(),
+        fornecedor_id: fornecedorId.finish(),
+        nome: nome.finish(),
+        ativo_id: ativoId.finish(),
+        data: data.finish(),
+        data_base: dataBase.finish(),
+        valor_csv: valorCsv.finish(),
+        valor_base: valorBase.finish(),
+        diferenca: diferenca.finish(),
+        campo: campo.finish(),
+        detalhes: detalhes.finish(),
+        hash_linha: hashLinha.finish(),
+      },
+      linhaArquivo,
+      linhaArquivoNulls,
+      timestamp,
+    };
+  }
+}
+
+/**
+ * Sorts rows of one tipo (all keyed in `bytes`) by ordem_id as strings compare (UTF-16 units). A
+ * key of ASCII bytes without escapes sorts as its bytes do; any other key is decoded, and a pair
+ * with one compares as strings.
+ */
+function sortByOrdem(rows: number[], bytes: Buffer, log: Int32Array, bounds: Int32Array): void {
+  // Per row i (indexes of the log): its key's bytes and, for a key not plain ASCII, its text.
+  const starts = new Int32Array(log.length / STRIDE);
+  const ends = new Int32Array(log.length / STRIDE);
+  const decoded: (string | undefined)[] = [];
+  for (const i of rows) {
+    const o = 16 * log[STRIDE * i + 1]!;
+    const start = bounds[o + ORDEM]!;
+    const end = bounds[o + ORDEM + 1]! - 1;
+    starts[i] = start;
+    ends[i] = end;
+    for (let k = start; k < end; k++) {
+      if (bytes[k]! >= 0x80 || bytes[k] === BACKSLASH) {
+        decoded[i] = field(bytes, start, end);
+        break;
+      }
+    }
+  }
+  rows.sort((a, b) => {
+    const da = decoded[a];
+    const db = decoded[b];
+    if (da !== undefined || db !== undefined) {
+      const ka = da ?? field(bytes, starts[a]!, ends[a]!);
+      const kb = db ?? field(bytes, starts[b]!, ends[b]!);
+      return ka < kb ? -1 : ka > kb ? 1 : a - b;
+    }
+    let p = starts[a]!;
+    let q = starts[b]!;
+    const pe = ends[a]!;
+    const qe = ends[b]!;
+    for (; p < pe && q < qe; p++, q++) if (bytes[p] !== bytes[q]) return bytes[p]! - bytes[q]!;
+    return pe - p - (qe - q) || a - b;
+  });
+}
+
+function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(a.length * 2);
+  bigger.set(a);
+  return bigger;
+}
+
+/**
+ * The field starts of the encoded line at `start`: `f[k]` is where field k starts, `f[7]` one past
+ * the line break (field k spans [f[k], f[k + 1] - 1)).
+ */
+function fieldBounds(bytes: Buffer, start: number, f: Int32Array): void {
+  f[0] = start;
+  let k = start;
+  for (let field = 1; field < 7; field++) {
+    while (bytes[k] !== TAB) k++;
+    f[field] = ++k;
+  }
+  while (bytes[k] !== LF) k++;
+  f[7] = k + 1;
+}
+
+function sameBytes(
+  a: Buffer,
+  aStart: number,
+  aEnd: number,
+  b: Buffer,
+  bStart: number,
+  bEnd: number,
+): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let p = aStart, q = bStart; p < aEnd; p++, q++) if (a[p] !== b[q]) return false;
+  return true;
+}
+
+/** Field k of a line (bounds `f`) as text; data and valor never hold escapes. */
+function text(bytes: Buffer, f: Int32Array, k: number): string {
+  return bytes.toString('latin1', f[k]!, f[k + 1]! - 1);
+}
+
+/** The encoded field [from, to) as the string it encodes. */
+function field(bytes: Buffer, from: number, to: number): string {
+  const s = bytes.toString('utf8', from, to);
+  for (let k = from; k < to; k++) if (bytes[k] === BACKSLASH) return unescapeShardField(s);
+  return s;
+}
+
+/** The decimal digits [from, to) as a number. */
+function digits(bytes: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let k = from; k < to; k++) n = n * 10 + (bytes[k]! - 48);
+  return n;
+}
+
+/** Copies the encoded field [from, to) of `src` unescaped to `dst[at]`; returns the new end. */
+function copyField(src: Buffer, from: number, to: number, dst: Buffer, at: number): number {
+  for (let k = from; k < to; k++) {
+    let c = src[k]!;
+    if (c === BACKSLASH) {
+      c = src[++k]!;
+      c = c === 116 ? TAB : c === 110 ? LF : c === 114 ? CR : c;
+    }
+    dst[at++] = c;
+  }
+  return at;
+}
+
+/** One text column of n rows, written row after row: a value, then `end`, or `none` (null). */
+class ColumnWriter {
+  private bytes: Buffer;
+  private at = 0;
+  private row = 0;
+  private readonly offsets: Int32Array;
+  private readonly nulls: Uint8Array;
+
+  constructor(n: number, perRow: number) {
+    this.bytes = Buffer.allocUnsafe(Math.max(64, n * Math.max(perRow, 1)));
+    this.offsets = new Int32Array(n + 1);
+    this.nulls = new Uint8Array(n);
+  }
+
+  /** Raw bytes [from, to) of `src` (no escapes in them), as this row's whole value. */
+  put(src: Uint8Array, from: number, to: number): void {
+    this.append(src, from, to);
+    this.end();
+  }
+
+  /** The encoded field [from, to) of `src`, unescaped, as this row's whole value. */
+  field(src: Buffer, from: number, to: number): void {
+    this.room(to - from);
+    this.at = copyField(src, from, to, this.bytes, this.at);
+    this.end();
+  }
+
+  none(): void {
+    this.nulls[this.row] = 1;
+    this.end();
+  }
+
+  /** Ends the row's value (after `append`, `quoted` or `ascii` pieces). */
+  end(): void {
+    this.offsets[++this.row] = this.at;
+  }
+
+  append(src: Uint8Array, from: number, to: number): void {
+    this.room(to - from);
+    const bytes = this.bytes;
+    let at = this.at;
+    for (let k = from; k < to; k++) bytes[at++] = src[k]!;
+    this.at = at;
+  }
+
+  /** A piece of this row's value: the encoded field [from, to) unescaped, in double quotes if `quoted`. */
+  quoted(src: Buffer, from: number, to: number, quoted: boolean): void {
+    this.room(to - from + 2);
+    if (quoted) this.bytes[this.at++] = QUOTE;
+    this.at = copyField(src, from, to, this.bytes, this.at);
+    if (quoted) this.bytes[this.at++] = QUOTE;
+  }
+
+  /** A piece of this row's value: an ASCII string. */
+  ascii(s: string): void {
+    this.room(s.length);
+    for (let k = 0; k < s.length; k++) this.bytes[this.at++] = s.charCodeAt(k);
+  }
+
+  finish(): TextColumnData {
+    return { offsets: this.offsets, bytes: this.bytes.subarray(0, this.at), nulls: this.nulls };
+  }
+
+  private room(need: number): void {
+    if (this.at + need <= this.bytes.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.at + need));
+    this.bytes.copy(bigger, 0, 0, this.at);
+    this.bytes = bigger;
+  }
+}
