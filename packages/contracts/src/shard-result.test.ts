@@ -6,7 +6,6 @@ import {
   divergenceRowsToColumns,
   encodeShardResult,
   isShardResultV2,
-  SHARD_TEXT_COLUMNS,
 } from './shard-result.ts';
 
 const row = (o: Partial<DivergenceRow>): DivergenceRow => ({
@@ -56,7 +55,9 @@ describe('shard result, version 2', () => {
     expect(isShardResultV2(body)).toBe(true);
     const decoded = decodeShardResultV2(body, 'k');
     expect(divergenceColumnsToRows(decoded.divergences)).toEqual(rows);
-    expect(divergenceColumnsToRows(decoded.divergences)).toEqual(divergenceColumnsToRows(divergenceRowsToColumns(rows)));
+    expect(divergenceColumnsToRows(decoded.divergences)).toEqual(
+      divergenceColumnsToRows(divergenceRowsToColumns(rows)),
+    );
     expect(decoded.vendorDuplicates).toEqual(output.vendorDuplicates);
   });
 

@@ -386,7 +386,7 @@ function claimVendor(state: ShardState): void {
       pos = v + 1;
       continue;
     }
-    pos = fieldsDiffer(state, seen, pos, v, b) + 1;
+    pos = fieldsDiffer(state, seen, pos, v) + 1;
   }
 }
 
@@ -411,10 +411,10 @@ function missingInBase(state: ShardState, pos: number, t2: number): number {
 }
 
 /**
- * The vendor line at `pos` and the base line of entry `seen` differ from byte `v` (vendor) / `b`
- * (base) on: one TIPO_3 row per differing field. Returns the vendor line's end.
+ * The vendor line at `pos` and the base line of entry `seen` differ (the vendor line from byte `v`
+ * on): one TIPO_3 row per differing field. Returns the vendor line's end.
  */
-function fieldsDiffer(state: ShardState, seen: number, pos: number, v: number, b: number): number {
+function fieldsDiffer(state: ShardState, seen: number, pos: number, v: number): number {
   const end = lineEnd(state.V, v);
   if (state.divergences.fieldsDiffer(pos, state.orders.lineStart(seen))) state.counts.divergentOrders++;
   return end;
@@ -422,24 +422,34 @@ function fieldsDiffer(state: ShardState, seen: number, pos: number, v: number, b
 
 /**
  * TIPO_2: base orders no vendor line claimed, in scope (`window` null: every date). Most are
- * history out of the window: their date is read from the bytes, and only rows in scope are decoded.
+ * history out of the window: their date is compared as bytes (ISO dates compare as their text does).
  */
 function unclaimedBase(state: ShardState, window: DateWindow | null): void {
   const { B, orders, counts } = state;
+  const from = window === null ? null : Buffer.from(window.from, 'latin1');
+  const to = window === null ? null : Buffer.from(window.to, 'latin1');
   for (let entry = 0; entry < orders.count; entry++) {
     if (orders.lineStart(entry) < 0 || orders.claimedBy(entry) !== 0) continue;
     // data is the fourth field after ordem_id.
     let dataStart = orders.keyEnd(entry) + 1;
     for (let field = 0; field < 3; field++) dataStart = nextTab(B, dataStart) + 1;
     const dataEnd = nextTab(B, dataStart);
-    if (window !== null) {
-      const data = B.toString('latin1', dataStart, dataEnd);
-      if (data < window.from || data > window.to) continue;
-    }
+    if (
+      window !== null &&
+      (compareAscii(B, dataStart, dataEnd, from!) < 0 || compareAscii(B, dataStart, dataEnd, to!) > 0)
+    )
+      continue;
     counts.baseInScope++;
     counts.divergentOrders++;
     state.divergences.missingInFile(orders.lineStart(entry));
   }
+}
+
+/** bytes[start, end) against `ref`, both ASCII, as their strings compare (<0, 0, >0). */
+function compareAscii(bytes: Buffer, start: number, end: number, ref: Buffer): number {
+  const n = Math.min(end - start, ref.length);
+  for (let k = 0; k < n; k++) if (bytes[start + k] !== ref[k]) return bytes[start + k]! - ref[k]!;
+  return end - start - ref.length;
 }
 
 /** The `linha` at the start of the line at `pos`. */

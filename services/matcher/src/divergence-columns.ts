@@ -4,8 +4,8 @@ import {
   SEVERIDADES,
   type Severidade,
   type ShardCounts,
-  TIPOS,
   type TextColumnData,
+  TIPOS,
   type TipoDivergencia,
   unescapeShardField,
 } from '@recon/contracts';
