@@ -38,3 +38,29 @@ export function writeUtf8(bytes: Buffer, start: number, s: string): number {
   }
   return end;
 }
+
+/**
+ * Compares the strings that the UTF-8 bytes a[aStart, aEnd) and b[bStart, bEnd) encode as
+ * JavaScript compares strings, by UTF-16 code units (<0, 0, >0), without decoding them. Byte order
+ * is code point order, which is UTF-16 order except where a character beyond U+FFFF (a surrogate
+ * pair, from 0xD800) meets one from U+E000 to U+FFFF: there alone the order is turned around.
+ */
+export function compareUtf8(
+  a: Uint8Array,
+  aStart: number,
+  aEnd: number,
+  b: Uint8Array,
+  bStart: number,
+  bEnd: number,
+): number {
+  const n = Math.min(aEnd - aStart, bEnd - bStart);
+  let k = 0;
+  while (k < n && a[aStart + k] === b[bStart + k]) k++;
+  if (k === n) return aEnd - aStart - (bEnd - bStart);
+  // Equal bytes up to here: both are lead bytes of their characters, or both continuation bytes of
+  // characters with the same lead (the same length, the same plane).
+  const x = a[aStart + k]!;
+  const y = b[bStart + k]!;
+  if (x >= 0xee && y >= 0xee && x >= 0xf0 !== y >= 0xf0) return x >= 0xf0 ? -1 : 1;
+  return x - y;
+}

@@ -1,5 +1,6 @@
 import {
   type Campo,
+  compareUtf8,
   type DivergenceColumns,
   SEVERIDADES,
   type Severidade,
@@ -337,12 +338,12 @@ export class DivergenceLog {
 }
 
 /**
- * Sorts rows of one tipo (all keyed in `bytes`) by ordem_id as strings compare (UTF-16 units). A
- * key of ASCII bytes without escapes sorts as its bytes do; any other key is decoded, and a pair
- * with one compares as strings.
+ * Sorts rows of one tipo (all keyed in `bytes`) by ordem_id as strings compare (UTF-16 units): on
+ * the key's UTF-8 bytes (compareUtf8), except a key holding an escape, which is decoded (a pair
+ * with one compares as strings).
  */
 function sortByOrdem(rows: number[], bytes: Buffer, log: Int32Array, bounds: Int32Array): void {
-  // Per row i (indexes of the log): its key's bytes and, for a key not plain ASCII, its text.
+  // Per row i (indexes of the log): its key's bytes and, for a key with escapes, its text.
   const starts = new Int32Array(log.length / STRIDE);
   const ends = new Int32Array(log.length / STRIDE);
   const decoded: (string | undefined)[] = [];
@@ -353,7 +354,7 @@ function sortByOrdem(rows: number[], bytes: Buffer, log: Int32Array, bounds: Int
     starts[i] = start;
     ends[i] = end;
     for (let k = start; k < end; k++) {
-      if (bytes[k]! >= 0x80 || bytes[k] === BACKSLASH) {
+      if (bytes[k] === BACKSLASH) {
         decoded[i] = field(bytes, start, end);
         break;
       }
@@ -367,12 +368,7 @@ function sortByOrdem(rows: number[], bytes: Buffer, log: Int32Array, bounds: Int
       const kb = db ?? field(bytes, starts[b]!, ends[b]!);
       return ka < kb ? -1 : ka > kb ? 1 : a - b;
     }
-    let p = starts[a]!;
-    let q = starts[b]!;
-    const pe = ends[a]!;
-    const qe = ends[b]!;
-    for (; p < pe && q < qe; p++, q++) if (bytes[p] !== bytes[q]) return bytes[p]! - bytes[q]!;
-    return pe - p - (qe - q) || a - b;
+    return compareUtf8(bytes, starts[a]!, ends[a]!, bytes, starts[b]!, ends[b]!) || a - b;
   });
 }
 
