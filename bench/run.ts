@@ -9,7 +9,7 @@
  * their code during the job, as in `recon run`); "warm" is a second job in a process whose workers
  * already ran one (as in a long-running server), unless `--skip-warm`.
  * `--repeat N` runs DuckDB and each recon job N times, interleaved (other work on the machine then
- * weighs on all of them alike), and prints min and median. `--root` (default `.recon/bench`) keeps
+ * weighs on all of them alike; every other round in reverse order), and prints min and median. `--root` (default `.recon/bench`) keeps
  * the day, outputs and database apart from another bench running at the same time.
  * `--baseline DIR` also runs each recon job from another checkout (its own `bench/job.ts`), in the
  * same rounds: before/after figures under the same conditions.
@@ -130,18 +130,23 @@ try {
     if (pgParams !== null) runs.push({ checkout: null, warm: true, params: pgParams, series: pgWarm });
   }
   for (let round = 0; round < repeat; round++) {
-    const duck = await duckdbReference(day.vendorPath, day.basePath, join(root, 'duckdb.parquet'));
-    duckSeconds.push(duck.seconds);
-    duckRows = duck.rows;
-    for (const r of runs) {
+    // Every other round runs in reverse order (DuckDB last): the machine's drift within a round
+    // then favours no run over the others.
+    const reversed = round % 2 === 1;
+    const reference = () => duckdbReference(day.vendorPath, day.basePath, join(root, 'duckdb.parquet'));
+    const duck = reversed ? null : await reference();
+    for (const r of reversed ? [...runs].reverse() : runs) {
       await rm(r.params.out, { recursive: true, force: true });
       r.series.runs.push(await job(r.params, r.checkout, r.warm));
     }
+    const measured = duck ?? (await reference());
+    duckSeconds.push(measured.seconds);
+    duckRows = measured.rows;
     const last = (s: Series) =>
       s.runs.length > round ? ` · ${s.name} ${fmt(s.runs[round]!.seconds)} s` : '';
     if (repeat > 1 || baseline !== null)
       console.log(
-        `round ${round + 1}/${repeat}: duckdb ${fmt(duck.seconds)} s${last(csvBefore)}${last(csv)}${last(csvWarm)}${last(pgBefore)}${last(pg)}${last(pgWarm)}`,
+        `round ${round + 1}/${repeat}: duckdb ${fmt(measured.seconds)} s${last(csvBefore)}${last(csv)}${last(csvWarm)}${last(pgBefore)}${last(pg)}${last(pgWarm)}`,
       );
   }
 } finally {
