@@ -478,6 +478,33 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
     expect(out).toEqual(referenceClassify(input));
   });
 
+  it('writes values far longer than the columns first guessed (names and keys of kilobytes)', () => {
+    // The divergence columns are sized from the shard's average line: a few huge values among
+    // short ones grow them mid-shard, and a canonical line longer than its first buffer too.
+    const r = rng(11);
+    const long = (k: number) => `${'Ç😀\t\\'.repeat(400 + k)}fim`;
+    const vendor: ShardRecord[] = [];
+    const base: ShardRecord[] = [];
+    for (let k = 0; k < 300; k++) {
+      const big = k % 50 === 7;
+      const ordem = big ? `L${k}-${'x'.repeat(3000)}` : `S${k}`;
+      const v = { ...rec(ordem, 2 + k), nome: big ? long(k) : 'n' };
+      vendor.push(v);
+      if (k % 3 === 0)
+        base.push({ ...v, linha: 0, valor: pick(r, ['1.00', '2.50']), nome: big ? long(k + 1) : 'n' });
+      else if (k % 3 === 1) base.push({ ...rec(`B${k}`, 0), nome: big ? long(k) : 'm' });
+    }
+    const input = allScopeShard(vendor, base);
+    const out = classify(input);
+    expect(out.divergences.some((d) => d.nome.length > 2000 && d.tipo_divergencia === 'TIPO_3_NOME')).toBe(
+      true,
+    );
+    expect(out.divergences.some((d) => d.ordem_id.length > 3000 && d.tipo_divergencia === 'TIPO_1')).toBe(
+      true,
+    );
+    expect(out).toEqual(referenceClassify(input));
+  });
+
   it('matches a line only when its rest is equal to the end, not a prefix of it', () => {
     const input = {
       jobId: 'JOB-20261122-000001',
