@@ -48,62 +48,32 @@ export const SHARD_TEXT_COLUMNS = [
  */
 export function divergenceRowsToColumns(rows: readonly DivergenceRow[]): DivergenceColumns {
   const n = rows.length;
-  const jobId = new TextColumnBuilder('job_id', n);
-  const tipo = new TextColumnBuilder('tipo_divergencia', n);
-  const severidade = new TextColumnBuilder('severidade', n);
-  const ordemId = new TextColumnBuilder('ordem_id', n);
-  const fornecedorId = new TextColumnBuilder('fornecedor_id', n);
-  const nome = new TextColumnBuilder('nome', n);
-  const ativoId = new TextColumnBuilder('ativo_id', n);
-  const data = new TextColumnBuilder('data', n);
-  const dataBase = new TextColumnBuilder('data_base', n);
-  const valorCsv = new TextColumnBuilder('valor_csv', n);
-  const valorBase = new TextColumnBuilder('valor_base', n);
-  const diferenca = new TextColumnBuilder('diferenca', n);
-  const campo = new TextColumnBuilder('campo', n);
-  const detalhes = new TextColumnBuilder('detalhes', n);
-  const hashLinha = new TextColumnBuilder('hash_linha', n);
+  const b = textColumnBuilders((column) => new TextColumnBuilder(column, n));
   const linhaArquivo = new Float64Array(n);
   const linhaArquivoNulls = new Uint8Array(n);
   const timestamp = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
-    jobId.add(i, r.job_id);
-    tipo.add(i, r.tipo_divergencia);
-    severidade.add(i, r.severidade);
-    ordemId.add(i, r.ordem_id);
-    fornecedorId.add(i, r.fornecedor_id);
-    nome.add(i, r.nome);
-    ativoId.add(i, r.ativo_id);
-    data.add(i, r.data);
-    dataBase.add(i, r.data_base);
-    valorCsv.add(i, r.valor_csv);
-    valorBase.add(i, r.valor_base);
-    diferenca.add(i, r.diferenca);
-    campo.add(i, r.campo);
-    detalhes.add(i, r.detalhes);
-    hashLinha.add(i, r.hash_linha);
+    b.job_id.add(i, r.job_id);
+    b.tipo_divergencia.add(i, r.tipo_divergencia);
+    b.severidade.add(i, r.severidade);
+    b.ordem_id.add(i, r.ordem_id);
+    b.fornecedor_id.add(i, r.fornecedor_id);
+    b.nome.add(i, r.nome);
+    b.ativo_id.add(i, r.ativo_id);
+    b.data.add(i, r.data);
+    b.data_base.add(i, r.data_base);
+    b.valor_csv.add(i, r.valor_csv);
+    b.valor_base.add(i, r.valor_base);
+    b.diferenca.add(i, r.diferenca);
+    b.campo.add(i, r.campo);
+    b.detalhes.add(i, r.detalhes);
+    b.hash_linha.add(i, r.hash_linha);
     if (r.linha_arquivo === null) linhaArquivoNulls[i] = 1;
     else linhaArquivo[i] = r.linha_arquivo;
     timestamp[i] = r.timestamp;
   }
-  const text: Record<TextColumnName, TextColumnData> = {
-    job_id: jobId.finish(),
-    tipo_divergencia: tipo.finish(),
-    severidade: severidade.finish(),
-    ordem_id: ordemId.finish(),
-    fornecedor_id: fornecedorId.finish(),
-    nome: nome.finish(),
-    ativo_id: ativoId.finish(),
-    data: data.finish(),
-    data_base: dataBase.finish(),
-    valor_csv: valorCsv.finish(),
-    valor_base: valorBase.finish(),
-    diferenca: diferenca.finish(),
-    campo: campo.finish(),
-    detalhes: detalhes.finish(),
-    hash_linha: hashLinha.finish(),
-  };
+  const text = finishTextColumns(b);
   return { rows: n, text, linhaArquivo, linhaArquivoNulls, timestamp };
 }
 
@@ -134,6 +104,23 @@ export function divergenceColumnsToRows(c: DivergenceColumns): DivergenceRow[] {
       timestamp: c.timestamp[i]!,
     } as DivergenceRow;
   });
+}
+
+/** A builder for each text column, made by `make` (filled by name: `builders.nome`). */
+export function textColumnBuilders<B>(make: (column: TextColumnName) => B): Record<TextColumnName, B> {
+  return Object.fromEntries(SHARD_TEXT_COLUMNS.map((column) => [column, make(column)])) as Record<
+    TextColumnName,
+    B
+  >;
+}
+
+/** Each builder's column, finished. */
+export function finishTextColumns(
+  builders: Record<TextColumnName, { finish(): TextColumnData }>,
+): Record<TextColumnName, TextColumnData> {
+  return Object.fromEntries(
+    SHARD_TEXT_COLUMNS.map((column) => [column, builders[column].finish()]),
+  ) as Record<TextColumnName, TextColumnData>;
 }
 
 /** One text column of n rows, filled row by row; its byte buffer doubles as it fills. */

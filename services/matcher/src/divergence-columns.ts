@@ -2,12 +2,15 @@ import {
   type Campo,
   compareUtf8,
   type DivergenceColumns,
+  finishTextColumns,
   SEVERIDADES,
   type Severidade,
   type ShardCounts,
   type TextColumnData,
+  type TextColumnName,
   TIPOS,
   type TipoDivergencia,
+  textColumnBuilders,
   unescapeShardField,
 } from '@recon/contracts';
 import { hashLinhaBytesInto, subtractValor } from '@recon/rules';
@@ -203,21 +206,17 @@ export class DivergenceLog {
 
     // A first guess of each column's size from the lines' (grown when short).
     const per = Math.ceil(textBytes / Math.max(n, 1));
-    const jobId = new ColumnWriter(n, this.context.jobId.length * 3);
-    const tipo = new ColumnWriter(n, 17);
-    const severidade = new ColumnWriter(n, 6);
-    const ordemId = new ColumnWriter(n, per >> 2);
-    const fornecedorId = new ColumnWriter(n, per >> 3);
-    const nome = new ColumnWriter(n, per >> 1);
-    const ativoId = new ColumnWriter(n, per >> 3);
-    const data = new ColumnWriter(n, 10);
-    const dataBase = new ColumnWriter(n, 10);
-    const valorCsv = new ColumnWriter(n, 10);
-    const valorBase = new ColumnWriter(n, 10);
-    const diferenca = new ColumnWriter(n, 8);
-    const campo = new ColumnWriter(n, 6);
-    const detalhes = new ColumnWriter(n, 64 + (per >> 1));
-    const hashLinha = new ColumnWriter(n, 64);
+    const guess: Partial<Record<TextColumnName, number>> = {
+      job_id: this.context.jobId.length * 3,
+      tipo_divergencia: 17,
+      ordem_id: per >> 2,
+      fornecedor_id: per >> 3,
+      nome: per >> 1,
+      ativo_id: per >> 3,
+      detalhes: 64 + (per >> 1),
+      hash_linha: 64,
+    };
+    const w = textColumnBuilders((column) => new ColumnWriter(n, guess[column] ?? 10));
     const linhaArquivo = new Float64Array(n);
     const linhaArquivoNulls = new Uint8Array(n);
     const timestamp = new Float64Array(n).fill(this.context.timestamp);
@@ -244,62 +243,62 @@ export class DivergenceLog {
       const tipoName = TIPOS[t]!;
       const sev = check?.campo === 'valor' ? this.valorSeverities[order]! : severityByType[tipoName];
 
-      jobId.put(jobIdBytes, 0, jobIdBytes.length);
-      tipo.put(TIPO_BYTES[t]!, 0, TIPO_BYTES[t]!.length);
+      w.job_id.put(jobIdBytes, 0, jobIdBytes.length);
+      w.tipo_divergencia.put(TIPO_BYTES[t]!, 0, TIPO_BYTES[t]!.length);
       const sevBytes = SEVERITY_BYTES[SEVERIDADES.indexOf(sev)]!;
-      severidade.put(sevBytes, 0, sevBytes.length);
-      ordemId.field(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1);
-      fornecedorId.field(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
-      nome.field(src, bounds[f + NOME]!, bounds[f + NOME + 1]! - 1);
-      ativoId.field(src, bounds[f + ATIVO]!, bounds[f + ATIVO + 1]! - 1);
-      data.put(src, bounds[f + DATA]!, bounds[f + DATA + 1]! - 1);
-      hashLinha.put(this.hashes, 64 * order, 64 * order + 64);
+      w.severidade.put(sevBytes, 0, sevBytes.length);
+      w.ordem_id.field(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1);
+      w.fornecedor_id.field(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
+      w.nome.field(src, bounds[f + NOME]!, bounds[f + NOME + 1]! - 1);
+      w.ativo_id.field(src, bounds[f + ATIVO]!, bounds[f + ATIVO + 1]! - 1);
+      w.data.put(src, bounds[f + DATA]!, bounds[f + DATA + 1]! - 1);
+      w.hash_linha.put(this.hashes, 64 * order, 64 * order + 64);
       // detalhes (RULES §6 examples), data_base, the amounts and the line number.
       if (t === TIPO_1) {
-        detalhes.append(ORDEM_, 0, ORDEM_.length);
-        detalhes.quoted(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1, false);
-        detalhes.append(IN_FILE_LINE, 0, IN_FILE_LINE.length);
-        detalhes.append(src, bounds[f + LINHA]!, bounds[f + LINHA + 1]! - 1);
-        detalhes.append(NOT_IN_BASE, 0, NOT_IN_BASE.length);
-        dataBase.none();
-        valorCsv.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
-        valorBase.none();
-        diferenca.none();
-        campo.none();
+        w.detalhes.append(ORDEM_, 0, ORDEM_.length);
+        w.detalhes.quoted(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1, false);
+        w.detalhes.append(IN_FILE_LINE, 0, IN_FILE_LINE.length);
+        w.detalhes.append(src, bounds[f + LINHA]!, bounds[f + LINHA + 1]! - 1);
+        w.detalhes.append(NOT_IN_BASE, 0, NOT_IN_BASE.length);
+        w.data_base.none();
+        w.valor_csv.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
+        w.valor_base.none();
+        w.diferenca.none();
+        w.campo.none();
         linhaArquivo[i] = digits(src, bounds[f + LINHA]!, bounds[f + LINHA + 1]! - 1);
       } else if (t === TIPO_2) {
-        detalhes.append(ORDEM_, 0, ORDEM_.length);
-        detalhes.quoted(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1, false);
-        detalhes.append(IN_BASE_NOT_FILE, 0, IN_BASE_NOT_FILE.length);
-        dataBase.put(src, bounds[f + DATA]!, bounds[f + DATA + 1]! - 1);
-        valorCsv.none();
-        valorBase.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
-        diferenca.none();
-        campo.none();
+        w.detalhes.append(ORDEM_, 0, ORDEM_.length);
+        w.detalhes.quoted(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1, false);
+        w.detalhes.append(IN_BASE_NOT_FILE, 0, IN_BASE_NOT_FILE.length);
+        w.data_base.put(src, bounds[f + DATA]!, bounds[f + DATA + 1]! - 1);
+        w.valor_csv.none();
+        w.valor_base.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
+        w.diferenca.none();
+        w.campo.none();
         linhaArquivoNulls[i] = 1;
       } else {
         const k = check!.field;
         const dif = this.diferencas[order]!;
         const campoBytes = CAMPO_BYTES[t]!;
-        detalhes.append(campoBytes, 0, campoBytes.length);
-        detalhes.append(IN_FILE, 0, IN_FILE.length);
-        detalhes.quoted(src, bounds[f + k]!, bounds[f + k + 1]! - 1, check!.quoted);
-        detalhes.append(IN_BASE, 0, IN_BASE.length);
-        detalhes.quoted(B, bounds[fb + k]!, bounds[fb + k + 1]! - 1, check!.quoted);
+        w.detalhes.append(campoBytes, 0, campoBytes.length);
+        w.detalhes.append(IN_FILE, 0, IN_FILE.length);
+        w.detalhes.quoted(src, bounds[f + k]!, bounds[f + k + 1]! - 1, check!.quoted);
+        w.detalhes.append(IN_BASE, 0, IN_BASE.length);
+        w.detalhes.quoted(B, bounds[fb + k]!, bounds[fb + k + 1]! - 1, check!.quoted);
         if (k === VALOR) {
-          detalhes.append(DIFFERENCE, 0, DIFFERENCE.length);
-          detalhes.ascii(dif);
-          detalhes.append(CLOSE, 0, CLOSE.length);
+          w.detalhes.append(DIFFERENCE, 0, DIFFERENCE.length);
+          w.detalhes.ascii(dif);
+          w.detalhes.append(CLOSE, 0, CLOSE.length);
         }
-        dataBase.put(B, bounds[fb + DATA]!, bounds[fb + DATA + 1]! - 1);
-        valorCsv.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
-        valorBase.put(B, bounds[fb + VALOR]!, bounds[fb + VALOR + 1]! - 1);
-        diferenca.ascii(dif);
-        diferenca.end();
-        campo.put(campoBytes, 0, campoBytes.length);
+        w.data_base.put(B, bounds[fb + DATA]!, bounds[fb + DATA + 1]! - 1);
+        w.valor_csv.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
+        w.valor_base.put(B, bounds[fb + VALOR]!, bounds[fb + VALOR + 1]! - 1);
+        w.diferenca.ascii(dif);
+        w.diferenca.end();
+        w.campo.put(campoBytes, 0, campoBytes.length);
         linhaArquivo[i] = digits(src, bounds[f + LINHA]!, bounds[f + LINHA + 1]! - 1);
       }
-      detalhes.end();
+      w.detalhes.end();
       byType[tipoName]++;
       bySeverity[sev]++;
     }
@@ -313,23 +312,7 @@ export class DivergenceLog {
     counts.rows += n;
     return {
       rows: n,
-      text: {
-        job_id: jobId.finish(),
-        tipo_divergencia: tipo.finish(),
-        severidade: severidade.finish(),
-        ordem_id: ordemId.finish(),
-        fornecedor_id: fornecedorId.finish(),
-        nome: nome.finish(),
-        ativo_id: ativoId.finish(),
-        data: data.finish(),
-        data_base: dataBase.finish(),
-        valor_csv: valorCsv.finish(),
-        valor_base: valorBase.finish(),
-        diferenca: diferenca.finish(),
-        campo: campo.finish(),
-        detalhes: detalhes.finish(),
-        hash_linha: hashLinha.finish(),
-      },
+      text: finishTextColumns(w),
       linhaArquivo,
       linhaArquivoNulls,
       timestamp,
