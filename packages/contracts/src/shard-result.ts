@@ -79,31 +79,23 @@ export function divergenceRowsToColumns(rows: readonly DivergenceRow[]): Diverge
 
 /** The rows of divergence columns, read back as values (tests, tools). */
 export function divergenceColumnsToRows(c: DivergenceColumns): DivergenceRow[] {
-  return Array.from({ length: c.rows }, (_, i) => {
-    const text = (column: TextColumnName) => {
-      const t = c.text[column];
-      return t.nulls[i] === 1 ? null : t.bytes.toString('utf8', t.offsets[i], t.offsets[i + 1]);
-    };
-    return {
-      job_id: text('job_id'),
-      tipo_divergencia: text('tipo_divergencia'),
-      severidade: text('severidade'),
-      ordem_id: text('ordem_id'),
-      fornecedor_id: text('fornecedor_id'),
-      nome: text('nome'),
-      ativo_id: text('ativo_id'),
-      data: text('data'),
-      data_base: text('data_base'),
-      valor_csv: text('valor_csv'),
-      valor_base: text('valor_base'),
-      diferenca: text('diferenca'),
-      campo: text('campo'),
-      detalhes: text('detalhes'),
-      hash_linha: text('hash_linha'),
-      linha_arquivo: c.linhaArquivoNulls[i] === 1 ? null : c.linhaArquivo[i]!,
-      timestamp: c.timestamp[i]!,
-    } as DivergenceRow;
-  });
+  return Array.from(
+    { length: c.rows },
+    (_, i) =>
+      ({
+        ...Object.fromEntries(
+          SHARD_TEXT_COLUMNS.map((column) => {
+            const t = c.text[column];
+            return [
+              column,
+              t.nulls[i] === 1 ? null : t.bytes.toString('utf8', t.offsets[i], t.offsets[i + 1]),
+            ];
+          }),
+        ),
+        linha_arquivo: c.linhaArquivoNulls[i] === 1 ? null : c.linhaArquivo[i]!,
+        timestamp: c.timestamp[i]!,
+      }) as DivergenceRow,
+  );
 }
 
 /** A builder for each text column, made by `make` (filled by name: `builders.nome`). */

@@ -40,6 +40,23 @@ export function writeUtf8(bytes: Buffer, start: number, s: string): number {
 }
 
 /**
+ * Whether a[aStart, aEnd) and b[bStart, bEnd) hold the same bytes. Values compared are short: a
+ * loop in JavaScript costs less than the call into Buffer.compare.
+ */
+export function sameBytes(
+  a: Uint8Array,
+  aStart: number,
+  aEnd: number,
+  b: Uint8Array,
+  bStart: number,
+  bEnd: number,
+): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let p = aStart, q = bStart; p < aEnd; p++, q++) if (a[p] !== b[q]) return false;
+  return true;
+}
+
+/**
  * Compares the strings that the UTF-8 bytes a[aStart, aEnd) and b[bStart, bEnd) encode as
  * JavaScript compares strings, by UTF-16 code units (<0, 0, >0), without decoding them. Byte order
  * is code point order, which is UTF-16 order except where a character beyond U+FFFF (a surrogate

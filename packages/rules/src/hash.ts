@@ -28,12 +28,16 @@ const oneShot: ((algorithm: string, data: string | Uint8Array, encoding: 'hex') 
   crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }
 ).hash;
 
+/** Hex SHA-256 of a string's UTF-8 bytes, or of bytes. */
+function sha256Hex(data: string | Uint8Array): string {
+  return oneShot === undefined
+    ? crypto.createHash('sha256').update(data).digest('hex')
+    : oneShot('sha256', data, 'hex');
+}
+
 /** `hash_linha` (RULES §6): hex SHA-256 of the UTF-8 canonical normalized line. */
 export function hashLinha(r: NormalizedRecord): string {
-  const line = canonicalLine(r);
-  return oneShot === undefined
-    ? crypto.createHash('sha256').update(line).digest('hex')
-    : oneShot('sha256', line, 'hex');
+  return sha256Hex(canonicalLine(r));
 }
 
 /**
@@ -41,9 +45,5 @@ export function hashLinha(r: NormalizedRecord): string {
  * written at `out[at]` (the matcher builds the line from a record's encoded bytes).
  */
 export function hashLinhaBytesInto(line: Uint8Array, out: Buffer, at: number): void {
-  const hex =
-    oneShot === undefined
-      ? crypto.createHash('sha256').update(line).digest('hex')
-      : oneShot('sha256', line, 'hex');
-  out.write(hex, at, 64, 'latin1');
+  out.write(sha256Hex(line), at, 64, 'latin1');
 }

@@ -1,4 +1,5 @@
 import {
+  compareUtf8,
   type DateWindow,
   type DivergenceColumns,
   decodeShardLine,
@@ -12,7 +13,7 @@ import {
   TIPOS,
   type TipoDivergencia,
 } from '@recon/contracts';
-import { DivergenceLog } from './divergence-columns.ts';
+import { DivergenceLog, parseLinha } from './divergence-columns.ts';
 import type { SeverityPolicy } from './severity.ts';
 
 export interface ShardInput {
@@ -436,27 +437,14 @@ function unclaimedBase(state: ShardState, window: DateWindow | null): void {
     const dataEnd = nextTab(B, dataStart);
     if (
       window !== null &&
-      (compareAscii(B, dataStart, dataEnd, from!) < 0 || compareAscii(B, dataStart, dataEnd, to!) > 0)
+      (compareUtf8(B, dataStart, dataEnd, from!, 0, from!.length) < 0 ||
+        compareUtf8(B, dataStart, dataEnd, to!, 0, to!.length) > 0)
     )
       continue;
     counts.baseInScope++;
     counts.divergentOrders++;
     state.divergences.missingInFile(orders.lineStart(entry));
   }
-}
-
-/** bytes[start, end) against `ref`, both ASCII, as their strings compare (<0, 0, >0). */
-function compareAscii(bytes: Buffer, start: number, end: number, ref: Buffer): number {
-  const n = Math.min(end - start, ref.length);
-  for (let k = 0; k < n; k++) if (bytes[start + k] !== ref[k]) return bytes[start + k]! - ref[k]!;
-  return end - start - ref.length;
-}
-
-/** The `linha` at the start of the line at `pos`. */
-function parseLinha(bytes: Buffer, pos: number): number {
-  let linha = 0;
-  for (let k = pos; bytes[k] !== TAB; k++) linha = linha * 10 + (bytes[k]! - 48);
-  return linha;
 }
 
 export function emptyCounts(): ShardCounts {

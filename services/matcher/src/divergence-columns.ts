@@ -6,6 +6,7 @@ import {
   SEVERIDADES,
   type Severidade,
   type ShardCounts,
+  sameBytes,
   type TextColumnData,
   type TextColumnName,
   TIPOS,
@@ -84,9 +85,9 @@ const STRIDE = 2;
  * in bytes.
  */
 export class DivergenceLog {
-  rows = 0;
+  private rows = 0;
   /** Divergent orders so far. */
-  orders = 0;
+  private orders = 0;
   private log = new Int32Array(STRIDE * 1024);
   /** 64 hex digits per divergent order. */
   private hashes = Buffer.allocUnsafe(64 * 1024);
@@ -190,17 +191,22 @@ export class DivergenceLog {
     const n = this.rows;
     // Rows by tipo (in the order of the tipo strings), then by ordem_id within each tipo.
     const byRank: number[][] = TIPOS.map(() => []);
+    // Each row's ordem_id: where its bytes lie (in B for TIPO_2, else in V).
+    const keyStarts = new Int32Array(n);
+    const keyEnds = new Int32Array(n);
     let textBytes = 0;
     for (let i = 0; i < n; i++) {
       byRank[RANK[log[STRIDE * i]!]!]!.push(i);
       const o = 16 * log[STRIDE * i + 1]!;
+      keyStarts[i] = bounds[o + ORDEM]!;
+      keyEnds[i] = bounds[o + ORDEM + 1]! - 1;
       textBytes += bounds[o + 7]! - bounds[o]!;
     }
     const sorted = new Int32Array(n);
     let next = 0;
     for (let rank = 0; rank < byRank.length; rank++) {
       const rows = byRank[rank]!;
-      if (rows.length > 1) sortByOrdem(rows, TIPOS[RANK.indexOf(rank)] === 'TIPO_2' ? B : V, log, bounds);
+      if (rows.length > 1) sortByOrdem(rows, rank === RANK[TIPO_2] ? B : V, keyStarts, keyEnds);
       for (const i of rows) sorted[next++] = i;
     }
 
@@ -265,7 +271,7 @@ export class DivergenceLog {
         w.valor_base.none();
         w.diferenca.none();
         w.campo.none();
-        linhaArquivo[i] = digits(src, bounds[f + LINHA]!, bounds[f + LINHA + 1]! - 1);
+        linhaArquivo[i] = parseLinha(src, bounds[f + LINHA]!);
       } else if (t === TIPO_2) {
         w.detalhes.append(ORDEM_, 0, ORDEM_.length);
         w.detalhes.quoted(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1, false);
@@ -296,7 +302,7 @@ export class DivergenceLog {
         w.diferenca.ascii(dif);
         w.diferenca.end();
         w.campo.put(campoBytes, 0, campoBytes.length);
-        linhaArquivo[i] = digits(src, bounds[f + LINHA]!, bounds[f + LINHA + 1]! - 1);
+        linhaArquivo[i] = parseLinha(src, bounds[f + LINHA]!);
       }
       w.detalhes.end();
       byType[tipoName]++;
@@ -321,24 +327,16 @@ export class DivergenceLog {
 }
 
 /**
- * Sorts rows of one tipo (all keyed in `bytes`) by ordem_id as strings compare (UTF-16 units): on
- * the key's UTF-8 bytes (compareUtf8), except a key holding an escape, which is decoded (a pair
- * with one compares as strings).
+ * Sorts rows of one tipo (their keys [keyStarts[i], keyEnds[i]) of `bytes`) by ordem_id as strings
+ * compare (UTF-16 units): on the key's UTF-8 bytes (compareUtf8), except a key holding an escape,
+ * which is decoded (a pair with one compares as strings).
  */
-function sortByOrdem(rows: number[], bytes: Buffer, log: Int32Array, bounds: Int32Array): void {
-  // Per row i (indexes of the log): its key's bytes and, for a key with escapes, its text.
-  const starts = new Int32Array(log.length / STRIDE);
-  const ends = new Int32Array(log.length / STRIDE);
+function sortByOrdem(rows: number[], bytes: Buffer, keyStarts: Int32Array, keyEnds: Int32Array): void {
   const decoded: (string | undefined)[] = [];
   for (const i of rows) {
-    const o = 16 * log[STRIDE * i + 1]!;
-    const start = bounds[o + ORDEM]!;
-    const end = bounds[o + ORDEM + 1]! - 1;
-    starts[i] = start;
-    ends[i] = end;
-    for (let k = start; k < end; k++) {
+    for (let k = keyStarts[i]!; k < keyEnds[i]!; k++) {
       if (bytes[k] === BACKSLASH) {
-        decoded[i] = field(bytes, start, end);
+        decoded[i] = field(bytes, keyStarts[i]!, keyEnds[i]!);
         break;
       }
     }
@@ -347,11 +345,11 @@ function sortByOrdem(rows: number[], bytes: Buffer, log: Int32Array, bounds: Int
     const da = decoded[a];
     const db = decoded[b];
     if (da !== undefined || db !== undefined) {
-      const ka = da ?? field(bytes, starts[a]!, ends[a]!);
-      const kb = db ?? field(bytes, starts[b]!, ends[b]!);
+      const ka = da ?? field(bytes, keyStarts[a]!, keyEnds[a]!);
+      const kb = db ?? field(bytes, keyStarts[b]!, keyEnds[b]!);
       return ka < kb ? -1 : ka > kb ? 1 : a - b;
     }
-    return compareUtf8(bytes, starts[a]!, ends[a]!, bytes, starts[b]!, ends[b]!) || a - b;
+    return compareUtf8(bytes, keyStarts[a]!, keyEnds[a]!, bytes, keyStarts[b]!, keyEnds[b]!) || a - b;
   });
 }
 
@@ -376,19 +374,6 @@ function fieldBounds(bytes: Buffer, start: number, f: Int32Array): void {
   f[7] = k + 1;
 }
 
-function sameBytes(
-  a: Buffer,
-  aStart: number,
-  aEnd: number,
-  b: Buffer,
-  bStart: number,
-  bEnd: number,
-): boolean {
-  if (aEnd - aStart !== bEnd - bStart) return false;
-  for (let p = aStart, q = bStart; p < aEnd; p++, q++) if (a[p] !== b[q]) return false;
-  return true;
-}
-
 /** Field k of a line (bounds `f`) as text; data and valor never hold escapes. */
 function text(bytes: Buffer, f: Int32Array, k: number): string {
   return bytes.toString('latin1', f[k]!, f[k + 1]! - 1);
@@ -401,11 +386,11 @@ function field(bytes: Buffer, from: number, to: number): string {
   return s;
 }
 
-/** The decimal digits [from, to) as a number. */
-function digits(bytes: Buffer, from: number, to: number): number {
-  let n = 0;
-  for (let k = from; k < to; k++) n = n * 10 + (bytes[k]! - 48);
-  return n;
+/** The `linha` at the start of the encoded line at `pos` (its digits, up to the first tab). */
+export function parseLinha(bytes: Buffer, pos: number): number {
+  let linha = 0;
+  for (let k = pos; bytes[k] !== TAB; k++) linha = linha * 10 + (bytes[k]! - 48);
+  return linha;
 }
 
 /** Copies the encoded field [from, to) of `src` unescaped to `dst[at]`; returns the new end. */

@@ -1,4 +1,4 @@
-import type { DivergenceColumns, TextColumnData } from '@recon/contracts';
+import { type DivergenceColumns, sameBytes, type TextColumnData } from '@recon/contracts';
 
 /** The output order of the rows of shard results (see mergeOrder), read from their sort-key columns. */
 export function divergenceOrder(lists: readonly DivergenceColumns[]): { list: Int32Array; at: Int32Array } {
@@ -85,16 +85,6 @@ export function mergeOrder(
 }
 
 /**
- * Whether b[aStart, aEnd) and b[bStart, bEnd) hold the same bytes. Keys are short: a loop in
- * JavaScript costs less than the call into Buffer.compare.
- */
-function sameBytes(b: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
-  if (aEnd - aStart !== bEnd - bStart) return false;
-  for (let p = aStart, q = bStart; p < aEnd; p++, q++) if (b[p] !== b[q]) return false;
-  return true;
-}
-
-/**
  * The n values of a sort-key column as strings (UTF-8 decoded, the strings the matcher wrote; a
  * null, which the encoder refuses later, sorts as ''). A value equal to the one before is shared.
  */
@@ -111,7 +101,7 @@ export function sortKeyTexts(column: TextColumnData, n: number): string[] {
       out[i] = '';
       continue;
     }
-    if (!sameBytes(bytes, lastStart, lastEnd, start, end)) {
+    if (!sameBytes(bytes, lastStart, lastEnd, bytes, start, end)) {
       last = bytes.toString('utf8', start, end);
       lastStart = start;
       lastEnd = end;
