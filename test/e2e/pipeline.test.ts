@@ -48,6 +48,9 @@ describe.each(['date-window', 'all'] as const)('a generated day, CSV base, scope
       base: { kind: 'csv', path: day.basePath },
       out,
       scope,
+      // The generated day's (the generator's default): not the day before today's date, which
+      // moves with the clock.
+      referenceDate: '2026-11-21',
       shards: 5,
       chunkBytes: 128 << 10,
       workers: 2,
