@@ -28,9 +28,9 @@ import {
   RecordBlockReader,
   scanRecordBytes,
 } from '../packages/rules/src/index.ts';
+import { ShardWriter } from '../packages/rules/src/shard-writer.ts';
 import { classifyShard } from '../services/matcher/src/classify.ts';
 import { DEFAULT_SEVERITY } from '../services/matcher/src/severity.ts';
-import { ShardWriter } from '../services/partition/src/shard-writer.ts';
 import { divergenceOrder } from '../services/reporter/src/merge.ts';
 import { arrowToIpc, divergenceColumnsToArrow, ipcToParquet } from '../services/reporter/src/parquet.ts';
 

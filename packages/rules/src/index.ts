@@ -1,3 +1,4 @@
+export * from './base-row.ts';
 export * from './blocks.ts';
 export * from './csv.ts';
 export * from './data.ts';
@@ -6,5 +7,6 @@ export * from './hash.ts';
 export * from './header.ts';
 export * from './mask.ts';
 export * from './record.ts';
+export * from './shard-writer.ts';
 export * from './text.ts';
 export * from './valor.ts';

@@ -1,2 +1,1 @@
 export { partitionHandlers } from './app.ts';
-export { ShardWriter } from './shard-writer.ts';

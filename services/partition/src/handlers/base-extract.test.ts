@@ -1,9 +1,8 @@
 import { escapeCopyText, type RejectedLine } from '@recon/contracts';
-import { FastRecordEncoder, normalizeRecord } from '@recon/rules';
+import { addBaseRow, FastRecordEncoder, normalizeRecord, ShardWriter } from '@recon/rules';
 import { describe, expect, it } from 'vitest';
 import { pick, rng } from '../../../../test/support/random.ts';
-import { ShardWriter } from '../shard-writer.ts';
-import { addBaseRow, CopyTextBaseRecords } from './base-extract.ts';
+import { CopyTextBaseRecords } from './base-extract.ts';
 
 type Row = (string | null)[];
 const CANONICAL = [0, 1, 2, 3, 4, 5];

@@ -13,18 +13,20 @@ import {
   type ServiceContext,
 } from '@recon/contracts';
 import {
+  addBaseRow,
+  baseRowEncoder,
+  CANONICAL_ORDER,
   FastRecordEncoder,
   normalizeRecord,
   RecordBlockReader,
+  ShardWriter,
   scanRecordBytes,
   storeRangeSource,
 } from '@recon/rules';
 import { isJobOpen } from '../fan-in.ts';
-import { ShardWriter } from '../shard-writer.ts';
 
 /** Flush a base part every ~32 MiB of text: memory stays bounded however large the base is. */
 const PART_CHARS = 32 << 20;
-const CANONICAL = [0, 1, 2, 3, 4, 5];
 
 /** Streams the internal base (CSV snapshot or database relation) into shard parts. */
 export async function handleBaseExtractRequested(
@@ -166,7 +168,7 @@ export class CopyTextBaseRecords {
   rows = 0;
   /** Rows encoded straight from their bytes. */
   fromBytes = 0;
-  private readonly encoder = new FastRecordEncoder(CANONICAL);
+  private readonly encoder = baseRowEncoder();
   private readonly parser = new CopyTextParser(6);
   private readonly parsed: (string | null)[][] = [];
 
@@ -233,7 +235,7 @@ async function splitCsvBase(ctx: ServiceContext, msg: BaseExtractRequested, key:
       start: empty ? end : start,
       end,
       firstLine,
-      columnOrder: reader.columnOrder ?? CANONICAL,
+      columnOrder: reader.columnOrder ?? [...CANONICAL_ORDER],
     };
     await ctx.events.publish('base.extract-requested', `base.extract-requested:${msg.jobId}:range-${index}`, {
       ...msg,
@@ -256,34 +258,6 @@ async function splitCsvBase(ctx: ServiceContext, msg: BaseExtractRequested, key:
   }
   while (index < count) await publish();
   await ctx.jobs.recordStageSpan(msg.jobId, 'base', startedAt, ctx.clock.now().toISOString());
-}
-
-/**
- * One database row into `writer`, or into `rejects` (returns false). Rows already canonical
- * (numeric::text, ISO dates, plain text: nearly all) are encoded straight into the writer's
- * buffers by `encoder` (made with the canonical column order); the rest take `normalizeRecord`,
- * which alone decides rejects and their messages.
- */
-export function addBaseRow(
-  row: readonly (string | null)[],
-  encoder: FastRecordEncoder,
-  writer: ShardWriter,
-  rejects: RejectedLine[],
-): boolean {
-  if (encoder.encodeFields(row, 0, writer)) return true;
-  const fields = row.map((v) => v ?? '');
-  const result = normalizeRecord(fields, CANONICAL);
-  if (result.ok) {
-    writer.add(0, result.record);
-    return true;
-  }
-  const nulls = row.flatMap((v, k) => (v === null ? [k] : []));
-  const mensagem =
-    nulls.length > 0
-      ? `${result.mensagem} (coluna(s) nula(s) na base: ${nulls.join(', ')})`
-      : result.mensagem;
-  rejects.push({ linha: 0, motivo: result.motivo, mensagem, conteudo: fields.join(';') });
-  return false;
 }
 
 /**

@@ -6,9 +6,15 @@ import {
   type ServiceContext,
   type VendorChunkUnit,
 } from '@recon/contracts';
-import { dataKeyOf, dataOfKey, FastRecordEncoder, normalizeRecord, scanRecordBytes } from '@recon/rules';
+import {
+  dataKeyOf,
+  dataOfKey,
+  FastRecordEncoder,
+  normalizeRecord,
+  ShardWriter,
+  scanRecordBytes,
+} from '@recon/rules';
 import { isJobOpen } from '../fan-in.ts';
-import { ShardWriter } from '../shard-writer.ts';
 
 /** A raw line without these characters yields text fields that need no escaping in a shard part. */
 const NEEDS_ESCAPE = /[\t\\\r\n]/;

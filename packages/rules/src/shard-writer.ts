@@ -1,5 +1,6 @@
 import { encodeShardRecord, type NormalizedRecord, type PartInfo } from '@recon/contracts';
-import { type ShardSink, shardOf } from '@recon/rules';
+import type { ShardSink } from './fast-record.ts';
+import { shardOf } from './hash.ts';
 
 /**
  * Encodes records straight into one growable byte buffer per shard, then lays the shards out

@@ -1,6 +1,6 @@
 import { encodeShardRecord, type NormalizedRecord } from '@recon/contracts';
-import { shardOf } from '@recon/rules';
 import { describe, expect, it } from 'vitest';
+import { shardOf } from './hash.ts';
 import { ShardWriter } from './shard-writer.ts';
 
 const SHARDS = 8;
