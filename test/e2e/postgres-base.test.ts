@@ -128,6 +128,78 @@ describe('a hand-made base in PostgreSQL', () => {
     expect(rows.find((r) => r.ordem_id === 'D')?.valor_base).toBe('40.01'); // numeric(18,2) rounded it on insert
   });
 
+  it('looks up by id the orders the window of a uniquely indexed table missed, as a view reads them with the file', async () => {
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      await client.query(
+        `CREATE TABLE hist_u (fornecedor_id text, ordem_id text PRIMARY KEY, nome text, ativo_id text, data date, valor numeric(18,2))`,
+      );
+      await client.query(`INSERT INTO hist_u VALUES
+        ('F','A','Ana','X','2026-11-20', 10.00),
+        ('F','B','Bia','X','2025-01-05', 20.00),
+        ('F','C','Caio','X','2024-06-01', 30.00),
+        ('F','D','Davi','X','2026-11-20', 40.00),
+        ('F','E','Eva','X', NULL, 50.00),
+        ('F','G','Guto','X','2026-12-25', 70.00)`);
+      await client.query(`CREATE VIEW hist_uv AS SELECT * FROM hist_u`);
+    } finally {
+      await client.end();
+    }
+    const vendor = join(dir, 'lookup.csv');
+    await writeFile(
+      vendor,
+      'fornecedor_id;ordem_id;nome;ativo_id;data;valor\n' +
+        'F;A;Ana;X;2026-11-20;10,00\nF;B;Bia;X;2026-11-20;20.00\nF;E;Eva;X;2026-11-19;50\n' +
+        'F;F;Fábio;X;2026-11-19;60\nF;G;Gustavo;X;2026-11-21;70\n',
+    );
+    const run = async (relation: string) => {
+      const logs: string[] = [];
+      const { summary } = await reconcile({
+        file: vendor,
+        base: { kind: 'postgres', url: server.url, relation },
+        out: join(dir, `lookup-${relation}`),
+        scope: 'date-window',
+        fixedNow: '2026-11-22T10:00:00.000Z',
+        jobId: 'JOB-20261122-000077',
+        shards: 2,
+        logLevel: 'info',
+        logDestination: (line) => logs.push(line),
+      });
+      const { rows } = await readParquet(summary.outputs.divergences as string[]);
+      const lookups = logs
+        .map((line) => JSON.parse(line) as { msg: string; asked?: number; found?: number; rejected?: number })
+        .filter((l) => l.msg.startsWith('unmatched orders looked up'));
+      return { summary, rows, lookups };
+    };
+    const table = await run('hist_u');
+    const view = await run('hist_uv');
+    // The table's slices read the window (A, D); the matchers looked up B, E, F and G by id: B and
+    // G moved out of the window, E has no date (a base reject), F is not in the base.
+    expect(table.lookups.reduce((n, l) => n + l.asked!, 0)).toBe(4);
+    expect(table.lookups.reduce((n, l) => n + l.found!, 0)).toBe(3);
+    expect(table.lookups.reduce((n, l) => n + l.rejected!, 0)).toBe(1);
+    // A view has no index: its slices read the file's orders with the window, nothing is looked up.
+    expect(view.lookups).toEqual([]);
+    expect(table.summary.divergences).toMatchObject({ TIPO_1: 2, TIPO_2: 1, TIPO_3_DATA: 2, TIPO_3_NOME: 1 });
+    expect(table.summary.base_rows).toBe(4);
+    expect(table.summary.matched).toBe(3);
+    expect(table.summary.base_invalid_rows).toBe(1);
+    for (const key of [
+      'divergences',
+      'base_rows',
+      'matched',
+      'base_invalid_rows',
+      'distinct_orders',
+    ] as const)
+      expect(table.summary[key]).toEqual(view.summary[key]);
+    expect(table.rows).toEqual(view.rows);
+    expect(table.rows.filter((r) => r.tipo_divergencia === 'TIPO_1').map((r) => r.ordem_id)).toEqual([
+      'E',
+      'F',
+    ]);
+  });
+
   it('base load rejects bad lines with the vendor rules and loads the rest', async () => {
     const file = join(dir, 'snapshot.csv');
     await writeFile(

@@ -95,6 +95,12 @@ export const BaseExtractRequestedSchema = z.object({
   /** Vendor shard slices whose `ordem_id`s this base slice must bring even out of the window. */
   vendorParts: z.array(PartRefSchema),
   /**
+   * A database base in `date-window` scope whose orders can be looked up by id: this slice reads
+   * the window only (`vendorParts` is empty); each matcher looks up the orders its shard's window
+   * lacks. Absent: false.
+   */
+  lookupMissing: z.boolean().optional(),
+  /**
    * A CSV snapshot in several slices: this slice's bytes [start, end) of the file, whole records,
    * the first on physical line `firstLine`, the columns in the header's `columnOrder`. Absent on
    * the one request that splits the file (it reads it once, checking header, UTF-8 and quotes,
@@ -124,6 +130,11 @@ export const ShardReadySchema = z.object({
   window: DateWindowSchema.nullable(),
   vendorParts: z.array(PartRefSchema),
   baseParts: z.array(PartRefSchema),
+  /**
+   * The base slices hold only the window: vendor orders they lack are looked up by id in the
+   * job's base relation (out of the window) before they are called TIPO_1. Absent: false.
+   */
+  lookupMissing: z.boolean().optional(),
 });
 export type ShardReady = z.infer<typeof ShardReadySchema>;
 

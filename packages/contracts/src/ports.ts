@@ -1,4 +1,4 @@
-import type { Envelope, EventType, JobRequested } from './events.ts';
+import type { DateWindow, Envelope, EventType, JobRequested } from './events.ts';
 import type { ReportSink } from './read-model.ts';
 
 /**
@@ -137,10 +137,14 @@ export type RawBaseRow = [
   valor: string | null,
 ];
 
-/** RULES §5 as the database sees it: every row, or the window plus the vendor file's orders. */
+/**
+ * RULES §5 as the database sees it: every row, or the window plus the vendor file's orders. Without
+ * `ordemIds`, only the window: the orders it misses are looked up by id once the shards are matched
+ * (`BaseReader.lookupOrders`).
+ */
 export type BaseExtractScope =
   | { mode: 'all' }
-  | { mode: 'date-window'; from: string; to: string; ordemIds: AsyncIterable<readonly string[]> };
+  | { mode: 'date-window'; from: string; to: string; ordemIds?: AsyncIterable<readonly string[]> };
 
 /** The internal base when it is a database relation (PostgreSQL / RDS). */
 export interface BaseReader {
@@ -158,6 +162,17 @@ export interface BaseReader {
     scope: BaseExtractScope,
     slice?: { index: number; count: number },
   ): AsyncIterable<Uint8Array>;
+  /**
+   * Whether `relation` can have each vendor order the window missed looked up by id instead of
+   * reading every order of the file out of the base: true when a unique index on a text
+   * `ordem_id` holds it to one row per order (a view, or a table without one, is false).
+   */
+  ordersLookupable(relation: string): Promise<boolean>;
+  /**
+   * The rows of `relation` whose `ordem_id` is one of `ordemIds` and whose `data` lies outside
+   * `window` (or is NULL): in the canonical column order, text or null, as `read` would give them.
+   */
+  lookupOrders(relation: string, ordemIds: readonly string[], window: DateWindow): Promise<RawBaseRow[]>;
 }
 
 /** What every handler receives: the ports of its process. */

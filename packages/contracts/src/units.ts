@@ -58,6 +58,8 @@ export interface BaseUnit {
   rows: number;
   invalid: number;
   rejectsKey: string | null;
+  /** The slice read the window only; the orders it missed are looked up by the matchers. */
+  lookupMissing?: boolean;
 }
 
 export interface ShardCounts {

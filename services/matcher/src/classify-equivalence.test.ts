@@ -17,6 +17,7 @@ import {
   type DuplicateLine,
   emptyCounts,
   hashBytes,
+  matchShard,
   type ShardInput,
   type ShardOutput,
 } from './classify.ts';
@@ -563,3 +564,79 @@ function rec(ordem: string, linha: number): ShardRecord {
     valor: '1.00',
   };
 }
+
+describe('a shard whose base slices hold the window only, its unmatched orders looked up', () => {
+  it('classifies as the shard whose slices held every base line of its orders', () => {
+    const window = { from: '2026-11-01', to: '2026-11-21' };
+    const inWindow = (x: ShardRecord) => x.data >= window.from && x.data <= window.to;
+    for (let seed = 1; seed <= 8; seed++) {
+      const r = rng(seed * 104_729);
+      const generated = shard(seed + 50, 1200);
+      // The lookup needs one base row per order (a unique index): the first of each is kept.
+      const seen = new Set<string>();
+      const base = generated.base.filter((x) => !seen.has(x.ordem_id) && seen.add(x.ordem_id) !== null);
+      const windowLines = base.filter(inWindow);
+      const outside = base.filter((x) => !inWindow(x));
+      const common = {
+        jobId: 'JOB-20261122-000001',
+        scope: 'date-window' as const,
+        window,
+        timestamp: 1_700_000_000_000,
+        severity: DEFAULT_SEVERITY,
+        vendor: slices(generated.vendor, r),
+      };
+      const match = matchShard({ ...common, base: slices(windowLines, r) });
+      const unmatched = new Set(match.unmatchedOrders());
+      const asked = outside.filter((x) => unmatched.has(x.ordem_id));
+      expect(asked.length).toBeGreaterThan(0);
+      // What a lookup may also bring: a line of an order nobody asked for (out of the window, so
+      // never TIPO_2), and a second line of an asked order (a base duplicate).
+      const extra = outside.filter((x) => !unmatched.has(x.ordem_id)).slice(0, 3);
+      const repeated = { ...asked[0]!, valor: '3.21' };
+      const found = [...asked, ...extra, repeated];
+      const reject: RejectedLine = {
+        linha: 0,
+        motivo: 'INVALID_DATE',
+        mensagem: 'data vazia',
+        conteudo: ';X;;;;',
+      };
+      const out = match.finish(Buffer.from(found.map((x) => encodeShardRecord(x.linha, x)).join('')), [
+        reject,
+      ]);
+      const expected = classify({ ...common, base: slices([...windowLines, ...found], r) });
+      expected.baseDuplicates.push(reject);
+      expect({ ...out, divergences: divergenceColumnsToRows(out.divergences) }).toEqual(expected);
+      expect(out.baseDuplicates.some((d) => d.conteudo.includes('3.21'))).toBe(true);
+      expect(() => match.finish(null, [])).toThrow('finished twice');
+    }
+  });
+
+  it('calls an unmatched order TIPO_1 when nothing is found, as classifyShard does', () => {
+    const { vendor, base } = shard(77, 600);
+    const input = {
+      jobId: 'JOB-20261122-000001',
+      scope: 'date-window' as const,
+      window: { from: '2026-11-01', to: '2026-11-21' },
+      timestamp: 0,
+      severity: DEFAULT_SEVERITY,
+      vendor: [vendor.map((x) => encodeShardRecord(x.linha, x)).join('')],
+      base: [base.map((x) => encodeShardRecord(x.linha, x)).join('')],
+    };
+    const match = matchShard(input);
+    const unmatched = match.unmatchedOrders();
+    const tipo1 = classify(input).divergences.filter((d) => d.tipo_divergencia === 'TIPO_1');
+    expect(unmatched.length).toBe(tipo1.length);
+    // In file order, decoded (tabs and accents as they are).
+    const claimedFirst = new Set<string>();
+    const inBase = new Set(base.map((x) => x.ordem_id));
+    const fileOrder = vendor.filter(
+      (x) =>
+        !inBase.has(x.ordem_id) && !claimedFirst.has(x.ordem_id) && claimedFirst.add(x.ordem_id) !== null,
+    );
+    expect(unmatched).toEqual(fileOrder.map((x) => x.ordem_id));
+    expect(unmatched.some((id) => id.includes('\t') || id.includes('é') || id.includes('山'))).toBe(true);
+    expect({ ...match.finish(null, []), divergences: expect.anything() }).toMatchObject({
+      counts: classify(input).counts,
+    });
+  });
+});

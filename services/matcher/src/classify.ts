@@ -12,6 +12,7 @@ import {
   type ShardRecord,
   TIPOS,
   type TipoDivergencia,
+  unescapeShardField,
 } from '@recon/contracts';
 import { DivergenceLog, parseLinha } from './divergence-columns.ts';
 import type { SeverityPolicy } from './severity.ts';
@@ -44,6 +45,7 @@ export interface ShardOutput {
   /** Sorted by (tipo_divergencia, ordem_id) (RULES §6). */
   divergences: DivergenceColumns;
   vendorDuplicates: DuplicateLine[];
+  /** Base rows rejected here: later lines of an order, and looked-up rows that broke a rule. */
   baseDuplicates: RejectedLine[];
   counts: ShardCounts;
 }
@@ -130,11 +132,11 @@ class Orders {
   private lastSlot = 0;
 
   /** The same bytes, read four at a time. */
-  readonly baseWords: DataView;
+  baseWords: DataView;
   readonly vendorWords: DataView;
 
   constructor(
-    private readonly base: Buffer,
+    private base: Buffer,
     private readonly vendor: Buffer,
     expected: number,
   ) {
@@ -162,6 +164,23 @@ class Orders {
 
   claim(entry: number, linha: number): void {
     this.entries[entry * STRIDE + CLAIMED_BY] = claimOf(linha);
+  }
+
+  /** The base bytes grew: `base` holds the old ones as its prefix, and more lines after them. */
+  rebase(base: Buffer): void {
+    this.base = base;
+    this.baseWords = new DataView(base.buffer, base.byteOffset, base.byteLength);
+  }
+
+  /**
+   * A vendor line's entry gets its base line (found after the vendor lines were read): its key is
+   * now that line's, bytes [keyStart, keyEnd) of the base (the same bytes as the vendor's key).
+   */
+  attachBase(entry: number, keyStart: number, keyEnd: number, lineStart: number): void {
+    const e = entry * STRIDE;
+    this.entries[e + KEY_START] = keyStart;
+    this.entries[e + KEY_END] = keyEnd;
+    this.entries[e + LINE_START] = lineStart;
   }
 
   /**
@@ -245,13 +264,19 @@ function decodeAt(bytes: Buffer, start: number, end: number): ShardRecord {
 
 /** A shard's outputs while it is classified. */
 interface ShardState {
-  readonly B: Buffer;
+  B: Buffer;
   readonly V: Buffer;
   readonly orders: Orders;
   readonly counts: ShardCounts;
   readonly divergences: DivergenceLog;
   readonly baseDuplicates: RejectedLine[];
   readonly vendorDuplicates: DuplicateLine[];
+  /**
+   * Vendor lines no base line matched, two int32s each (the line's start, its order's entry):
+   * TIPO_1 unless a base line looked up by id turns up (`ShardMatch.finish`).
+   */
+  unmatched: Int32Array;
+  unmatchedCount: number;
 }
 
 /**
@@ -267,6 +292,26 @@ interface ShardState {
  * deoptimized each time a shard first took a rare branch (the first shards of a job ran ~3× slower).
  */
 export function classifyShard(input: ShardInput): ShardOutput {
+  return matchShard(input).finish(null, []);
+}
+
+/**
+ * A shard whose vendor lines have claimed their orders in its base slices. The vendor orders no
+ * base line matched are TIPO_1 only once `finish` is given the base lines looked up for them (when
+ * the base slices hold only the window: RULES §5 also takes every base row of an order of the file).
+ */
+export interface ShardMatch {
+  /** The `ordem_id`s of the vendor orders no base line matched, in file order. */
+  unmatchedOrders(): string[];
+  /**
+   * Classifies the rest. `found`: base lines (shard format, whole lines) of unmatched orders,
+   * looked up by id; `rejects`: looked-up rows that broke a rule (reported as base rejects).
+   */
+  finish(found: Uint8Array | null, rejects: readonly RejectedLine[]): ShardOutput;
+}
+
+/** Reads the shard's base slices and lets each vendor line claim its order (see `classifyShard`). */
+export function matchShard(input: ShardInput): ShardMatch {
   const binary = input.binary === true;
   const B = joinSlices(input.base, binary);
   const V = joinSlices(input.vendor, binary);
@@ -283,19 +328,32 @@ export function classifyShard(input: ShardInput): ShardOutput {
     }),
     baseDuplicates: [],
     vendorDuplicates: [],
+    unmatched: new Int32Array(2 * 256),
+    unmatchedCount: 0,
   };
   readBase(state);
   claimVendor(state);
-  // Base rows no vendor record matched: TIPO_2 when in scope (RULES §5).
-  if (input.scope === 'all' || input.window !== null)
-    unclaimedBase(state, input.scope === 'all' ? null : input.window);
-  const { counts } = state;
-  counts.distinctOrders = counts.vendorValid + counts.baseInScope - counts.matched;
+  let finished = false;
   return {
-    divergences: state.divergences.finish(counts),
-    vendorDuplicates: state.vendorDuplicates,
-    baseDuplicates: state.baseDuplicates,
-    counts,
+    unmatchedOrders: () => unmatchedOrders(state),
+    finish(found, rejects) {
+      if (finished) throw new ReconError('INTERNAL', 'a shard match was finished twice');
+      finished = true;
+      if (found !== null && found.length > 0) readFound(state, found);
+      state.baseDuplicates.push(...rejects);
+      settleUnmatched(state);
+      // Base rows no vendor record matched: TIPO_2 when in scope (RULES §5).
+      if (input.scope === 'all' || input.window !== null)
+        unclaimedBase(state, input.scope === 'all' ? null : input.window);
+      const { counts } = state;
+      counts.distinctOrders = counts.vendorValid + counts.baseInScope - counts.matched;
+      return {
+        divergences: state.divergences.finish(counts),
+        vendorDuplicates: state.vendorDuplicates,
+        baseDuplicates: state.baseDuplicates,
+        counts,
+      };
+    },
   };
 }
 
@@ -360,7 +418,7 @@ function claimVendor(state: ShardState): void {
     counts.vendorValid++;
     if (seen < 0) {
       orders.add(t1 + 1, t2, hash, -1, claimOf(linha));
-      pos = missingInBase(state, pos, t2) + 1;
+      pos = unmatchedLine(state, pos, t2) + 1;
       continue;
     }
     orders.claim(seen, linha);
@@ -404,11 +462,81 @@ function vendorDuplicate(state: ShardState, seen: number, linha: number, pos: nu
   return end;
 }
 
-/** TIPO_1: the vendor line at `pos` has no base line; returns its end. */
-function missingInBase(state: ShardState, pos: number, t2: number): number {
-  state.counts.divergentOrders++;
-  state.divergences.missingInBase(pos);
+/** The vendor line at `pos` (its order the last entry added) has no base line yet; returns its end. */
+function unmatchedLine(state: ShardState, pos: number, t2: number): number {
+  if (2 * (state.unmatchedCount + 1) > state.unmatched.length) {
+    const grown = new Int32Array(2 * state.unmatched.length);
+    grown.set(state.unmatched);
+    state.unmatched = grown;
+  }
+  state.unmatched[2 * state.unmatchedCount] = pos;
+  state.unmatched[2 * state.unmatchedCount + 1] = state.orders.count - 1;
+  state.unmatchedCount++;
   return lineEnd(state.V, t2 + 1);
+}
+
+function unmatchedOrders(state: ShardState): string[] {
+  const { V, unmatched } = state;
+  const ids: string[] = new Array(state.unmatchedCount);
+  for (let i = 0; i < state.unmatchedCount; i++) {
+    const t1 = nextTab(V, unmatched[2 * i]!);
+    ids[i] = unescapeShardField(V.toString('utf8', t1 + 1, nextTab(V, t1 + 1)));
+  }
+  return ids;
+}
+
+/**
+ * Base lines looked up for unmatched orders, after the shard's base: each attaches to the vendor
+ * line's order that asked for it (a second line of an order is a base duplicate; a line no vendor
+ * line asked for is a base order like any other).
+ */
+function readFound(state: ShardState, found: Uint8Array): void {
+  const from = state.B.length;
+  const B = joinSlices([state.B, found], false);
+  state.B = B;
+  state.orders.rebase(B);
+  state.divergences.rebase(B);
+  const { orders } = state;
+  for (let pos = from; pos < B.length; ) {
+    if (B[pos] === LF) {
+      pos++;
+      continue;
+    }
+    const t1 = nextTab(B, pos);
+    const t2 = nextTab(B, t1 + 1);
+    const end = lineEnd(B, t2 + 1);
+    const hash = hashBytes(B, orders.baseWords, t1 + 1, t2);
+    const entry = orders.find(B, orders.baseWords, t1 + 1, t2, hash);
+    if (entry < 0) orders.add(t1 + 1, t2, hash, pos, 0);
+    else if (orders.lineStart(entry) >= 0) baseDuplicate(state, entry, pos, end);
+    else orders.attachBase(entry, t1 + 1, t2, pos);
+    pos = end + 1;
+  }
+}
+
+/** Each unmatched vendor line: compared with the base line looked up for it, else TIPO_1. */
+function settleUnmatched(state: ShardState): void {
+  const { B, V, orders, counts, unmatched } = state;
+  for (let i = 0; i < state.unmatchedCount; i++) {
+    const pos = unmatched[2 * i]!;
+    const entry = unmatched[2 * i + 1]!;
+    const baseLine = orders.lineStart(entry);
+    if (baseLine < 0) {
+      counts.divergentOrders++;
+      state.divergences.missingInBase(pos);
+      continue;
+    }
+    counts.matched++;
+    counts.baseInScope++;
+    // From fornecedor_id on, as claimVendor compares them.
+    let v = nextTab(V, nextTab(V, pos) + 1) + 1;
+    let b = orders.keyEnd(entry) + 1;
+    while (V[v] === B[b] && V[v] !== LF) {
+      v++;
+      b++;
+    }
+    if (V[v] !== LF || B[b] !== LF) fieldsDiffer(state, entry, pos, v);
+  }
 }
 
 /**

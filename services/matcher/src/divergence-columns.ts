@@ -105,9 +105,14 @@ export class DivergenceLog {
 
   constructor(
     private readonly V: Buffer,
-    private readonly B: Buffer,
+    private B: Buffer,
     private readonly context: RowContext,
   ) {}
+
+  /** The base bytes grew (lines appended after the old ones, which keep their places). */
+  rebase(B: Buffer): void {
+    this.B = B;
+  }
 
   /** TIPO_1: the vendor line at `line` has no base line. */
   missingInBase(line: number): void {

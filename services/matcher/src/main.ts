@@ -11,6 +11,11 @@ import { DEFAULT_SEVERITY } from './severity.ts';
 
 const MatcherEnvSchema = CommonEnvSchema.extend({
   /**
+   * PostgreSQL holding the internal base (RDS on AWS); default: DATABASE_URL. A shard whose base
+   * slices hold only the date window looks the orders it missed up there by id.
+   */
+  RECON_BASE_DATABASE_URL: z.string().url().optional(),
+  /**
    * TEST ONLY: milliseconds each shard waits before it is matched, so a test can kill a matcher
    * in the middle of a shard. Never set in production.
    */
@@ -32,5 +37,6 @@ runMain(() =>
     env,
     defaultConcurrency: 1,
     handlers,
+    baseDatabaseUrl: env.RECON_BASE_DATABASE_URL ?? env.DATABASE_URL,
   }),
 );

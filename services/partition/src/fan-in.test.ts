@@ -72,3 +72,88 @@ describe('handleSideCompleted', () => {
     }
   });
 });
+
+describe('handleSideCompleted with a database base in date-window scope', () => {
+  const dbRequest: JobRequested = {
+    ...request,
+    jobId: 'JOB-20261122-000002',
+    base: { kind: 'postgres', relation: 'transacoes' },
+    scope: 'date-window',
+  };
+
+  /** Runs both sides; returns what was published and what the base relation was asked. */
+  async function run(lookupable: boolean, units: { lookupMissing?: boolean }[]) {
+    const jobs = new InMemoryJobStore();
+    const published: { type: string; payload: Record<string, unknown> }[] = [];
+    const asked: string[] = [];
+    const ctx = {
+      jobs,
+      events: {
+        publish: async (type: string, _id: string, payload: Record<string, unknown>) => {
+          published.push({ type, payload });
+        },
+      },
+      clock: { now: () => new Date(AT) },
+      // The relation's answer is the only part of the base this handler asks for.
+      base: {
+        ordersLookupable: async (relation: string) => {
+          asked.push(relation);
+          return lookupable;
+        },
+      },
+    } as unknown as ServiceContext;
+    await jobs.createJob(dbRequest, AT);
+    await jobs.setStatus(dbRequest.jobId, 'PARTITIONING', AT);
+    await jobs.mergeFacts(dbRequest.jobId, { vendor_chunks: 1 });
+    await jobs.completeUnit(dbRequest.jobId, BARRIERS.vendorChunks, '00000', chunk);
+    await jobs.setExpected(dbRequest.jobId, BARRIERS.vendorChunks, 1);
+    await jobs.setExpected(dbRequest.jobId, BARRIERS.base, units.length);
+    await jobs.setExpected(dbRequest.jobId, BARRIERS.partition, 2);
+    await handleSideCompleted(ctx, { jobId: dbRequest.jobId, side: 'vendor' });
+    for (const [k, unit] of units.entries()) {
+      await jobs.completeUnit(dbRequest.jobId, BARRIERS.base, `slice-0${k}`, {
+        parts: [],
+        rows: 0,
+        invalid: 0,
+        rejectsKey: null,
+        ...unit,
+      });
+    }
+    const completed = handleSideCompleted(ctx, { jobId: dbRequest.jobId, side: 'base' });
+    return { published, asked, completed };
+  }
+
+  it('asks the slices for the window only when the relation can be looked up by id, and tells the matchers', async () => {
+    const { published, asked, completed } = await run(true, [{ lookupMissing: true }]);
+    await completed;
+    expect(asked).toEqual(['transacoes']);
+    const extract = published.filter((p) => p.type === 'base.extract-requested');
+    expect(extract).toHaveLength(1);
+    expect(extract[0]!.payload).toMatchObject({
+      lookupMissing: true,
+      vendorParts: [],
+      window: { from: '2026-11-20', to: '2026-11-20' },
+    });
+    const shards = published.filter((p) => p.type === 'shard.ready');
+    expect(shards.map((p) => p.payload.lookupMissing)).toEqual([true, true]);
+  });
+
+  it('otherwise sends each slice its vendor orders, and the matchers look nothing up', async () => {
+    const { published, completed } = await run(false, [{}]);
+    await completed;
+    const extract = published.find((p) => p.type === 'base.extract-requested')!;
+    expect(extract.payload.lookupMissing).toBeUndefined();
+    expect(extract.payload.vendorParts).toEqual([
+      { key: chunk.part.key, start: 0, end: 10 },
+      { key: chunk.part.key, start: 10, end: 20 },
+    ]);
+    const shards = published.filter((p) => p.type === 'shard.ready');
+    expect(shards).toHaveLength(2);
+    expect(shards.every((p) => p.payload.lookupMissing === undefined)).toBe(true);
+  });
+
+  it('refuses base slices that disagree on it', async () => {
+    const { completed } = await run(true, [{ lookupMissing: true }, {}]);
+    await expect(completed).rejects.toThrow('some base slices read the window only');
+  });
+});

@@ -59,13 +59,18 @@ export async function handleSideCompleted(
     (u) => u.data,
   );
   if (msg.side === 'vendor' && req.base.kind === 'postgres' && req.scope === 'date-window') {
-    // The database extraction needs the vendor window and the vendor's orders (RULES §5). Each
-    // slice brings the orders of its own group of vendor shards, so every order is asked once.
+    // The database extraction needs the vendor window and the vendor's orders (RULES §5). When
+    // the relation has one row per order by a unique index, the slices read the window only and
+    // each matcher looks up the few orders its shard's window lacks (one index probe each, instead
+    // of every order of the file joined against the whole base). Otherwise each slice brings the
+    // orders of its own group of vendor shards, so every order is asked once.
     const count = baseSliceCount(req);
     const window = vendorWindow(vendor);
+    const lookupMissing =
+      window !== null && ctx.base !== undefined && (await ctx.base.ordersLookupable(req.base.relation));
     for (let index = 0; index < count; index++) {
       const vendorParts: PartRef[] = [];
-      for (let shard = index; shard < req.shardCount; shard += count) {
+      for (let shard = index; !lookupMissing && shard < req.shardCount; shard += count) {
         vendorParts.push(
           ...shardSlices(
             vendor.map((u) => u.part),
@@ -81,6 +86,7 @@ export async function handleSideCompleted(
         window,
         shardCount: req.shardCount,
         vendorParts,
+        ...(lookupMissing ? { lookupMissing } : {}),
       });
     }
   }
@@ -89,6 +95,10 @@ export async function handleSideCompleted(
   const baseUnits = (await ctx.jobs.listUnits<BaseUnit>(msg.jobId, BARRIERS.base)).map((u) => u.data);
   if (baseUnits.length === 0) throw new Error(`job ${msg.jobId}: partition completed without a base unit`);
   const baseParts = baseUnits.flatMap((u) => u.parts);
+  // Every slice read the window only, or none did (they were all asked the same).
+  const lookupMissing = baseUnits.some((u) => u.lookupMissing === true);
+  if (lookupMissing && !baseUnits.every((u) => u.lookupMissing === true))
+    throw new Error(`job ${msg.jobId}: some base slices read the window only and others did not`);
   const window = vendorWindow(vendor);
   const vendorParts = vendor.map((u) => u.part);
   await ctx.jobs.mergeFacts(msg.jobId, { window });
@@ -110,6 +120,7 @@ export async function handleSideCompleted(
         window,
         vendorParts: shardSlices(vendorParts, shard),
         baseParts: shardSlices(baseParts, shard),
+        ...(lookupMissing ? { lookupMissing } : {}),
       }),
     );
   }

@@ -97,7 +97,12 @@ function checkDate(name: string, value: string): void {
  * nearly doubles the COPY). For a date column the cast is a no-op; it also makes a view whose
  * `data` is a timestamp or ISO text work. `valor::text` is numeric's own output ("1234.50").
  */
-const SELECT_LIST = 'fornecedor_id, ordem_id, nome, ativo_id, data::date, valor::text';
+const SELECT_LIST = selectList('data::date');
+
+/** The six columns in canonical order, `data` as the expression given. */
+export function selectList(data: string): string {
+  return `fornecedor_id, ordem_id, nome, ativo_id, ${data}, valor::text`;
+}
 
 /**
  * Settings of an extraction session. The slices are the parallelism (one connection per worker):
@@ -137,8 +142,8 @@ function listedQuery(relation: string, scope: Extract<ExtractScope, { mode: 'dat
 }
 
 /**
- * The rows of the scope as COPY text: the window (or every row) first, then the listed orders out
- * of the window. Those need the vendor's ids uploaded first (~1 s for a million): a second
+ * The rows of the scope as COPY text: the window (or every row) first, then (given the vendor's
+ * ids) the listed orders out of the window. Those need the vendor's ids uploaded first (~1 s for a million): a second
  * connection uploads them and starts its query while the first one's rows are already streaming.
  */
 async function* streamText(
@@ -162,8 +167,8 @@ async function* streamText(
         { transient: false },
       );
     }
-    if (scope.mode === 'date-window') {
-      listed = listedRows(url, relation, scope);
+    if (scope.mode === 'date-window' && scope.ordemIds !== undefined) {
+      listed = listedRows(url, relation, scope, scope.ordemIds);
       // Awaited below, once the window is read; until then a failure must not go unhandled.
       listed.catch(() => {});
     }
@@ -200,10 +205,11 @@ async function listedRows(
   url: string,
   relation: string,
   scope: Extract<ExtractScope, { mode: 'date-window' }>,
+  ordemIds: AsyncIterable<readonly string[]>,
 ): Promise<Listed> {
   const { client } = await openClient(url);
   try {
-    await loadScopeIds(client, scope.ordemIds);
+    await loadScopeIds(client, ordemIds);
     await client.query(SESSION_SETTINGS);
     const rows = client.query(copyTo(`COPY (${listedQuery(relation, scope)}) TO STDOUT`));
     return { client, rows: rows as AsyncIterable<Buffer> };
@@ -294,7 +300,7 @@ class SourceError extends Error {
   }
 }
 
-function extractError(error: unknown, target: string, name: string, step: string): unknown {
+export function extractError(error: unknown, target: string, name: string, step: string): unknown {
   if (error instanceof SourceError) return error.error;
   if (error instanceof ReconError) return error;
   if (sqlState(error) === '42P01') {

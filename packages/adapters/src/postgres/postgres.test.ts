@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExtractScope, extractBase, type RawBaseRow } from './base-extract.ts';
 import { loadBase } from './base-load.ts';
 import { type PostgresHandle, startEmbeddedPostgres } from './embedded.ts';
+import { OrderLookups, ordersLookupable } from './order-lookup.ts';
 import { quoteRelation } from './relation.ts';
 
 // One real server for the whole file.
@@ -282,6 +283,11 @@ describe('extractBase', () => {
     expect(got.map((r) => r[1])).toEqual(['FROM_EDGE', 'IN_LISTED', 'IN_UNLISTED', 'TO_EDGE']);
   });
 
+  it('date-window without ordemIds reads the window only (the matchers look the rest up)', async () => {
+    const got = await extractAll('base_scope', { mode: 'date-window', ...window });
+    expect(got.map((r) => r[1])).toEqual(['FROM_EDGE', 'IN_LISTED', 'IN_UNLISTED', 'TO_EDGE']);
+  });
+
   it('reads a view as the relation', async () => {
     expect(await extractAll('base_scope_view')).toEqual(await extractAll('base_scope'));
     const got = await extractAll('base_scope_view', listed(['OUT_LISTED']));
@@ -398,6 +404,107 @@ describe('extractBase', () => {
           scope: { mode: 'date-window', from, to, ordemIds: batchesOf([]) },
         }),
       ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+  });
+});
+
+describe('order lookups by id', () => {
+  const window = { from: '2026-03-01', to: '2026-03-31' };
+  const rows = [
+    rec('IN', { data: '2026-03-15' }),
+    rec('OUT_OLD', { data: '2025-12-31', nome: 'Tab\there', valor: '-0.50' }),
+    rec('OUT_NEW', { data: '2026-04-01' }),
+    rec('EDGE', { data: '2026-03-31' }),
+  ];
+  let lookups: OrderLookups;
+
+  beforeAll(async () => {
+    await loadBase({ url, relation: 'base_lookup', batches: batchesOf(rows), mode: 'replace' });
+    lookups = new OrderLookups(url);
+  });
+  afterAll(async () => {
+    await lookups?.close();
+  });
+
+  it('tells a relation held to one row per order by a unique index on a text ordem_id', async () => {
+    await sql(`CREATE SCHEMA IF NOT EXISTS lk`);
+    const shapes: [string, string, boolean][] = [
+      ['lk.pk_text', 'ordem_id text PRIMARY KEY, data date', true],
+      ['lk.uq_varchar', 'ordem_id varchar(40) UNIQUE, data date', true],
+      ['lk.no_index', 'ordem_id text, data date', false],
+      ['lk.bigint_id', 'ordem_id bigint UNIQUE, data date', false],
+      ['lk.composite', 'ordem_id text, data date, UNIQUE (ordem_id, data)', false],
+    ];
+    for (const [name, columns] of shapes) await sql(`CREATE TABLE ${name} (${columns})`);
+    await sql(`CREATE TABLE lk.plain_index (ordem_id text, data date)`);
+    await sql(`CREATE INDEX ON lk.plain_index (ordem_id)`);
+    await sql(`CREATE TABLE lk.partial (ordem_id text, data date)`);
+    await sql(`CREATE UNIQUE INDEX ON lk.partial (ordem_id) WHERE data IS NOT NULL`);
+    await sql(`CREATE TABLE lk.expression (ordem_id text, data date)`);
+    await sql(`CREATE UNIQUE INDEX ON lk.expression (lower(ordem_id))`);
+    await sql(`CREATE VIEW lk.view_of_pk AS SELECT * FROM lk.pk_text`);
+    const expected: Record<string, boolean> = {
+      base_lookup: true,
+      ...Object.fromEntries(shapes.map(([name, , ok]) => [name, ok])),
+      'lk.plain_index': false,
+      'lk.partial': false,
+      'lk.expression': false,
+      'lk.view_of_pk': false,
+      'lk.no_such_table': false,
+    };
+    const got: Record<string, boolean> = {};
+    for (const name of Object.keys(expected)) got[name] = await ordersLookupable(url, name);
+    expect(got).toEqual(expected);
+    await expect(ordersLookupable(url, 'bad name')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('brings the rows of the ids asked whose data is out of the window, as COPY prints them', async () => {
+    const got = await lookups.lookup(
+      'base_lookup',
+      ['IN', 'OUT_OLD', 'OUT_NEW', 'EDGE', 'NOT_IN_BASE'],
+      window,
+    );
+    const byId = (a: RawBaseRow, b: RawBaseRow) => ((a[1] ?? '') < (b[1] ?? '') ? -1 : 1);
+    expect(got.sort(byId)).toEqual([asRaw(rows[2]!), asRaw(rows[1]!)]);
+    expect(await lookups.lookup('base_lookup', [], window)).toEqual([]);
+    expect(await lookups.lookup('base_lookup', ['IN', 'EDGE'], window)).toEqual([]);
+  });
+
+  it('brings a row whose data is NULL, and prints dates as YYYY-MM-DD whatever the DateStyle', async () => {
+    await sql(
+      `CREATE TABLE lk.nulls (fornecedor_id text, ordem_id text PRIMARY KEY, nome text, ativo_id text, data date, valor numeric)`,
+    );
+    await sql(
+      `INSERT INTO lk.nulls VALUES (NULL, 'N1', NULL, 'X', NULL, NULL), ('F', 'N2', 'n', 'a', '2026-04-02', 1.5)`,
+    );
+    await sql(`ALTER DATABASE recon SET DateStyle = 'SQL, DMY'`);
+    // A pool of its own: its connections start under the altered DateStyle.
+    const fresh = new OrderLookups(url);
+    try {
+      const got = await fresh.lookup('lk.nulls', ['N1', 'N2'], window);
+      expect(got.sort((a, b) => ((a[1] ?? '') < (b[1] ?? '') ? -1 : 1))).toEqual([
+        [null, 'N1', null, 'X', null, null],
+        ['F', 'N2', 'n', 'a', '2026-04-02', '1.5'],
+      ]);
+    } finally {
+      await sql('ALTER DATABASE recon RESET DateStyle');
+      await fresh.close();
+    }
+  });
+
+  it('reports a missing relation as BASE_UNAVAILABLE, not transient; an unreachable server as transient', async () => {
+    const missing = await reconError(lookups.lookup('no_such_base', ['A'], window));
+    expect(missing.code).toBe('BASE_UNAVAILABLE');
+    expect(missing.transient).toBe(false);
+    expect(missing.message).toMatch(/^relation "no_such_base" does not exist/);
+    const unreachable = new OrderLookups(await closedPortUrl());
+    try {
+      const error = await reconError(unreachable.lookup('base_lookup', ['A'], window));
+      expect(error.code).toBe('BASE_UNAVAILABLE');
+      expect(error.transient).toBe(true);
+      expect(error.message).toMatch(/looking up 1 order\(s\) in base_lookup/);
+    } finally {
+      await unreachable.close();
     }
   });
 });

@@ -1,5 +1,11 @@
 import { InMemoryJobStore } from '@recon/adapters/embedded';
-import { BARRIERS, type JobRequested, type ServiceContext, type ShardUnit } from '@recon/contracts';
+import {
+  BARRIERS,
+  encodeShardRecord,
+  type JobRequested,
+  type ServiceContext,
+  type ShardUnit,
+} from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
 import { handleShardReady } from './shard-ready.ts';
 
@@ -115,5 +121,68 @@ describe('handleShardReady when its shard is already done', () => {
     await expect(
       handleShardReady(reading, { ...msg(1), vendorParts: parts, baseParts: parts }),
     ).rejects.toThrow('is gone');
+  });
+});
+
+describe('handleShardReady when the base slices hold the window only', () => {
+  const window = { from: '2026-11-01', to: '2026-11-21' };
+  const line = (linha: number, ordem: string, data: string) =>
+    encodeShardRecord(linha, {
+      fornecedor_id: 'F',
+      ordem_id: ordem,
+      nome: 'n',
+      ativo_id: 'a',
+      data,
+      valor: '1.00',
+    });
+
+  async function matchWith(base: ServiceContext['base']) {
+    const { jobs, ctx } = await setup();
+    await jobs.setStatus(request.jobId, 'MATCHING', AT);
+    // 25,000 vendor orders, none in the shard's window slice: all are looked up.
+    let vendor = '';
+    for (let k = 0; k < 25_000; k++) vendor += line(k + 2, `O${k}`, '2026-11-20');
+    const objects = new Map<string, Buffer>([['work/p/vendor.part', Buffer.from(vendor)]]);
+    const matching = {
+      ...ctx,
+      base,
+      store: {
+        getRange: async (key: string, start: number, end: number) => objects.get(key)!.subarray(start, end),
+        put: async (key: string, body: Uint8Array) => {
+          objects.set(key, Buffer.from(body));
+        },
+      },
+    } as unknown as ServiceContext;
+    await handleShardReady(matching, {
+      ...msg(0),
+      window,
+      lookupMissing: true,
+      vendorParts: [{ key: 'work/p/vendor.part', start: 0, end: vendor.length }],
+    });
+    const [unit] = await jobs.listUnits<ShardUnit>(request.jobId, BARRIERS.shards);
+    return unit?.data.counts;
+  }
+
+  it('looks the unmatched orders up in batches, and matches the rows found', async () => {
+    const batches: number[] = [];
+    const counts = await matchWith({
+      lookupOrders: async (relation: string, ids: readonly string[], w: typeof window) => {
+        expect([relation, w]).toEqual(['transacoes', window]);
+        batches.push(ids.length);
+        // Two orders moved out of the window; one row breaks a rule (no date): a base reject.
+        return [
+          ...(ids.includes('O7') ? [['F', 'O7', 'n', 'a', '2025-01-01', '1.00']] : []),
+          ...(ids.includes('O24000') ? [['F', 'O24000', 'n', 'a', '2026-12-01', '1.00']] : []),
+          ...(ids.includes('O9') ? [['F', 'O9', 'n', 'a', null, '1.00']] : []),
+        ];
+      },
+    } as unknown as ServiceContext['base']);
+    expect(batches).toEqual([10_000, 10_000, 5_000]);
+    expect(counts).toMatchObject({ vendorValid: 25_000, matched: 2, baseInScope: 2 });
+    expect(counts!.byType).toMatchObject({ TIPO_1: 24_998, TIPO_3_DATA: 2 });
+  });
+
+  it('fails clearly when the matcher has no database to look them up in', async () => {
+    await expect(matchWith(undefined)).rejects.toThrow(/no database is configured for the matcher/);
   });
 });

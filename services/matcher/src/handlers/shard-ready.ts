@@ -1,14 +1,18 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   BARRIERS,
+  type DateWindow,
   encodeShardResult,
   keys,
   type PartRef,
+  ReconError,
+  type RejectedLine,
   type ServiceContext,
   type ShardReady,
   type ShardUnit,
 } from '@recon/contracts';
-import { classifyShard } from '../classify.ts';
+import { addBaseRow, baseRowEncoder, ShardWriter } from '@recon/rules';
+import { matchShard } from '../classify.ts';
 import { DEFAULT_SEVERITY, type SeverityPolicy } from '../severity.ts';
 
 export interface MatcherOptions {
@@ -52,7 +56,7 @@ export async function handleShardReady(
     await delay(options.testDelayMs);
   }
   const [vendor, base] = await reading;
-  const output = classifyShard({
+  const match = matchShard({
     jobId: msg.jobId,
     vendor,
     base,
@@ -61,6 +65,17 @@ export async function handleShardReady(
     timestamp: startedAt.getTime(),
     severity: options.severity,
   });
+  const found =
+    msg.lookupMissing === true && msg.window !== null && job.request.base.kind === 'postgres'
+      ? await lookUpUnmatched(ctx, job.request.base.relation, msg.window, match.unmatchedOrders())
+      : { lines: null, rejects: [], asked: 0, rows: 0 };
+  const output = match.finish(found.lines, found.rejects);
+  if (found.asked > 0) {
+    ctx.log.info(
+      { shard: msg.shard, asked: found.asked, found: found.rows, rejected: found.rejects.length },
+      'unmatched orders looked up in the base by id (out of the window)',
+    );
+  }
   // The job may have timed out (or failed) while this shard was being classified: its work stops
   // (a result written meanwhile is not recorded; a reprocess writes it again).
   const resultKey = keys.shardResult(msg.jobId, msg.shard);
@@ -95,3 +110,38 @@ async function isMatching(ctx: ServiceContext, jobId: string): Promise<boolean> 
 async function readRecords(ctx: ServiceContext, parts: readonly PartRef[]): Promise<Uint8Array[]> {
   return Promise.all(parts.map((p) => ctx.store.getRange(p.key, p.start, p.end)));
 }
+
+/**
+ * The base rows of `ordemIds` out of the window (RULES §5: every base row of an order of the file
+ * takes part), encoded as base lines, and the rows that broke a rule. Asked in batches: a shard's
+ * unmatched orders are few (the day's TIPO_1 and moved dates), but nothing bounds them.
+ */
+async function lookUpUnmatched(
+  ctx: ServiceContext,
+  relation: string,
+  window: DateWindow,
+  ordemIds: string[],
+): Promise<{ lines: Buffer | null; rejects: RejectedLine[]; asked: number; rows: number }> {
+  const rejects: RejectedLine[] = [];
+  const asked = ordemIds.length;
+  if (asked === 0) return { lines: null, rejects, asked, rows: 0 };
+  if (ctx.base === undefined) {
+    throw new ReconError(
+      'INVALID_CONFIG',
+      'the base is a database relation but no database is configured for the matcher (DATABASE_URL)',
+    );
+  }
+  const writer = new ShardWriter(1);
+  const encoder = baseRowEncoder();
+  let rows = 0;
+  for (let at = 0; at < asked; at += LOOKUP_BATCH) {
+    const batch = await ctx.base.lookupOrders(relation, ordemIds.slice(at, at + LOOKUP_BATCH), window);
+    for (const row of batch) addBaseRow(row, encoder, writer, rejects);
+    rows += batch.length;
+  }
+  const lines = writer.size === 0 ? null : Buffer.concat(writer.take('lookup').body);
+  return { lines, rejects, asked, rows };
+}
+
+/** Ids per lookup query (one array parameter). */
+const LOOKUP_BATCH = 10_000;

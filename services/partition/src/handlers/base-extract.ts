@@ -91,7 +91,8 @@ export async function handleBaseExtractRequested(
             // No valid vendor line: an empty window; only orders named by the file could match.
             from: msg.window?.from ?? '9999-12-31',
             to: msg.window?.to ?? '0001-01-01',
-            ordemIds: vendorOrdemIds(ctx, msg.vendorParts),
+            // Or the window only: the matchers look up the orders it misses.
+            ...(msg.lookupMissing === true ? {} : { ordemIds: vendorOrdemIds(ctx, msg.vendorParts) }),
           };
     const records = new CopyTextBaseRecords(writer, rejects);
     for await (const chunk of ctx.base.read(msg.source.relation, scope, msg.slice)) {
@@ -107,7 +108,13 @@ export async function handleBaseExtractRequested(
     rejectsKey = keys.rejects(msg.jobId, 'base', msg.slice.index);
     await ctx.store.put(rejectsKey, JSON.stringify(rejects));
   }
-  const unit: BaseUnit = { parts, rows, invalid: rejects.length, rejectsKey };
+  const unit: BaseUnit = {
+    parts,
+    rows,
+    invalid: rejects.length,
+    rejectsKey,
+    ...(msg.lookupMissing === true ? { lookupMissing: true } : {}),
+  };
   await ctx.jobs.recordStageSpan(msg.jobId, 'base', startedAt, ctx.clock.now().toISOString());
   // Units are listed by name: the width keeps slice order (file order: first occurrence wins).
   const width = Math.max(2, String(msg.slice.count - 1).length);
