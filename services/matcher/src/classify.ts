@@ -357,11 +357,15 @@ export function matchShard(input: ShardInput): ShardMatch {
   };
 }
 
-/** The base lines into the table; a later line of an order already there is a base duplicate. */
-function readBase(state: ShardState): void {
+/**
+ * The base lines from byte `from` on into the table; a later line of an order already there is a
+ * base duplicate. A line found after the vendor lines were read (`readFound`) may be the order of
+ * a vendor line no base line had matched: it attaches to that line's entry.
+ */
+function readBase(state: ShardState, from = 0): void {
   const { B, orders } = state;
   const nb = B.length;
-  for (let pos = 0; pos < nb; ) {
+  for (let pos = from; pos < nb; ) {
     if (B[pos] === LF) {
       pos++;
       continue;
@@ -372,6 +376,7 @@ function readBase(state: ShardState): void {
     const hash = hashBytes(B, orders.baseWords, t1 + 1, t2);
     const first = orders.find(B, orders.baseWords, t1 + 1, t2, hash);
     if (first < 0) orders.add(t1 + 1, t2, hash, pos, 0);
+    else if (orders.lineStart(first) < 0) orders.attachBase(first, t1 + 1, t2, pos);
     else baseDuplicate(state, first, pos, end);
     pos = end + 1;
   }
@@ -496,22 +501,7 @@ function readFound(state: ShardState, found: Uint8Array): void {
   state.B = B;
   state.orders.rebase(B);
   state.divergences.rebase(B);
-  const { orders } = state;
-  for (let pos = from; pos < B.length; ) {
-    if (B[pos] === LF) {
-      pos++;
-      continue;
-    }
-    const t1 = nextTab(B, pos);
-    const t2 = nextTab(B, t1 + 1);
-    const end = lineEnd(B, t2 + 1);
-    const hash = hashBytes(B, orders.baseWords, t1 + 1, t2);
-    const entry = orders.find(B, orders.baseWords, t1 + 1, t2, hash);
-    if (entry < 0) orders.add(t1 + 1, t2, hash, pos, 0);
-    else if (orders.lineStart(entry) >= 0) baseDuplicate(state, entry, pos, end);
-    else orders.attachBase(entry, t1 + 1, t2, pos);
-    pos = end + 1;
-  }
+  readBase(state, from);
 }
 
 /** Each unmatched vendor line: compared with the base line looked up for it, else TIPO_1. */
