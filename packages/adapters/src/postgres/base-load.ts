@@ -4,6 +4,7 @@ import { escapeCopyText, type NormalizedRecord, ReconError } from '@recon/contra
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { baseUnavailable, closeClient, openClient, sqlState } from './connection.ts';
+import { uniqueOrdemIdIndexQuery } from './ordem-index.ts';
 import { parseRelation, quoteRelation } from './relation.ts';
 
 export interface LoadBaseOptions {
@@ -94,13 +95,7 @@ async function ensureTable(
   await client.query(`CREATE TABLE IF NOT EXISTS ${relation} ${TABLE_COLUMNS}`);
   // Any non-partial unique index on exactly (ordem_id) serves ON CONFLICT (ordem_id); only add
   // ours when there is none, so a table created elsewhere with its own key gets no duplicate.
-  const { rowCount } = await client.query(
-    `SELECT 1 FROM pg_index i
-       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-      WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indnkeyatts = 1
-        AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = 'ordem_id'`,
-    [relation],
-  );
+  const { rowCount } = await client.query(uniqueOrdemIdIndexQuery('$1::regclass'), [relation]);
   if (rowCount === 0) {
     const indexName = `${name.table.slice(0, 50)}_ordem_id_key`;
     await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS "${indexName}" ON ${relation} (ordem_id)`);

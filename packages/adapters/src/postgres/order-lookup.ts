@@ -2,6 +2,7 @@ import { type DateWindow, type RawBaseRow, ReconError } from '@recon/contracts';
 import pg from 'pg';
 import { extractError, selectList } from './base-extract.ts';
 import { baseUnavailable, closeClient, describeTarget, openClient } from './connection.ts';
+import { uniqueOrdemIdIndexQuery } from './ordem-index.ts';
 import { quoteRelation } from './relation.ts';
 
 /**
@@ -23,13 +24,10 @@ export async function ordersLookupable(url: string, name: string): Promise<boole
   }
 }
 
-const LOOKUPABLE = `SELECT EXISTS (
-  SELECT 1 FROM pg_index i
-  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-  WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid AND i.indnkeyatts = 1
-    AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = 'ordem_id'
-    AND a.atttypid IN ('text'::regtype, 'varchar'::regtype)
-) AS lookupable`;
+const LOOKUPABLE = `SELECT EXISTS (${uniqueOrdemIdIndexQuery(
+  'to_regclass($1)',
+  ` AND i.indisvalid AND a.atttypid IN ('text'::regtype, 'varchar'::regtype)`,
+)}) AS lookupable`;
 
 /**
  * The extraction's columns, the date printed by `to_char` (the extraction sets DateStyle on its
