@@ -396,15 +396,7 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
     const dup = base[0]!;
     const withDuplicates = [...base, { ...dup, linha: 7, valor: '1.00' }, { ...dup, linha: 8 }];
     const moreVendor = [...vendor, { ...vendor[0]!, linha: 9 }];
-    const input = {
-      jobId: 'JOB-20261122-000001',
-      scope: 'date-window' as const,
-      window: { from: '2026-11-01', to: '2026-11-21' },
-      timestamp: 0,
-      severity: DEFAULT_SEVERITY,
-      vendor: slices(moreVendor, r),
-      base: slices(withDuplicates, r),
-    };
+    const input = windowShard(slices(moreVendor, r), slices(withDuplicates, r));
     const out = classify(input);
     expect(out.baseDuplicates.length).toBeGreaterThanOrEqual(2);
     expect(out.vendorDuplicates.length).toBeGreaterThanOrEqual(1);
@@ -541,6 +533,20 @@ function expectToldApart(first: string, second: string): void {
   expect(out).toEqual(referenceClassify(input));
 }
 
+/** A shard in `date-window` scope (WINDOW) of the given slices. */
+function windowShard(vendor: readonly string[], base: readonly string[]) {
+  return {
+    jobId: 'JOB-20261122-000001',
+    scope: 'date-window' as const,
+    window: WINDOW,
+    timestamp: 0,
+    severity: DEFAULT_SEVERITY,
+    vendor,
+    base,
+  };
+}
+const WINDOW = { from: '2026-11-01', to: '2026-11-21' };
+
 function allScopeShard(vendor: readonly ShardRecord[], base: readonly ShardRecord[]) {
   return {
     jobId: 'JOB-20261122-000001',
@@ -567,8 +573,7 @@ function rec(ordem: string, linha: number): ShardRecord {
 
 describe('a shard whose base slices hold the window only, its unmatched orders looked up', () => {
   it('classifies as the shard whose slices held every base line of its orders', () => {
-    const window = { from: '2026-11-01', to: '2026-11-21' };
-    const inWindow = (x: ShardRecord) => x.data >= window.from && x.data <= window.to;
+    const inWindow = (x: ShardRecord) => x.data >= WINDOW.from && x.data <= WINDOW.to;
     for (let seed = 1; seed <= 8; seed++) {
       const r = rng(seed * 104_729);
       const generated = shard(seed + 50, 1200);
@@ -577,15 +582,8 @@ describe('a shard whose base slices hold the window only, its unmatched orders l
       const base = generated.base.filter((x) => !seen.has(x.ordem_id) && seen.add(x.ordem_id) !== null);
       const windowLines = base.filter(inWindow);
       const outside = base.filter((x) => !inWindow(x));
-      const common = {
-        jobId: 'JOB-20261122-000001',
-        scope: 'date-window' as const,
-        window,
-        timestamp: 1_700_000_000_000,
-        severity: DEFAULT_SEVERITY,
-        vendor: slices(generated.vendor, r),
-      };
-      const match = matchShard({ ...common, base: slices(windowLines, r) });
+      const vendor = slices(generated.vendor, r);
+      const match = matchShard(windowShard(vendor, slices(windowLines, r)));
       const unmatched = new Set(match.unmatchedOrders());
       const asked = outside.filter((x) => unmatched.has(x.ordem_id));
       expect(asked.length).toBeGreaterThan(0);
@@ -603,7 +601,7 @@ describe('a shard whose base slices hold the window only, its unmatched orders l
       const out = match.finish(Buffer.from(found.map((x) => encodeShardRecord(x.linha, x)).join('')), [
         reject,
       ]);
-      const expected = classify({ ...common, base: slices([...windowLines, ...found], r) });
+      const expected = classify(windowShard(vendor, slices([...windowLines, ...found], r)));
       expected.baseDuplicates.push(reject);
       expect({ ...out, divergences: divergenceColumnsToRows(out.divergences) }).toEqual(expected);
       expect(out.baseDuplicates.some((d) => d.conteudo.includes('3.21'))).toBe(true);
@@ -613,15 +611,8 @@ describe('a shard whose base slices hold the window only, its unmatched orders l
 
   it('calls an unmatched order TIPO_1 when nothing is found, as classifyShard does', () => {
     const { vendor, base } = shard(77, 600);
-    const input = {
-      jobId: 'JOB-20261122-000001',
-      scope: 'date-window' as const,
-      window: { from: '2026-11-01', to: '2026-11-21' },
-      timestamp: 0,
-      severity: DEFAULT_SEVERITY,
-      vendor: [vendor.map((x) => encodeShardRecord(x.linha, x)).join('')],
-      base: [base.map((x) => encodeShardRecord(x.linha, x)).join('')],
-    };
+    const encoded = (records: ShardRecord[]) => [records.map((x) => encodeShardRecord(x.linha, x)).join('')];
+    const input = windowShard(encoded(vendor), encoded(base));
     const match = matchShard(input);
     const unmatched = match.unmatchedOrders();
     const tipo1 = classify(input).divergences.filter((d) => d.tipo_divergencia === 'TIPO_1');
