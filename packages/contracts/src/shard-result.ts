@@ -54,21 +54,7 @@ export function divergenceRowsToColumns(rows: readonly DivergenceRow[]): Diverge
   const timestamp = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
-    b.job_id.add(i, r.job_id);
-    b.tipo_divergencia.add(i, r.tipo_divergencia);
-    b.severidade.add(i, r.severidade);
-    b.ordem_id.add(i, r.ordem_id);
-    b.fornecedor_id.add(i, r.fornecedor_id);
-    b.nome.add(i, r.nome);
-    b.ativo_id.add(i, r.ativo_id);
-    b.data.add(i, r.data);
-    b.data_base.add(i, r.data_base);
-    b.valor_csv.add(i, r.valor_csv);
-    b.valor_base.add(i, r.valor_base);
-    b.diferenca.add(i, r.diferenca);
-    b.campo.add(i, r.campo);
-    b.detalhes.add(i, r.detalhes);
-    b.hash_linha.add(i, r.hash_linha);
+    for (const column of SHARD_TEXT_COLUMNS) b[column].add(i, r[column]);
     if (r.linha_arquivo === null) linhaArquivoNulls[i] = 1;
     else linhaArquivo[i] = r.linha_arquivo;
     timestamp[i] = r.timestamp;

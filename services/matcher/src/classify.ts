@@ -10,11 +10,11 @@ import {
   type Severidade,
   type ShardCounts,
   type ShardRecord,
+  sameBytes,
   TIPOS,
   type TipoDivergencia,
-  unescapeShardField,
 } from '@recon/contracts';
-import { DivergenceLog, parseLinha } from './divergence-columns.ts';
+import { DivergenceLog, decodeField, parseLinha } from './divergence-columns.ts';
 import type { SeverityPolicy } from './severity.ts';
 
 export interface ShardInput {
@@ -485,7 +485,7 @@ function unmatchedOrders(state: ShardState): string[] {
   const ids: string[] = new Array(state.unmatchedCount);
   for (let i = 0; i < state.unmatchedCount; i++) {
     const t1 = nextTab(V, unmatched[2 * i]!);
-    ids[i] = unescapeShardField(V.toString('utf8', t1 + 1, nextTab(V, t1 + 1)));
+    ids[i] = decodeField(V, t1 + 1, nextTab(V, t1 + 1));
   }
   return ids;
 }
@@ -519,13 +519,9 @@ function settleUnmatched(state: ShardState): void {
     counts.matched++;
     counts.baseInScope++;
     // From fornecedor_id on, as claimVendor compares them.
-    let v = nextTab(V, nextTab(V, pos) + 1) + 1;
-    let b = orders.keyEnd(entry) + 1;
-    while (V[v] === B[b] && V[v] !== LF) {
-      v++;
-      b++;
-    }
-    if (V[v] !== LF || B[b] !== LF) fieldsDiffer(state, entry, pos, v);
+    const v = nextTab(V, nextTab(V, pos) + 1) + 1;
+    const b = orders.keyEnd(entry) + 1;
+    if (!sameBytes(V, v, lineEnd(V, v), B, b, lineEnd(B, b))) fieldsDiffer(state, entry, pos, v);
   }
 }
 

@@ -250,7 +250,7 @@ export class DivergenceLog {
       const fb = f + 8;
       // Each order's supplier is read once, from its first row.
       if (rowsOf[order]!++ === 0)
-        suppliers[order] = field(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
+        suppliers[order] = decodeField(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
       const tipoName = TIPOS[t]!;
       const sev = check?.campo === 'valor' ? this.valorSeverities[order]! : severityByType[tipoName];
 
@@ -341,7 +341,7 @@ function sortByOrdem(rows: number[], bytes: Buffer, keyStarts: Int32Array, keyEn
   for (const i of rows) {
     for (let k = keyStarts[i]!; k < keyEnds[i]!; k++) {
       if (bytes[k] === BACKSLASH) {
-        decoded[i] = field(bytes, keyStarts[i]!, keyEnds[i]!);
+        decoded[i] = decodeField(bytes, keyStarts[i]!, keyEnds[i]!);
         break;
       }
     }
@@ -350,8 +350,8 @@ function sortByOrdem(rows: number[], bytes: Buffer, keyStarts: Int32Array, keyEn
     const da = decoded[a];
     const db = decoded[b];
     if (da !== undefined || db !== undefined) {
-      const ka = da ?? field(bytes, keyStarts[a]!, keyEnds[a]!);
-      const kb = db ?? field(bytes, keyStarts[b]!, keyEnds[b]!);
+      const ka = da ?? decodeField(bytes, keyStarts[a]!, keyEnds[a]!);
+      const kb = db ?? decodeField(bytes, keyStarts[b]!, keyEnds[b]!);
       return ka < kb ? -1 : ka > kb ? 1 : a - b;
     }
     return compareUtf8(bytes, keyStarts[a]!, keyEnds[a]!, bytes, keyStarts[b]!, keyEnds[b]!) || a - b;
@@ -385,7 +385,7 @@ function text(bytes: Buffer, f: Int32Array, k: number): string {
 }
 
 /** The encoded field [from, to) as the string it encodes. */
-function field(bytes: Buffer, from: number, to: number): string {
+export function decodeField(bytes: Buffer, from: number, to: number): string {
   const s = bytes.toString('utf8', from, to);
   for (let k = from; k < to; k++) if (bytes[k] === BACKSLASH) return unescapeShardField(s);
   return s;
