@@ -26,9 +26,9 @@ import {
   FastRecordEncoder,
   normalizeRecord,
   RecordBlockReader,
+  ShardWriter,
   scanRecordBytes,
 } from '../packages/rules/src/index.ts';
-import { ShardWriter } from '../packages/rules/src/shard-writer.ts';
 import { classifyShard } from '../services/matcher/src/classify.ts';
 import { DEFAULT_SEVERITY } from '../services/matcher/src/severity.ts';
 import { divergenceOrder } from '../services/reporter/src/merge.ts';

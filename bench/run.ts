@@ -9,8 +9,9 @@
  * their code during the job, as in `recon run`); "warm" is a second job in a process whose workers
  * already ran one (as in a long-running server), unless `--skip-warm`.
  * `--repeat N` runs DuckDB and each recon job N times, interleaved (other work on the machine then
- * weighs on all of them alike; every other round in reverse order), and prints min and median. `--root` (default `.recon/bench`) keeps
- * the day, outputs and database apart from another bench running at the same time.
+ * weighs on all of them alike; every other round in reverse order), and prints min and median.
+ * `--root` (default `.recon/bench`) keeps the day, outputs and database apart from another bench
+ * running at the same time.
  * `--baseline DIR` also runs each recon job from another checkout (its own `bench/job.ts`), in the
  * same rounds: before/after figures under the same conditions.
  * `--distributed` adds the distributed stack (bench/distributed.ts).
