@@ -1,4 +1,4 @@
-import { type DateWindow, type RawBaseRow, ReconError } from '@recon/contracts';
+import type { DateWindow, RawBaseRow } from '@recon/contracts';
 import pg from 'pg';
 import { extractError, selectList } from './base-extract.ts';
 import { baseUnavailable, closeClient, describeTarget, openClient } from './connection.ts';
@@ -71,7 +71,6 @@ export class OrderLookups {
       });
       return result.rows;
     } catch (error) {
-      if (error instanceof ReconError) throw error;
       throw extractError(error, this.target, name, `looking up ${ordemIds.length} order(s) in ${name}`);
     }
   }
