@@ -471,6 +471,30 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
     expect(out).toEqual(referenceClassify(input));
   });
 
+  it('keeps each order its own diferenca and severity past the first thousands of divergent orders', () => {
+    // Thousands of divergent orders (the per-order store starts at about a thousand), TIPO_3_VALOR
+    // with differences of every size (LOW, MEDIUM and HIGH) between orders with none (TIPO_1).
+    const r = rng(13);
+    const amount = () => {
+      const cents = Math.floor(r() * 10 ** (1 + Math.floor(r() * 8)));
+      return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+    };
+    const vendor: ShardRecord[] = [];
+    const base: ShardRecord[] = [];
+    for (let k = 0; k < 5000; k++) {
+      const v = { ...rec(`V${k}`, 2 + k), valor: amount() };
+      vendor.push(v);
+      if (k % 4 !== 3) base.push({ ...v, linha: 0, valor: amount() });
+    }
+    const input = allScopeShard(vendor, base);
+    const out = classify(input);
+    const valor = out.divergences.filter((d) => d.tipo_divergencia === 'TIPO_3_VALOR');
+    expect(valor.length).toBeGreaterThan(3000);
+    expect(new Set(valor.map((d) => d.severidade))).toEqual(new Set(['LOW', 'MEDIUM', 'HIGH']));
+    expect(out.divergences.filter((d) => d.tipo_divergencia === 'TIPO_1').length).toBeGreaterThan(1000);
+    expect(out).toEqual(referenceClassify(input));
+  });
+
   it('writes values far longer than the columns first guessed (names and keys of kilobytes)', () => {
     // The divergence columns are sized from the shard's average line: a few huge values among
     // short ones grow them mid-shard, and a canonical line longer than its first buffer too.

@@ -91,9 +91,16 @@ export class DivergenceLog {
   private log = new Int32Array(STRIDE * 1024);
   /** 64 hex digits per divergent order. */
   private hashes = Buffer.allocUnsafe(64 * 1024);
-  /** Per divergent order: `diferenca` (TIPO_3 only, else null) and the TIPO_3_VALOR severity. */
-  private readonly diferencas: (string | null)[] = [];
-  private readonly valorSeverities: (Severidade | null)[] = [];
+  /**
+   * Per divergent order: its `diferenca` (TIPO_3 only, else empty), ASCII bytes
+   * [difEnds[order], difEnds[order + 1]) of `difs`, and its TIPO_3_VALOR severity (an index of
+   * SEVERIDADES). Typed arrays, not arrays of strings and nulls: each shard's fresh arrays changed
+   * their elements kind at their first value, and the optimized code of every shard's first
+   * divergences was thrown away for it.
+   */
+  private difs = Buffer.allocUnsafe(8 * 1024);
+  private difEnds = new Int32Array(1024 + 1);
+  private valorSeverities = new Uint8Array(1024);
   /**
    * Per divergent order, 16 ints: the field starts of its row's line (vendor, or base for TIPO_2),
    * then of its base line (TIPO_3), as `fieldBounds` gives them.
@@ -169,6 +176,12 @@ export class DivergenceLog {
       this.hashes = bigger;
     }
     if (16 * this.orders > this.bounds.length) this.bounds = grown(this.bounds);
+    if (this.orders >= this.difEnds.length) this.difEnds = grown(this.difEnds);
+    if (this.orders > this.valorSeverities.length) {
+      const bigger = new Uint8Array(2 * this.valorSeverities.length);
+      bigger.set(this.valorSeverities);
+      this.valorSeverities = bigger;
+    }
     this.bounds.set(f, 16 * order);
     if (fb !== null) this.bounds.set(fb, 16 * order + 8);
     // The canonical line (RULES §6): the six fields unescaped, in canonical order, joined by ';'.
@@ -182,8 +195,17 @@ export class DivergenceLog {
       at = copyField(bytes, f[k]!, f[k + 1]! - 1, out, at);
     }
     hashLinhaBytesInto(out.subarray(0, at), this.hashes, 64 * order);
-    this.diferencas.push(diferenca);
-    this.valorSeverities.push(valorSev);
+    let difEnd = this.difEnds[order]!;
+    if (diferenca !== null) {
+      if (difEnd + diferenca.length > this.difs.length) {
+        const bigger = Buffer.allocUnsafe(2 * (difEnd + diferenca.length));
+        this.difs.copy(bigger, 0, 0, difEnd);
+        this.difs = bigger;
+      }
+      difEnd += this.difs.write(diferenca, difEnd, 'latin1');
+    }
+    this.difEnds[order + 1] = difEnd;
+    this.valorSeverities[order] = valorSev === null ? 0 : SEVERIDADES.indexOf(valorSev);
     return order;
   }
 
@@ -252,7 +274,8 @@ export class DivergenceLog {
       if (rowsOf[order]!++ === 0)
         suppliers[order] = decodeField(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
       const tipoName = TIPOS[t]!;
-      const sev = check?.campo === 'valor' ? this.valorSeverities[order]! : severityByType[tipoName];
+      const sev =
+        check?.campo === 'valor' ? SEVERIDADES[this.valorSeverities[order]!]! : severityByType[tipoName];
 
       w.job_id.put(jobIdBytes, 0, jobIdBytes.length);
       w.tipo_divergencia.put(TIPO_BYTES[t]!, 0, TIPO_BYTES[t]!.length);
@@ -289,7 +312,8 @@ export class DivergenceLog {
         linhaArquivoNulls[i] = 1;
       } else {
         const k = check!.field;
-        const dif = this.diferencas[order]!;
+        const difStart = this.difEnds[order]!;
+        const difEnd = this.difEnds[order + 1]!;
         const campoBytes = CAMPO_BYTES[t]!;
         w.detalhes.append(campoBytes, 0, campoBytes.length);
         w.detalhes.append(IN_FILE, 0, IN_FILE.length);
@@ -298,14 +322,13 @@ export class DivergenceLog {
         w.detalhes.quoted(B, bounds[fb + k]!, bounds[fb + k + 1]! - 1, check!.quoted);
         if (k === VALOR) {
           w.detalhes.append(DIFFERENCE, 0, DIFFERENCE.length);
-          w.detalhes.ascii(dif);
+          w.detalhes.append(this.difs, difStart, difEnd);
           w.detalhes.append(CLOSE, 0, CLOSE.length);
         }
         w.data_base.put(B, bounds[fb + DATA]!, bounds[fb + DATA + 1]! - 1);
         w.valor_csv.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
         w.valor_base.put(B, bounds[fb + VALOR]!, bounds[fb + VALOR + 1]! - 1);
-        w.diferenca.ascii(dif);
-        w.diferenca.end();
+        w.diferenca.put(this.difs, difStart, difEnd);
         w.campo.put(campoBytes, 0, campoBytes.length);
         linhaArquivo[i] = parseLinha(src, bounds[f + LINHA]!);
       }
@@ -337,15 +360,7 @@ export class DivergenceLog {
  * which is decoded (a pair with one compares as strings).
  */
 function sortByOrdem(rows: number[], bytes: Buffer, keyStarts: Int32Array, keyEnds: Int32Array): void {
-  const decoded: (string | undefined)[] = [];
-  for (const i of rows) {
-    for (let k = keyStarts[i]!; k < keyEnds[i]!; k++) {
-      if (bytes[k] === BACKSLASH) {
-        decoded[i] = decodeField(bytes, keyStarts[i]!, keyEnds[i]!);
-        break;
-      }
-    }
-  }
+  const decoded = escapedKeys(rows, bytes, keyStarts, keyEnds);
   rows.sort((a, b) => {
     const da = decoded[a];
     const db = decoded[b];
@@ -356,6 +371,25 @@ function sortByOrdem(rows: number[], bytes: Buffer, keyStarts: Int32Array, keyEn
     }
     return compareUtf8(bytes, keyStarts[a]!, keyEnds[a]!, bytes, keyStarts[b]!, keyEnds[b]!) || a - b;
   });
+}
+
+/** The keys of `rows` that hold an escape, decoded (by row; the others are left undefined). */
+function escapedKeys(
+  rows: readonly number[],
+  bytes: Buffer,
+  keyStarts: Int32Array,
+  keyEnds: Int32Array,
+): (string | undefined)[] {
+  const decoded: (string | undefined)[] = [];
+  for (const i of rows) {
+    for (let k = keyStarts[i]!; k < keyEnds[i]!; k++) {
+      if (bytes[k] === BACKSLASH) {
+        decoded[i] = decodeField(bytes, keyStarts[i]!, keyEnds[i]!);
+        break;
+      }
+    }
+  }
+  return decoded;
 }
 
 function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
@@ -462,12 +496,6 @@ class ColumnWriter {
     if (quoted) this.bytes[this.at++] = QUOTE;
     this.at = copyField(src, from, to, this.bytes, this.at);
     if (quoted) this.bytes[this.at++] = QUOTE;
-  }
-
-  /** A piece of this row's value: an ASCII string. */
-  ascii(s: string): void {
-    this.room(s.length);
-    for (let k = 0; k < s.length; k++) this.bytes[this.at++] = s.charCodeAt(k);
   }
 
   finish(): TextColumnData {
