@@ -43,8 +43,16 @@ const tipo = (t: TipoDivergencia) => TIPOS.indexOf(t);
 const TIPO_1 = tipo('TIPO_1');
 const TIPO_2 = tipo('TIPO_2');
 
+/** A TIPO_3 check: its tipo code, the field it compares, and whether detalhes quotes its values. */
+interface FieldCheck {
+  tipo: number;
+  campo: Campo;
+  field: number;
+  quoted: boolean;
+}
+
 /** The TIPO_3 checks in the order rows come out per order (as RULES §4 lists the fields). */
-const FIELD_CHECKS: { tipo: number; campo: Campo; field: number; quoted: boolean }[] = [
+const FIELD_CHECKS: FieldCheck[] = [
   { tipo: tipo('TIPO_3_VALOR'), campo: 'valor', field: VALOR, quoted: false },
   { tipo: tipo('TIPO_3_DATA'), campo: 'data', field: DATA, quoted: false },
   { tipo: tipo('TIPO_3_NOME'), campo: 'nome', field: NOME, quoted: true },
@@ -59,6 +67,8 @@ const RANK = (() => {
   const sorted = [...TIPOS].sort();
   return Int32Array.from(TIPOS, (t) => sorted.indexOf(t));
 })();
+/** Per rank: its tipo code (RANK's inverse). */
+const TIPO_OF_RANK = Int32Array.from(TIPOS, (_, rank) => RANK.indexOf(rank));
 
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
 const TIPO_BYTES = TIPOS.map(utf8);
@@ -212,11 +222,58 @@ export class DivergenceLog {
   /**
    * The logged rows as columns, sorted by (tipo_divergencia, ordem_id) as RULES §6 orders them
    * (ordem_id by UTF-16 units, as the strings compare), and their counts added to `counts`.
+   *
+   * The rows of each tipo are written by a loop of their own (TIPO_1, TIPO_2, the TIPO_3 checks):
+   * one loop for every tipo made a function so large that compiling it took a worker ~50 ms, and
+   * each tipo it met for the first time in a shard threw that code away and compiled it again.
    */
   finish(counts: ShardCounts): DivergenceColumns {
+    const n = this.rows;
+    const { sorted, groupEnds, textBytes } = this.sortedRows();
+    const out = new RowWriters(n, this.orders, textBytes, this.context.jobId);
+    const severityByType = this.context.severity.byType as Record<TipoDivergencia, Severidade>;
+    let from = 0;
+    for (let rank = 0; rank < groupEnds.length; rank++) {
+      const to = groupEnds[rank]!;
+      if (to === from) continue;
+      const t = TIPO_OF_RANK[rank]!;
+      const tipoName = TIPOS[t]!;
+      const check = CHECK_OF[t];
+      if (t === TIPO_1) this.writeMissingInBase(out, sorted, from, to);
+      else if (t === TIPO_2) this.writeMissingInFile(out, sorted, from, to);
+      else this.writeFieldsDiffer(out, sorted, from, to, t, check!);
+      counts.byType[tipoName] += to - from;
+      if (check?.campo === 'valor') {
+        for (let i = from; i < to; i++) {
+          counts.bySeverity[SEVERIDADES[this.valorSeverities[this.log[STRIDE * sorted[i]! + 1]!]!]!]++;
+        }
+      } else counts.bySeverity[severityByType[tipoName]] += to - from;
+      from = to;
+    }
+    const bySupplier = new Map<string, number>();
+    for (let order = 0; order < this.orders; order++) {
+      const supplier = out.suppliers[order]!;
+      bySupplier.set(supplier, (bySupplier.get(supplier) ?? 0) + out.rowsOf[order]!);
+    }
+    for (const [supplier, rows] of bySupplier)
+      counts.bySupplier[supplier] = (counts.bySupplier[supplier] ?? 0) + rows;
+    counts.rows += n;
+    return {
+      rows: n,
+      text: finishTextColumns(out.w),
+      linhaArquivo: out.linhaArquivo,
+      linhaArquivoNulls: out.linhaArquivoNulls,
+      timestamp: new Float64Array(n).fill(this.context.timestamp),
+    };
+  }
+
+  /**
+   * The logged rows in output order: by tipo (in the order of the tipo strings), then by ordem_id.
+   * `groupEnds[rank]`: where the rows of the tipo of that rank end in `sorted`.
+   */
+  private sortedRows(): { sorted: Int32Array; groupEnds: Int32Array; textBytes: number } {
     const { V, B, log, bounds } = this;
     const n = this.rows;
-    // Rows by tipo (in the order of the tipo strings), then by ordem_id within each tipo.
     const byRank: number[][] = TIPOS.map(() => []);
     // Each row's ordem_id: where its bytes lie (in B for TIPO_2, else in V).
     const keyStarts = new Int32Array(n);
@@ -230,17 +287,142 @@ export class DivergenceLog {
       textBytes += bounds[o + 7]! - bounds[o]!;
     }
     const sorted = new Int32Array(n);
+    const groupEnds = new Int32Array(byRank.length);
     let next = 0;
     for (let rank = 0; rank < byRank.length; rank++) {
       const rows = byRank[rank]!;
       if (rows.length > 1) sortByOrdem(rows, rank === RANK[TIPO_2] ? B : V, keyStarts, keyEnds);
       for (const i of rows) sorted[next++] = i;
+      groupEnds[rank] = next;
     }
+    return { sorted, groupEnds, textBytes };
+  }
 
+  /**
+   * What every row writes (job_id to hash_linha) for row `i` of tipo `t` and its order's line in
+   * `src`; the order's supplier is read once, from its first row. Returns the order's bounds index.
+   */
+  private writeCommon(out: RowWriters, i: number, t: number, sev: number, src: Buffer): number {
+    const order = this.log[STRIDE * i + 1]!;
+    const { bounds } = this;
+    const { w } = out;
+    const f = 16 * order;
+    if (out.rowsOf[order]!++ === 0)
+      out.suppliers[order] = decodeField(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
+    w.job_id.put(out.jobIdBytes, 0, out.jobIdBytes.length);
+    w.tipo_divergencia.put(TIPO_BYTES[t]!, 0, TIPO_BYTES[t]!.length);
+    w.severidade.put(SEVERITY_BYTES[sev]!, 0, SEVERITY_BYTES[sev]!.length);
+    w.ordem_id.field(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1);
+    w.fornecedor_id.field(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
+    w.nome.field(src, bounds[f + NOME]!, bounds[f + NOME + 1]! - 1);
+    w.ativo_id.field(src, bounds[f + ATIVO]!, bounds[f + ATIVO + 1]! - 1);
+    w.data.put(src, bounds[f + DATA]!, bounds[f + DATA + 1]! - 1);
+    w.hash_linha.put(this.hashes, 64 * order, 64 * order + 64);
+    return f;
+  }
+
+  /** TIPO_1 rows sorted[from..to): the vendor line, no base line (RULES §6 detalhes). */
+  private writeMissingInBase(out: RowWriters, sorted: Int32Array, from: number, to: number): void {
+    const { V, bounds } = this;
+    const { w } = out;
+    const sev = SEVERIDADES.indexOf(this.context.severity.byType.TIPO_1);
+    for (let k = from; k < to; k++) {
+      const f = this.writeCommon(out, sorted[k]!, TIPO_1, sev, V);
+      w.detalhes.append(ORDEM_, 0, ORDEM_.length);
+      w.detalhes.quoted(V, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1, false);
+      w.detalhes.append(IN_FILE_LINE, 0, IN_FILE_LINE.length);
+      w.detalhes.append(V, bounds[f + LINHA]!, bounds[f + LINHA + 1]! - 1);
+      w.detalhes.append(NOT_IN_BASE, 0, NOT_IN_BASE.length);
+      w.detalhes.end();
+      w.data_base.none();
+      w.valor_csv.put(V, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
+      w.valor_base.none();
+      w.diferenca.none();
+      w.campo.none();
+      out.linhaArquivo[k] = parseLinha(V, bounds[f + LINHA]!);
+    }
+  }
+
+  /** TIPO_2 rows sorted[from..to): the base line, no vendor line. */
+  private writeMissingInFile(out: RowWriters, sorted: Int32Array, from: number, to: number): void {
+    const { B, bounds } = this;
+    const { w } = out;
+    const sev = SEVERIDADES.indexOf(this.context.severity.byType.TIPO_2);
+    for (let k = from; k < to; k++) {
+      const f = this.writeCommon(out, sorted[k]!, TIPO_2, sev, B);
+      w.detalhes.append(ORDEM_, 0, ORDEM_.length);
+      w.detalhes.quoted(B, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1, false);
+      w.detalhes.append(IN_BASE_NOT_FILE, 0, IN_BASE_NOT_FILE.length);
+      w.detalhes.end();
+      w.data_base.put(B, bounds[f + DATA]!, bounds[f + DATA + 1]! - 1);
+      w.valor_csv.none();
+      w.valor_base.put(B, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
+      w.diferenca.none();
+      w.campo.none();
+      out.linhaArquivoNulls[k] = 1;
+    }
+  }
+
+  /** TIPO_3 rows sorted[from..to) of one check: the vendor line and its base line differ there. */
+  private writeFieldsDiffer(
+    out: RowWriters,
+    sorted: Int32Array,
+    from: number,
+    to: number,
+    t: number,
+    check: FieldCheck,
+  ): void {
+    const { V, B, bounds, difs, difEnds } = this;
+    const { w } = out;
+    const k = check.field;
+    const campoBytes = CAMPO_BYTES[t]!;
+    const typeSev =
+      check.campo === 'valor'
+        ? -1
+        : SEVERIDADES.indexOf(
+            this.context.severity.byType[TIPOS[t] as Exclude<TipoDivergencia, 'TIPO_3_VALOR'>],
+          );
+    for (let r = from; r < to; r++) {
+      const i = sorted[r]!;
+      const order = this.log[STRIDE * i + 1]!;
+      const f = this.writeCommon(out, i, t, typeSev < 0 ? this.valorSeverities[order]! : typeSev, V);
+      const fb = f + 8;
+      w.detalhes.append(campoBytes, 0, campoBytes.length);
+      w.detalhes.append(IN_FILE, 0, IN_FILE.length);
+      w.detalhes.quoted(V, bounds[f + k]!, bounds[f + k + 1]! - 1, check.quoted);
+      w.detalhes.append(IN_BASE, 0, IN_BASE.length);
+      w.detalhes.quoted(B, bounds[fb + k]!, bounds[fb + k + 1]! - 1, check.quoted);
+      if (k === VALOR) {
+        w.detalhes.append(DIFFERENCE, 0, DIFFERENCE.length);
+        w.detalhes.append(difs, difEnds[order]!, difEnds[order + 1]!);
+        w.detalhes.append(CLOSE, 0, CLOSE.length);
+      }
+      w.detalhes.end();
+      w.data_base.put(B, bounds[fb + DATA]!, bounds[fb + DATA + 1]! - 1);
+      w.valor_csv.put(V, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
+      w.valor_base.put(B, bounds[fb + VALOR]!, bounds[fb + VALOR + 1]! - 1);
+      w.diferenca.put(difs, difEnds[order]!, difEnds[order + 1]!);
+      w.campo.put(campoBytes, 0, campoBytes.length);
+      out.linhaArquivo[r] = parseLinha(V, bounds[f + LINHA]!);
+    }
+  }
+}
+
+/** The columns of a shard's rows being written, and the per-order supplier counts. */
+class RowWriters {
+  readonly w: Record<TextColumnName, ColumnWriter>;
+  readonly linhaArquivo: Float64Array;
+  readonly linhaArquivoNulls: Uint8Array;
+  readonly jobIdBytes: Buffer;
+  /** Rows per divergent order (the supplier counts, per supplier once the rows are written). */
+  readonly rowsOf: Int32Array;
+  readonly suppliers: string[];
+
+  constructor(n: number, orders: number, textBytes: number, jobId: string) {
     // A first guess of each column's size from the lines' (grown when short).
     const per = Math.ceil(textBytes / Math.max(n, 1));
     const guess: Partial<Record<TextColumnName, number>> = {
-      job_id: this.context.jobId.length * 3,
+      job_id: jobId.length * 3,
       tipo_divergencia: 17,
       ordem_id: per >> 2,
       fornecedor_id: per >> 3,
@@ -249,108 +431,12 @@ export class DivergenceLog {
       detalhes: 64 + (per >> 1),
       hash_linha: 64,
     };
-    const w = textColumnBuilders((column) => new ColumnWriter(n, guess[column] ?? 10));
-    const linhaArquivo = new Float64Array(n);
-    const linhaArquivoNulls = new Uint8Array(n);
-    const timestamp = new Float64Array(n).fill(this.context.timestamp);
-    const jobIdBytes = utf8(this.context.jobId);
-    const byType = counts.byType;
-    const bySeverity = counts.bySeverity;
-    /** Rows per divergent order (the supplier counts, per supplier once the rows are written). */
-    const rowsOf = new Int32Array(this.orders);
-    const suppliers: string[] = new Array(this.orders);
-    const severityByType = this.context.severity.byType as Record<TipoDivergencia, Severidade>;
-
-    for (let i = 0; i < n; i++) {
-      const r = STRIDE * sorted[i]!;
-      const t = log[r]!;
-      const order = log[r + 1]!;
-      const check = CHECK_OF[t];
-      // The row's record: the base line for TIPO_2, else the vendor line (and its base line, fb).
-      const src = t === TIPO_2 ? B : V;
-      const f = 16 * order;
-      const fb = f + 8;
-      // Each order's supplier is read once, from its first row.
-      if (rowsOf[order]!++ === 0)
-        suppliers[order] = decodeField(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
-      const tipoName = TIPOS[t]!;
-      const sev =
-        check?.campo === 'valor' ? SEVERIDADES[this.valorSeverities[order]!]! : severityByType[tipoName];
-
-      w.job_id.put(jobIdBytes, 0, jobIdBytes.length);
-      w.tipo_divergencia.put(TIPO_BYTES[t]!, 0, TIPO_BYTES[t]!.length);
-      const sevBytes = SEVERITY_BYTES[SEVERIDADES.indexOf(sev)]!;
-      w.severidade.put(sevBytes, 0, sevBytes.length);
-      w.ordem_id.field(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1);
-      w.fornecedor_id.field(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
-      w.nome.field(src, bounds[f + NOME]!, bounds[f + NOME + 1]! - 1);
-      w.ativo_id.field(src, bounds[f + ATIVO]!, bounds[f + ATIVO + 1]! - 1);
-      w.data.put(src, bounds[f + DATA]!, bounds[f + DATA + 1]! - 1);
-      w.hash_linha.put(this.hashes, 64 * order, 64 * order + 64);
-      // detalhes (RULES §6 examples), data_base, the amounts and the line number.
-      if (t === TIPO_1) {
-        w.detalhes.append(ORDEM_, 0, ORDEM_.length);
-        w.detalhes.quoted(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1, false);
-        w.detalhes.append(IN_FILE_LINE, 0, IN_FILE_LINE.length);
-        w.detalhes.append(src, bounds[f + LINHA]!, bounds[f + LINHA + 1]! - 1);
-        w.detalhes.append(NOT_IN_BASE, 0, NOT_IN_BASE.length);
-        w.data_base.none();
-        w.valor_csv.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
-        w.valor_base.none();
-        w.diferenca.none();
-        w.campo.none();
-        linhaArquivo[i] = parseLinha(src, bounds[f + LINHA]!);
-      } else if (t === TIPO_2) {
-        w.detalhes.append(ORDEM_, 0, ORDEM_.length);
-        w.detalhes.quoted(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1, false);
-        w.detalhes.append(IN_BASE_NOT_FILE, 0, IN_BASE_NOT_FILE.length);
-        w.data_base.put(src, bounds[f + DATA]!, bounds[f + DATA + 1]! - 1);
-        w.valor_csv.none();
-        w.valor_base.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
-        w.diferenca.none();
-        w.campo.none();
-        linhaArquivoNulls[i] = 1;
-      } else {
-        const k = check!.field;
-        const difStart = this.difEnds[order]!;
-        const difEnd = this.difEnds[order + 1]!;
-        const campoBytes = CAMPO_BYTES[t]!;
-        w.detalhes.append(campoBytes, 0, campoBytes.length);
-        w.detalhes.append(IN_FILE, 0, IN_FILE.length);
-        w.detalhes.quoted(src, bounds[f + k]!, bounds[f + k + 1]! - 1, check!.quoted);
-        w.detalhes.append(IN_BASE, 0, IN_BASE.length);
-        w.detalhes.quoted(B, bounds[fb + k]!, bounds[fb + k + 1]! - 1, check!.quoted);
-        if (k === VALOR) {
-          w.detalhes.append(DIFFERENCE, 0, DIFFERENCE.length);
-          w.detalhes.append(this.difs, difStart, difEnd);
-          w.detalhes.append(CLOSE, 0, CLOSE.length);
-        }
-        w.data_base.put(B, bounds[fb + DATA]!, bounds[fb + DATA + 1]! - 1);
-        w.valor_csv.put(src, bounds[f + VALOR]!, bounds[f + VALOR + 1]! - 1);
-        w.valor_base.put(B, bounds[fb + VALOR]!, bounds[fb + VALOR + 1]! - 1);
-        w.diferenca.put(this.difs, difStart, difEnd);
-        w.campo.put(campoBytes, 0, campoBytes.length);
-        linhaArquivo[i] = parseLinha(src, bounds[f + LINHA]!);
-      }
-      w.detalhes.end();
-      byType[tipoName]++;
-      bySeverity[sev]++;
-    }
-    const bySupplier = new Map<string, number>();
-    for (let order = 0; order < this.orders; order++) {
-      const supplier = suppliers[order]!;
-      bySupplier.set(supplier, (bySupplier.get(supplier) ?? 0) + rowsOf[order]!);
-    }
-    for (const [supplier, rows] of bySupplier)
-      counts.bySupplier[supplier] = (counts.bySupplier[supplier] ?? 0) + rows;
-    counts.rows += n;
-    return {
-      rows: n,
-      text: finishTextColumns(w),
-      linhaArquivo,
-      linhaArquivoNulls,
-      timestamp,
-    };
+    this.w = textColumnBuilders((column) => new ColumnWriter(n, guess[column] ?? 10));
+    this.linhaArquivo = new Float64Array(n);
+    this.linhaArquivoNulls = new Uint8Array(n);
+    this.jobIdBytes = utf8(jobId);
+    this.rowsOf = new Int32Array(orders);
+    this.suppliers = new Array(orders);
   }
 }
 
