@@ -87,23 +87,30 @@ export class DistributedJobControl implements JobControl {
         `job ${open.jobId} (${open.status}) is already reconciling reference date ${referenceDate}; one job per date at a time — retry when it has ended`,
       );
     }
-    const jobId = await this.freeJobId(now);
-    const request: JobRequested = {
-      jobId,
-      file: { key: input.key },
-      base: { kind: 'postgres', relation: this.o.baseRelation },
-      scope: input.scope ?? this.o.scope,
-      referenceDate,
-      arrivedAt: now.toISOString(),
-      // As a file dropped in the bucket (ingest's Object Created route).
-      maxInvalidRate: DEFAULT_OBJECT_CREATED_OPTIONS.maxInvalidRate,
-      shardCount: defaultShardCount(size, 0),
-      chunkBytes: DEFAULT_OBJECT_CREATED_OPTIONS.chunkBytes,
-      fileSha256,
-    };
-    await this.o.jobs.createJob(request, now.toISOString());
-    await this.o.events.publish('job.requested', `job.requested:${jobId}`, request);
-    return { jobId, status: 'RECEIVED', alreadyReconciled: false };
+    // The job id is taken by creating the job under it: a free id probed first and created after
+    // could be taken in between (another server, a job of the same id), and this server would then
+    // announce that job as its own.
+    const day = now.toISOString().slice(0, 10).replaceAll('-', '');
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const jobId = `JOB-${day}-${String(randomInt(1_000_000)).padStart(6, '0')}`;
+      const request: JobRequested = {
+        jobId,
+        file: { key: input.key },
+        base: { kind: 'postgres', relation: this.o.baseRelation },
+        scope: input.scope ?? this.o.scope,
+        referenceDate,
+        arrivedAt: now.toISOString(),
+        // As a file dropped in the bucket (ingest's Object Created route).
+        maxInvalidRate: DEFAULT_OBJECT_CREATED_OPTIONS.maxInvalidRate,
+        shardCount: defaultShardCount(size, 0),
+        chunkBytes: DEFAULT_OBJECT_CREATED_OPTIONS.chunkBytes,
+        fileSha256,
+      };
+      if (!(await this.o.jobs.createJob(request, now.toISOString()))) continue;
+      await this.o.events.publish('job.requested', `job.requested:${jobId}`, request);
+      return { jobId, status: 'RECEIVED', alreadyReconciled: false };
+    }
+    throw new ReconError('INTERNAL', `no free job id for ${day} after 100 tries`);
   }
 
   async reprocess(jobId: string): Promise<{ jobId: string; status: JobStatus }> {
@@ -119,16 +126,6 @@ export class DistributedJobControl implements JobControl {
       message: (job) =>
         `cancelled through the admin API by key ${by} while ${job.status}; checkpoint written`,
     });
-  }
-
-  /** `JOB-<day>-<6 random digits>`, probing the job store for a free one. */
-  private async freeJobId(now: Date): Promise<string> {
-    const day = now.toISOString().slice(0, 10).replaceAll('-', '');
-    for (let probe = 0; probe < 100; probe++) {
-      const id = `JOB-${day}-${String(randomInt(1_000_000)).padStart(6, '0')}`;
-      if ((await this.o.jobs.getJob(id)) === undefined) return id;
-    }
-    throw new ReconError('INTERNAL', `no free job id for ${day} after 100 tries`);
   }
 }
 
