@@ -201,8 +201,10 @@ export class WorkerPool {
     // thread while the worker goes on in the slower tiers; when the workers already fill every
     // core, that thread waits for a core, and the first chunks and shards of a job ran unoptimized
     // for much longer than the compilation takes. Compiling on the worker itself was faster: on
-    // the 1M-line day (2 cores, 2 workers) a cold job took some 10% less time and CPU. Read when
-    // a worker's isolate is created; a pool with cores to spare keeps the background compiler.
+    // the 1M-line day (2 cores, 2 workers) cold jobs took 4–10% less time and 6–10% less CPU, in
+    // rounds interleaved with the background compiler's. Read when a worker's isolate is created;
+    // a pool with cores to spare keeps the background compiler. The flag is process-wide: pools
+    // of different sizes starting at once could each give the other's workers its setting.
     setFlagsFromString(
       this.options.size >= availableParallelism()
         ? '--no-concurrent-recompilation'
