@@ -100,7 +100,7 @@ export class DivergenceLog {
   private orders = 0;
   private log = new Int32Array(STRIDE * 1024);
   /** 64 hex digits per divergent order. */
-  private hashes = Buffer.allocUnsafe(64 * 1024);
+  private hashes: Buffer = Buffer.allocUnsafe(64 * 1024);
   /**
    * Per divergent order: its `diferenca` (TIPO_3 only, else empty), ASCII bytes
    * [difEnds[order], difEnds[order + 1]) of `difs`, and its TIPO_3_VALOR severity (an index of
@@ -108,9 +108,9 @@ export class DivergenceLog {
    * their elements kind at their first value, and the optimized code of every shard's first
    * divergences was thrown away for it.
    */
-  private difs = Buffer.allocUnsafe(8 * 1024);
+  private difs: Buffer = Buffer.allocUnsafe(8 * 1024);
   private difEnds = new Int32Array(1024 + 1);
-  private valorSeverities = new Uint8Array(1024);
+  private valorSeverities = new Int32Array(1024);
   /**
    * Per divergent order, 16 ints: the field starts of its row's line (vendor, or base for TIPO_2),
    * then of its base line (TIPO_3), as `fieldBounds` gives them.
@@ -180,18 +180,10 @@ export class DivergenceLog {
     valorSev: Severidade | null,
   ): number {
     const order = this.orders++;
-    if (64 * this.orders > this.hashes.length) {
-      const bigger = Buffer.allocUnsafe(this.hashes.length * 2);
-      this.hashes.copy(bigger);
-      this.hashes = bigger;
-    }
+    this.hashes = withRoom(this.hashes, 64 * order, 64 * this.orders);
     if (16 * this.orders > this.bounds.length) this.bounds = grown(this.bounds);
     if (this.orders >= this.difEnds.length) this.difEnds = grown(this.difEnds);
-    if (this.orders > this.valorSeverities.length) {
-      const bigger = new Uint8Array(2 * this.valorSeverities.length);
-      bigger.set(this.valorSeverities);
-      this.valorSeverities = bigger;
-    }
+    if (this.orders > this.valorSeverities.length) this.valorSeverities = grown(this.valorSeverities);
     this.bounds.set(f, 16 * order);
     if (fb !== null) this.bounds.set(fb, 16 * order + 8);
     // The canonical line (RULES §6): the six fields unescaped, in canonical order, joined by ';'.
@@ -207,11 +199,7 @@ export class DivergenceLog {
     hashLinhaBytesInto(out.subarray(0, at), this.hashes, 64 * order);
     let difEnd = this.difEnds[order]!;
     if (diferenca !== null) {
-      if (difEnd + diferenca.length > this.difs.length) {
-        const bigger = Buffer.allocUnsafe(2 * (difEnd + diferenca.length));
-        this.difs.copy(bigger, 0, 0, difEnd);
-        this.difs = bigger;
-      }
+      this.difs = withRoom(this.difs, difEnd, difEnd + diferenca.length);
       difEnd += this.difs.write(diferenca, difEnd, 'latin1');
     }
     this.difEnds[order + 1] = difEnd;
@@ -231,25 +219,19 @@ export class DivergenceLog {
     const n = this.rows;
     const { sorted, groupEnds, textBytes } = this.sortedRows();
     const out = new RowWriters(n, this.orders, textBytes, this.context.jobId);
-    const severityByType = this.context.severity.byType as Record<TipoDivergencia, Severidade>;
     let from = 0;
     for (let rank = 0; rank < groupEnds.length; rank++) {
       const to = groupEnds[rank]!;
       if (to === from) continue;
       const t = TIPO_OF_RANK[rank]!;
-      const tipoName = TIPOS[t]!;
-      const check = CHECK_OF[t];
       if (t === TIPO_1) this.writeMissingInBase(out, sorted, from, to);
       else if (t === TIPO_2) this.writeMissingInFile(out, sorted, from, to);
-      else this.writeFieldsDiffer(out, sorted, from, to, t, check!);
-      counts.byType[tipoName] += to - from;
-      if (check?.campo === 'valor') {
-        for (let i = from; i < to; i++) {
-          counts.bySeverity[SEVERIDADES[this.valorSeverities[this.log[STRIDE * sorted[i]! + 1]!]!]!]++;
-        }
-      } else counts.bySeverity[severityByType[tipoName]] += to - from;
+      else this.writeFieldsDiffer(out, sorted, from, to, t, CHECK_OF[t]!);
+      counts.byType[TIPOS[t]!] += to - from;
       from = to;
     }
+    for (let sev = 0; sev < SEVERIDADES.length; sev++)
+      counts.bySeverity[SEVERIDADES[sev]!] += out.rowsBySeverity[sev]!;
     const bySupplier = new Map<string, number>();
     for (let order = 0; order < this.orders; order++) {
       const supplier = out.suppliers[order]!;
@@ -299,8 +281,9 @@ export class DivergenceLog {
   }
 
   /**
-   * What every row writes (job_id to hash_linha) for row `i` of tipo `t` and its order's line in
-   * `src`; the order's supplier is read once, from its first row. Returns the order's bounds index.
+   * What every row writes (job_id to hash_linha) for row `i` of tipo `t`, severity `sev` (an index
+   * of SEVERIDADES), and its order's line in `src`; the row is counted under its severity, and the
+   * order's supplier is read once, from its first row. Returns the order's bounds index.
    */
   private writeCommon(out: RowWriters, i: number, t: number, sev: number, src: Buffer): number {
     const order = this.log[STRIDE * i + 1]!;
@@ -312,6 +295,7 @@ export class DivergenceLog {
     w.job_id.put(out.jobIdBytes, 0, out.jobIdBytes.length);
     w.tipo_divergencia.put(TIPO_BYTES[t]!, 0, TIPO_BYTES[t]!.length);
     w.severidade.put(SEVERITY_BYTES[sev]!, 0, SEVERITY_BYTES[sev]!.length);
+    out.rowsBySeverity[sev]!++;
     w.ordem_id.field(src, bounds[f + ORDEM]!, bounds[f + ORDEM + 1]! - 1);
     w.fornecedor_id.field(src, bounds[f + FORNECEDOR]!, bounds[f + FORNECEDOR + 1]! - 1);
     w.nome.field(src, bounds[f + NOME]!, bounds[f + NOME + 1]! - 1);
@@ -321,11 +305,18 @@ export class DivergenceLog {
     return f;
   }
 
+  /** The severity of every row of tipo `t` (not TIPO_3_VALOR), as an index of SEVERIDADES. */
+  private typeSeverity(t: number): number {
+    return SEVERIDADES.indexOf(
+      this.context.severity.byType[TIPOS[t] as Exclude<TipoDivergencia, 'TIPO_3_VALOR'>],
+    );
+  }
+
   /** TIPO_1 rows sorted[from..to): the vendor line, no base line (RULES §6 detalhes). */
   private writeMissingInBase(out: RowWriters, sorted: Int32Array, from: number, to: number): void {
     const { V, bounds } = this;
     const { w } = out;
-    const sev = SEVERIDADES.indexOf(this.context.severity.byType.TIPO_1);
+    const sev = this.typeSeverity(TIPO_1);
     for (let k = from; k < to; k++) {
       const f = this.writeCommon(out, sorted[k]!, TIPO_1, sev, V);
       w.detalhes.append(ORDEM_, 0, ORDEM_.length);
@@ -347,7 +338,7 @@ export class DivergenceLog {
   private writeMissingInFile(out: RowWriters, sorted: Int32Array, from: number, to: number): void {
     const { B, bounds } = this;
     const { w } = out;
-    const sev = SEVERIDADES.indexOf(this.context.severity.byType.TIPO_2);
+    const sev = this.typeSeverity(TIPO_2);
     for (let k = from; k < to; k++) {
       const f = this.writeCommon(out, sorted[k]!, TIPO_2, sev, B);
       w.detalhes.append(ORDEM_, 0, ORDEM_.length);
@@ -376,12 +367,8 @@ export class DivergenceLog {
     const { w } = out;
     const k = check.field;
     const campoBytes = CAMPO_BYTES[t]!;
-    const typeSev =
-      check.campo === 'valor'
-        ? -1
-        : SEVERIDADES.indexOf(
-            this.context.severity.byType[TIPOS[t] as Exclude<TipoDivergencia, 'TIPO_3_VALOR'>],
-          );
+    // TIPO_3_VALOR: each order's own, by its difference.
+    const typeSev = check.campo === 'valor' ? -1 : this.typeSeverity(t);
     for (let r = from; r < to; r++) {
       const i = sorted[r]!;
       const order = this.log[STRIDE * i + 1]!;
@@ -408,7 +395,7 @@ export class DivergenceLog {
   }
 }
 
-/** The columns of a shard's rows being written, and the per-order supplier counts. */
+/** The columns of a shard's rows being written, the per-order supplier counts and the severity counts. */
 class RowWriters {
   readonly w: Record<TextColumnName, ColumnWriter>;
   readonly linhaArquivo: Float64Array;
@@ -417,6 +404,8 @@ class RowWriters {
   /** Rows per divergent order (the supplier counts, per supplier once the rows are written). */
   readonly rowsOf: Int32Array;
   readonly suppliers: string[];
+  /** Rows written per severity (an index of SEVERIDADES). */
+  readonly rowsBySeverity = new Int32Array(SEVERIDADES.length);
 
   constructor(n: number, orders: number, textBytes: number, jobId: string) {
     // A first guess of each column's size from the lines' (grown when short).
@@ -481,6 +470,17 @@ function escapedKeys(
 function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
   const bigger = new Int32Array(a.length * 2);
   bigger.set(a);
+  return bigger;
+}
+
+/**
+ * `buffer` when it holds `need` bytes; else a buffer at least twice as large, holding its first
+ * `used` bytes.
+ */
+function withRoom(buffer: Buffer, used: number, need: number): Buffer {
+  if (need <= buffer.length) return buffer;
+  const bigger = Buffer.allocUnsafe(Math.max(buffer.length * 2, need));
+  buffer.copy(bigger, 0, 0, used);
   return bigger;
 }
 
@@ -589,9 +589,6 @@ class ColumnWriter {
   }
 
   private room(need: number): void {
-    if (this.at + need <= this.bytes.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.at + need));
-    this.bytes.copy(bigger, 0, 0, this.at);
-    this.bytes = bigger;
+    if (this.at + need > this.bytes.length) this.bytes = withRoom(this.bytes, this.at, this.at + need);
   }
 }
