@@ -68,15 +68,12 @@ export async function handleSideCompleted(
     const window = vendorWindow(vendor);
     const lookupMissing =
       window !== null && ctx.base !== undefined && (await ctx.base.ordersLookupable(req.base.relation));
+    const parts = vendor.map((u) => u.part);
     for (let index = 0; index < count; index++) {
       const vendorParts: PartRef[] = [];
-      for (let shard = index; !lookupMissing && shard < req.shardCount; shard += count) {
-        vendorParts.push(
-          ...shardSlices(
-            vendor.map((u) => u.part),
-            shard,
-          ),
-        );
+      if (!lookupMissing) {
+        for (let shard = index; shard < req.shardCount; shard += count)
+          vendorParts.push(...shardSlices(parts, shard));
       }
       await ctx.events.publish('base.extract-requested', `base.extract-requested:${msg.jobId}:${index}`, {
         jobId: msg.jobId,
