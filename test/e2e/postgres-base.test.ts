@@ -14,6 +14,17 @@ let dir: string;
 let server: PostgresHandle;
 let day: GeneratedDay;
 
+/** `work` on a connection of its own to the test server, closed after. */
+async function withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'recon-pg-'));
   server = await startEmbeddedPostgres({ dataDir: join(dir, 'pg') });
@@ -89,9 +100,7 @@ describe.each(['date-window', 'all'] as const)(
 
 describe('a hand-made base in PostgreSQL', () => {
   it('handles a base row whose date left the window, history rows, and a view as the relation', async () => {
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
+    await withClient(async (client) => {
       await client.query(
         `CREATE TABLE hist (fornecedor_id text, ordem_id text, nome text, ativo_id text, data date, valor numeric(18,2))`,
       );
@@ -101,9 +110,7 @@ describe('a hand-made base in PostgreSQL', () => {
         ('F','C','Caio','X','2024-06-01', 30.00),
         ('F','D','Davi','X','2026-11-20', 40.005)`);
       await client.query(`CREATE VIEW hist_v AS SELECT * FROM hist`);
-    } finally {
-      await client.end();
-    }
+    });
     const vendor = join(dir, 'hand.csv');
     await writeFile(
       vendor,
@@ -129,9 +136,7 @@ describe('a hand-made base in PostgreSQL', () => {
   });
 
   it('looks up by id the orders the window of a uniquely indexed table missed, as a view reads them with the file', async () => {
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
+    await withClient(async (client) => {
       await client.query(
         `CREATE TABLE hist_u (fornecedor_id text, ordem_id text PRIMARY KEY, nome text, ativo_id text, data date, valor numeric(18,2))`,
       );
@@ -143,9 +148,7 @@ describe('a hand-made base in PostgreSQL', () => {
         ('F','E','Eva','X', NULL, 50.00),
         ('F','G','Guto','X','2026-12-25', 70.00)`);
       await client.query(`CREATE VIEW hist_uv AS SELECT * FROM hist_u`);
-    } finally {
-      await client.end();
-    }
+    });
     const vendor = join(dir, 'lookup.csv');
     await writeFile(
       vendor,
@@ -213,18 +216,12 @@ describe('a hand-made base in PostgreSQL', () => {
       [4, 'DUPLICATE_ORDEM_ID'],
       [5, 'FIELD_COUNT'],
     ]);
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
-      const { rows } = await client.query(
-        `SELECT ordem_id, nome, data::text, valor::text FROM snap ORDER BY ordem_id`,
-      );
-      expect(rows).toEqual([
-        { ordem_id: 'O1', nome: 'Ana', data: '2026-11-20', valor: '1234.56' },
-        { ordem_id: 'O4', nome: 'Silva; Jr', data: '2026-11-21', valor: '-5.00' },
-      ]);
-    } finally {
-      await client.end();
-    }
+    const { rows } = await withClient((client) =>
+      client.query(`SELECT ordem_id, nome, data::text, valor::text FROM snap ORDER BY ordem_id`),
+    );
+    expect(rows).toEqual([
+      { ordem_id: 'O1', nome: 'Ana', data: '2026-11-20', valor: '1234.56' },
+      { ordem_id: 'O4', nome: 'Silva; Jr', data: '2026-11-21', valor: '-5.00' },
+    ]);
   });
 });
