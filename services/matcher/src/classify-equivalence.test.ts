@@ -538,7 +538,6 @@ describe('classifyShard on bytes = the Map classifier it replaced', () => {
   });
 });
 
-/** A shard of these records, encoded as the partition writes them, with every date in scope. */
 /** hashBytes of a key (UTF-8 of a string, or bytes) alone in a buffer of its own. */
 function hashOf(key: string | Uint8Array): number {
   const bytes = Uint8Array.from(typeof key === 'string' ? Buffer.from(key) : key);
@@ -559,28 +558,31 @@ function expectToldApart(first: string, second: string): void {
 
 /** A shard in `date-window` scope (WINDOW) of the given slices. */
 function windowShard(vendor: readonly string[], base: readonly string[]) {
+  return shardInput('date-window', vendor, base);
+}
+const WINDOW = { from: '2026-11-01', to: '2026-11-21' };
+
+/** A shard of these records, encoded as the partition writes them, with every date in scope. */
+function allScopeShard(vendor: readonly ShardRecord[], base: readonly ShardRecord[]) {
+  return shardInput('all', encoded(vendor), encoded(base));
+}
+
+/** A shard input of these slices: `date-window` over WINDOW, or `all` without a window. */
+function shardInput(scope: 'date-window' | 'all', vendor: readonly string[], base: readonly string[]) {
   return {
     jobId: 'JOB-20261122-000001',
-    scope: 'date-window' as const,
-    window: WINDOW,
+    scope,
+    window: scope === 'all' ? null : WINDOW,
     timestamp: 0,
     severity: DEFAULT_SEVERITY,
     vendor,
     base,
   };
 }
-const WINDOW = { from: '2026-11-01', to: '2026-11-21' };
 
-function allScopeShard(vendor: readonly ShardRecord[], base: readonly ShardRecord[]) {
-  return {
-    jobId: 'JOB-20261122-000001',
-    scope: 'all' as const,
-    window: null,
-    timestamp: 0,
-    severity: DEFAULT_SEVERITY,
-    vendor: [vendor.map((x) => encodeShardRecord(x.linha, x)).join('')],
-    base: [base.map((x) => encodeShardRecord(x.linha, x)).join('')],
-  };
+/** The records as one slice, each encoded as the partition writes it. */
+function encoded(records: readonly ShardRecord[]): string[] {
+  return [records.map((x) => encodeShardRecord(x.linha, x)).join('')];
 }
 
 function rec(ordem: string, linha: number): ShardRecord {
@@ -635,7 +637,6 @@ describe('a shard whose base slices hold the window only, its unmatched orders l
 
   it('calls an unmatched order TIPO_1 when nothing is found, as classifyShard does', () => {
     const { vendor, base } = shard(77, 600);
-    const encoded = (records: ShardRecord[]) => [records.map((x) => encodeShardRecord(x.linha, x)).join('')];
     const input = windowShard(encoded(vendor), encoded(base));
     const match = matchShard(input);
     const unmatched = match.unmatchedOrders();

@@ -1,10 +1,11 @@
 import { escapeCopyText, type RejectedLine } from '@recon/contracts';
-import { addBaseRow, FastRecordEncoder, normalizeRecord, ShardWriter } from '@recon/rules';
+import { addBaseRow, baseRowEncoder, normalizeRecord, ShardWriter } from '@recon/rules';
 import { describe, expect, it } from 'vitest';
 import { pick, rng } from '../../../../test/support/random.ts';
 import { CopyTextBaseRecords } from './base-extract.ts';
 
 type Row = (string | null)[];
+/** The canonical column order, written out: the general path below is the reference, on its own. */
 const CANONICAL = [0, 1, 2, 3, 4, 5];
 
 /** The writer's part, its bytes joined. */
@@ -38,7 +39,7 @@ function generalPath(rows: readonly Row[], shards: number) {
 
 function handlerPath(rows: readonly Row[], shards: number) {
   const writer = new ShardWriter(shards);
-  const encoder = new FastRecordEncoder(CANONICAL);
+  const encoder = baseRowEncoder();
   const rejects: RejectedLine[] = [];
   let valid = 0;
   let fast = 0;
@@ -211,7 +212,7 @@ describe('database rows: fast path = general path', () => {
   });
 
   it('keeps a linha other than 0 and grows the shard buffers', () => {
-    const encoder = new FastRecordEncoder(CANONICAL);
+    const encoder = baseRowEncoder();
     const writer = new ShardWriter(1);
     const long = 'x'.repeat(100_000);
     expect(encoder.encodeFields(['F', 'O', long, 'A', '2026-01-02', '5.00'], 123456789, writer)).toBe(true);
