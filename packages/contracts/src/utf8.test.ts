@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareUtf8, writeUtf8 } from './utf8.ts';
+import { compareUtf8, sameBytes, writeUtf8 } from './utf8.ts';
 
 describe('writeUtf8', () => {
   const cases = [
@@ -78,5 +78,18 @@ describe('compareUtf8', () => {
       expect([x, y, compare(x, y)]).toEqual([x, y, expected(x, y)]);
       expect(compare(y, x)).toBe(expected(y, x));
     }
+  });
+});
+
+describe('sameBytes', () => {
+  it('is true only for ranges of the same length and the same bytes, wherever they lie', () => {
+    const a = Buffer.from('xxORD-1éyy');
+    const b = Buffer.from('ORD-1é|ORD-1è|ORD-1');
+    const end = Buffer.byteLength('ORD-1é');
+    expect(sameBytes(a, 2, 2 + end, b, 0, end)).toBe(true);
+    expect(sameBytes(a, 2, 2 + end, b, end + 1, 2 * end + 1)).toBe(false); // é and è share a lead byte
+    expect(sameBytes(a, 2, 7, b, 2 * end + 2, b.length)).toBe(true);
+    expect(sameBytes(a, 2, 2 + end, b, 2 * end + 2, b.length)).toBe(false); // a prefix of it
+    expect(sameBytes(a, 0, 0, b, 3, 3)).toBe(true);
   });
 });

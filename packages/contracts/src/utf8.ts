@@ -40,8 +40,9 @@ export function writeUtf8(bytes: Buffer, start: number, s: string): number {
 }
 
 /**
- * Whether a[aStart, aEnd) and b[bStart, bEnd) hold the same bytes. Values compared are short: a
- * loop in JavaScript costs less than the call into Buffer.compare.
+ * Whether a[aStart, aEnd) and b[bStart, bEnd) hold the same bytes: the same length, and no byte
+ * where `compareUtf8` finds them apart. Values compared are short: a loop in JavaScript costs less
+ * than the call into Buffer.compare.
  */
 export function sameBytes(
   a: Uint8Array,
@@ -51,9 +52,7 @@ export function sameBytes(
   bStart: number,
   bEnd: number,
 ): boolean {
-  if (aEnd - aStart !== bEnd - bStart) return false;
-  for (let p = aStart, q = bStart; p < aEnd; p++, q++) if (a[p] !== b[q]) return false;
-  return true;
+  return aEnd - aStart === bEnd - bStart && compareUtf8(a, aStart, aEnd, b, bStart, bEnd) === 0;
 }
 
 /**
