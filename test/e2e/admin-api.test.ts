@@ -1,5 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DEFAULT_SERVICE_OPTIONS } from '@recon/cli/runtime';
 import { type EmbeddedServer, startServer } from '@recon/cli/serve';
 import {
@@ -460,6 +461,10 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
     });
     expect(started.statusCode).toBe(202);
     const jobId = started.json().job_id as string;
+    // Accepted means recorded: the job is there the moment the answer is.
+    const atOnce = await call({ server: slow, url: `/v1/jobs/${jobId}`, key: t.keys.viewer });
+    expect(atOnce.statusCode).toBe(200);
+    expect(atOnce.json().job_id).toBe(jobId);
     // The same date while it runs: refused.
     const second = await call({
       server: slow,
@@ -506,6 +511,105 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
         .total_divergences,
     ).toBe(total(day));
   }, 120_000);
+
+  it('a date another process is reconciling in the same folder: 409 at once, and no job recorded', async () => {
+    const out = join(t.outDir, '..', 'out-slow');
+    const date = '2026-11-15';
+    await mkdir(join(out, 'ingress', date), { recursive: true });
+    await writeFile(join(out, 'ingress', date, 'held.csv'), await readFile(t.vendorFiles[0]!));
+    // The lock `recon run` takes (job-control.ts), held by a live process: this one.
+    await mkdir(join(out, 'jobs', '.locks'), { recursive: true });
+    const lock = join(out, 'jobs', '.locks', `${date}.lock`);
+    await writeFile(
+      lock,
+      `${JSON.stringify({ pid: process.pid, jobId: 'JOB-20261115-000077', at: new Date().toISOString() })}\n`,
+    );
+    try {
+      const refused = await call({
+        server: slow,
+        method: 'POST',
+        url: '/v1/jobs',
+        key: t.keys.operator,
+        payload: { key: `${date}/held.csv` },
+      });
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json().error.code).toBe('JOB_RUNNING');
+      expect(refused.json().error.message).toContain('JOB-20261115-000077');
+      const listed = await call({
+        server: slow,
+        url: `/v1/jobs?dt_from=${date}&dt_to=${date}`,
+        key: t.keys.viewer,
+      });
+      expect(listed.json().total).toBe(0);
+    } finally {
+      await rm(lock, { force: true });
+    }
+    // Once the lock is gone, the same request is a job.
+    const accepted = await call({
+      server: slow,
+      method: 'POST',
+      url: '/v1/jobs',
+      key: t.keys.operator,
+      payload: { key: `${date}/held.csv` },
+    });
+    expect(accepted.statusCode).toBe(202);
+    await slow.control.idle();
+    const done = await call({ server: slow, url: `/v1/jobs/${accepted.json().job_id}`, key: t.keys.viewer });
+    expect(done.json().status).toBe('SUCCEEDED');
+  }, 120_000);
+
+  it.each([
+    {
+      case: 'its worker threads cannot start',
+      worker: "throw new Error('cannot load: a dependency is missing');\n",
+      reason: /worker threads could not start: cannot load: a dependency is missing/,
+    },
+    {
+      // Workers that take every task and do nothing: the job's runtime ends with the job open.
+      case: 'its handlers leave it unfinished',
+      worker: `import { parentPort } from 'node:worker_threads';
+parentPort.on('message', (m) => { if (m.kind === 'task') parentPort.postMessage({ kind: 'done', id: m.id, ok: true }); });
+parentPort.postMessage({ kind: 'ready' });
+`,
+      reason: /stopped while RECEIVED: no handler is left to carry it on/,
+    },
+  ])(
+    'a job accepted but run by nothing ($case) is recorded FAILED with the reason',
+    async ({ case: name, worker, reason }) => {
+      const out = join(t.outDir, '..', `out-${name.replaceAll(' ', '-')}`);
+      const date = name.startsWith('its worker') ? '2026-11-14' : '2026-11-13';
+      const module = join(out, 'worker.mjs');
+      await mkdir(join(out, 'ingress', date), { recursive: true });
+      await writeFile(module, worker);
+      await writeFile(join(out, 'ingress', date, 'f.csv'), await readFile(t.vendorFiles[0]!));
+      const server = await startServer({
+        databaseUrl: t.databaseUrl,
+        out,
+        base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
+        port: 0,
+        runSettings: { workers: 1, testWorkerBoot: { url: pathToFileURL(module), execArgv: [] } },
+      });
+      try {
+        const started = await call({
+          server,
+          method: 'POST',
+          url: '/v1/jobs',
+          key: t.keys.operator,
+          payload: { key: `${date}/f.csv` },
+        });
+        expect(started.statusCode).toBe(202);
+        await server.control.idle();
+        const job = (
+          await call({ server, url: `/v1/jobs/${started.json().job_id}`, key: t.keys.viewer })
+        ).json();
+        expect(job.status).toBe('FAILED');
+        expect(job.error.message).toMatch(reason);
+      } finally {
+        await server.close();
+      }
+    },
+    60_000,
+  );
 
   it('rate limits per key with 429 RATE_LIMITED and Retry-After', async () => {
     let last = await call({ server: slow, url: '/v1/me', key: t.keys.admin });

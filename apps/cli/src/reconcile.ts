@@ -28,6 +28,7 @@ import type { ProcessPorts } from './embedded/context.ts';
 import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from './embedded/options.ts';
 import {
   DEFAULT_DEADLINE_MS,
+  type EmbeddedConfig,
   EmbeddedRuntime,
   type JobOutcome,
   type RetryPolicy,
@@ -76,11 +77,18 @@ export interface ReconcileParams {
   retry?: RetryPolicy;
   /** TEST ONLY: injected transient object-store failures (see ProcessPorts.testPutFaults). */
   testPutFaults?: ProcessPorts['testPutFaults'];
+  /** TEST ONLY: how the worker threads start (see EmbeddedConfig.testWorkerBoot). */
+  testWorkerBoot?: EmbeddedConfig['testWorkerBoot'];
   /** The job store (default: in memory). `recon serve` passes its PostgreSQL store. */
   jobStore?: JobStore;
   /** PostgreSQL of the read model: the reporter loads the job there (`recon serve`). */
   readModelUrl?: string;
-  /** Called with the job's runtime once it exists (`recon serve` cancels through it). */
+  /**
+   * Called once the job is accepted: its date lock taken, its runtime started and its record in
+   * the job store (a new job's, RECEIVED). What fails before this (a date another process is
+   * reconciling, a missing file) rejects the call without it. `recon serve` answers the request
+   * here, and cancels through the runtime.
+   */
   onRuntime?: (runtime: EmbeddedRuntime, jobId: string) => void;
 }
 
@@ -203,6 +211,9 @@ export async function reconcile(p: ReconcileParams, shared?: SharedRuntime): Pro
           ...(p.fixedNow === undefined ? {} : { fromNow: true }),
         }),
       shared === undefined,
+      // Recorded before anyone is told the job started: whoever asks for it finds it. The ingest
+      // takes an existing RECEIVED job as its own (as a redelivery).
+      () => runtime.jobs.createJob(request, startedAt.toISOString()),
     );
   } finally {
     await lock.release();
@@ -225,6 +236,7 @@ export interface ReprocessParams
     | 'deadlineMs'
     | 'retry'
     | 'testPutFaults'
+    | 'testWorkerBoot'
     | 'jobStore'
     | 'readModelUrl'
     | 'onRuntime'
@@ -291,6 +303,7 @@ function embeddedRuntime(p: RuntimeParams, out: string, databaseUrl: string | nu
     ...(p.jobStore === undefined ? {} : { jobs: p.jobStore }),
     ...(p.retry === undefined ? {} : { retry: p.retry }),
     workers: p.workers,
+    ...(p.testWorkerBoot === undefined ? {} : { testWorkerBoot: p.testWorkerBoot }),
     logLevel: p.logLevel ?? 'silent',
     ...(p.logDestination === undefined ? {} : { logDestination: p.logDestination }),
     ...(p.notifier === undefined ? {} : { notifier: p.notifier }),
@@ -310,15 +323,17 @@ async function runOn(
   p: RuntimeParams,
   go: () => Promise<JobOutcome>,
   close = true,
+  accept?: () => Promise<unknown>,
 ): Promise<JobOutcome> {
-  p.onRuntime?.(runtime, jobId);
-  const ticker =
-    p.onTick === undefined
-      ? null
-      : setInterval(() => {
-          void tick(runtime, jobId).then((t) => t && p.onTick?.(t));
-        }, 100);
+  let ticker: NodeJS.Timeout | null = null;
   try {
+    await accept?.();
+    p.onRuntime?.(runtime, jobId);
+    if (p.onTick !== undefined) {
+      ticker = setInterval(() => {
+        void tick(runtime, jobId).then((t) => t && p.onTick?.(t));
+      }, 100);
+    }
     const outcome = await go();
     // A one-shot run leaves its metrics where a Prometheus textfile collector picks them up.
     if (outcome.summary.status === 'SUCCEEDED' && runtime.metrics !== undefined) {

@@ -1,5 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { InMemoryJobStore, InProcessBus, type QueueConsumer, WorkerPool } from '@recon/adapters/embedded';
+import {
+  InMemoryJobStore,
+  InProcessBus,
+  type QueueConsumer,
+  type WorkerBoot,
+  WorkerPool,
+} from '@recon/adapters/embedded';
 import { createReconLogger, jobLogger, type ReconLogger, type ReconLogLevel } from '@recon/adapters/logger';
 import {
   createTracing,
@@ -13,6 +19,7 @@ import {
   type Envelope,
   EVENT_SCHEMAS,
   type EventPublisher,
+  FINAL_JOB_STATUSES,
   type JobRecord,
   type JobRequested,
   type JobStore,
@@ -63,6 +70,8 @@ export interface EmbeddedConfig {
    * shard).
    */
   progressCheckpointMs?: number;
+  /** TEST ONLY: how the worker threads start (default: the bundled worker, `workerBoot`). */
+  testWorkerBoot?: WorkerBoot;
 }
 
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, type RetryRecord } from '@recon/contracts';
@@ -155,7 +164,7 @@ export class EmbeddedRuntime {
     };
     this.pool = new WorkerPool({
       size: Math.max(1, config.workers ?? availableParallelism()),
-      boot: workerBoot(),
+      boot: config.testWorkerBoot ?? workerBoot(),
       workerData: workerConfig,
       rpc: (target, method, args) => this.serve(target, method, args),
       ...(config.logDestination === undefined ? {} : { onLog: config.logDestination }),
@@ -262,10 +271,13 @@ export class EmbeddedRuntime {
       await this.checkpointWrites.get(request.jobId);
       this.checkpointWrites.delete(request.jobId);
     }
+    // Workers that could not start ran nothing of the job (not even its reporter): their reason.
+    if (this.pool.startFailure !== null) throw this.pool.startFailure;
     const job = await this.jobs.getJob(request.jobId);
-    if (job === undefined) {
-      // Never recorded: its first handler could not run.
-      throw this.pool.startFailure ?? new Error(`job ${request.jobId} vanished`);
+    if (job === undefined || !FINAL_JOB_STATUSES.includes(job.status)) {
+      throw new Error(
+        `job ${request.jobId} ${job === undefined ? 'vanished' : `stopped while ${job.status}: no handler is left to carry it on`}`,
+      );
     }
     const summary = JSON.parse(
       Buffer.from(await this.store.get(keys.summary(request.jobId))).toString('utf8'),

@@ -68,20 +68,21 @@ export class EmbeddedJobControl implements JobControl {
     }
     const jobId = await this.newJobId(now);
     this.byDate.set(referenceDate, jobId);
-    this.track(
+    await this.start(
       jobId,
-      reconcile({
-        ...this.o.runSettings,
-        file,
-        out: this.o.out,
-        base: this.o.base,
-        scope: input.scope ?? this.o.scope,
-        referenceDate,
-        jobId,
-        jobStore: this.o.jobs,
-        readModelUrl: this.o.readModelUrl,
-        onRuntime: (runtime) => this.runtimes.set(jobId, runtime),
-      }),
+      (onRuntime) =>
+        reconcile({
+          ...this.o.runSettings,
+          file,
+          out: this.o.out,
+          base: this.o.base,
+          scope: input.scope ?? this.o.scope,
+          referenceDate,
+          jobId,
+          jobStore: this.o.jobs,
+          readModelUrl: this.o.readModelUrl,
+          onRuntime,
+        }),
       () => this.byDate.delete(referenceDate),
     );
     return { jobId, status: 'RECEIVED', alreadyReconciled: false };
@@ -103,17 +104,18 @@ export class EmbeddedJobControl implements JobControl {
       this.byDate.set(date, jobId);
     }
     const databaseUrl = this.o.base.kind === 'postgres' ? this.o.base.url : undefined;
-    this.track(
+    await this.start(
       jobId,
-      reprocess({
-        ...this.o.runSettings,
-        jobId,
-        out: this.o.out,
-        ...(databaseUrl === undefined ? {} : { databaseUrl }),
-        jobStore: this.o.jobs,
-        readModelUrl: this.o.readModelUrl,
-        onRuntime: (runtime) => this.runtimes.set(jobId, runtime),
-      }),
+      (onRuntime) =>
+        reprocess({
+          ...this.o.runSettings,
+          jobId,
+          out: this.o.out,
+          ...(databaseUrl === undefined ? {} : { databaseUrl }),
+          jobStore: this.o.jobs,
+          readModelUrl: this.o.readModelUrl,
+          onRuntime,
+        }),
       () => {
         if (date !== undefined) this.byDate.delete(date);
       },
@@ -132,10 +134,35 @@ export class EmbeddedJobControl implements JobControl {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
   }
 
-  private track(jobId: string, work: Promise<unknown>, done: () => void): void {
+  /**
+   * Starts a job in the background and resolves once it is accepted (its date lock taken, its
+   * record in the job store), so that the caller's answer names a job that can be looked up. What
+   * fails before that (another process reconciling the date, a missing file or checkpoint) rejects
+   * here, for the API to answer with; what fails after is the job's own failure, which its runtime
+   * records, except when the run ends with the job still open (its handlers stopped short of an
+   * end): that job is recorded FAILED here, with the reason, so that nobody waits on it.
+   */
+  private async start(
+    jobId: string,
+    run: (onRuntime: (runtime: EmbeddedRuntime) => void) => Promise<unknown>,
+    done: () => void,
+  ): Promise<void> {
+    let accepted = false;
+    let onAccepted = () => {};
+    const acceptance = new Promise<void>((resolve) => {
+      onAccepted = resolve;
+    });
+    const work = run((runtime) => {
+      this.runtimes.set(jobId, runtime);
+      accepted = true;
+      onAccepted();
+    });
     const settled = work.then(
       () => this.o.onJobEnd?.(jobId, null),
-      (error: unknown) => this.o.onJobEnd?.(jobId, error),
+      async (error: unknown) => {
+        if (accepted) await this.failOpen(jobId, error);
+        this.o.onJobEnd?.(jobId, error);
+      },
     );
     const tracked = settled.finally(() => {
       done();
@@ -143,6 +170,18 @@ export class EmbeddedJobControl implements JobControl {
       this.running.delete(jobId);
     });
     this.running.set(jobId, tracked);
+    await Promise.race([acceptance, work]);
+  }
+
+  /** Records a job that its run left open as FAILED (a job that ended is left as it is). */
+  private async failOpen(jobId: string, error: unknown): Promise<void> {
+    const code = error instanceof ReconError ? error.code : 'INTERNAL';
+    const message = error instanceof Error ? error.message : String(error);
+    try {
+      await this.o.jobs.fail(jobId, 'FAILED', { stage: 'runtime', code, message }, new Date().toISOString());
+    } catch {
+      // The job store itself is what failed: the job's record cannot be corrected.
+    }
   }
 
   private async newJobId(now: Date): Promise<string> {
