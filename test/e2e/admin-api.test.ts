@@ -48,6 +48,17 @@ async function call({ key, server, ...rest }: Request) {
   return (server ?? t.server).app.inject({ ...rest, headers } as InjectOptions);
 }
 
+/** `POST /v1/jobs` (JSON) as an operator, to the shared test server or `server`. */
+function submitJob(payload: Record<string, unknown>, server?: EmbeddedServer) {
+  return call({
+    ...(server === undefined ? {} : { server }),
+    method: 'POST',
+    url: '/v1/jobs',
+    key: t.keys.operator,
+    payload,
+  });
+}
+
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const total = (s: JobSummary) => sum(Object.values(s.divergences));
 
@@ -290,27 +301,12 @@ describe('jobs', () => {
 
   it('a file already reconciled is not run again (200, the earlier job)', async () => {
     const s = t.summaries[0]!;
-    const r = await call({
-      method: 'POST',
-      url: '/v1/jobs',
-      key: t.keys.operator,
-      payload: { key: `${s.reference_date}/fornecedor.csv` },
-    });
+    const r = await submitJob({ key: `${s.reference_date}/fornecedor.csv` });
     expect(r.statusCode).toBe(200);
     expect(r.json()).toMatchObject({ job_id: s.job_id, already_reconciled: true });
-    const missing = await call({
-      method: 'POST',
-      url: '/v1/jobs',
-      key: t.keys.operator,
-      payload: { key: 'nope/x.csv' },
-    });
+    const missing = await submitJob({ key: 'nope/x.csv' });
     expect(missing.statusCode).toBe(404);
-    const outside = await call({
-      method: 'POST',
-      url: '/v1/jobs',
-      key: t.keys.operator,
-      payload: { key: '../../etc/passwd' },
-    });
+    const outside = await submitJob({ key: '../../etc/passwd' });
     expect(outside.statusCode).toBe(400);
   });
 
@@ -452,13 +448,7 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
       join(t.outDir, '..', 'out-slow', 'ingress', day.reference_date, 'f.csv'),
       await import('node:fs/promises').then((fs) => fs.readFile(src)),
     );
-    const started = await call({
-      server: slow,
-      method: 'POST',
-      url: '/v1/jobs',
-      key: t.keys.operator,
-      payload: { key: `${day.reference_date}/f.csv`, force: true },
-    });
+    const started = await submitJob({ key: `${day.reference_date}/f.csv`, force: true }, slow);
     expect(started.statusCode).toBe(202);
     const jobId = started.json().job_id as string;
     // Accepted means recorded: the job is there the moment the answer is.
@@ -466,13 +456,7 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
     expect(atOnce.statusCode).toBe(200);
     expect(atOnce.json().job_id).toBe(jobId);
     // The same date while it runs: refused.
-    const second = await call({
-      server: slow,
-      method: 'POST',
-      url: '/v1/jobs',
-      key: t.keys.operator,
-      payload: { key: `${day.reference_date}/f.csv`, force: true },
-    });
+    const second = await submitJob({ key: `${day.reference_date}/f.csv`, force: true }, slow);
     expect(second.statusCode).toBe(409);
     expect(second.json().error.code).toBe('JOB_RUNNING');
     for (let i = 0; i < 200; i++) {
@@ -525,13 +509,7 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
       `${JSON.stringify({ pid: process.pid, jobId: 'JOB-20261115-000077', at: new Date().toISOString() })}\n`,
     );
     try {
-      const refused = await call({
-        server: slow,
-        method: 'POST',
-        url: '/v1/jobs',
-        key: t.keys.operator,
-        payload: { key: `${date}/held.csv` },
-      });
+      const refused = await submitJob({ key: `${date}/held.csv` }, slow);
       expect(refused.statusCode).toBe(409);
       expect(refused.json().error.code).toBe('JOB_RUNNING');
       expect(refused.json().error.message).toContain('JOB-20261115-000077');
@@ -545,13 +523,7 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
       await rm(lock, { force: true });
     }
     // Once the lock is gone, the same request is a job.
-    const accepted = await call({
-      server: slow,
-      method: 'POST',
-      url: '/v1/jobs',
-      key: t.keys.operator,
-      payload: { key: `${date}/held.csv` },
-    });
+    const accepted = await submitJob({ key: `${date}/held.csv` }, slow);
     expect(accepted.statusCode).toBe(202);
     await slow.control.idle();
     const done = await call({ server: slow, url: `/v1/jobs/${accepted.json().job_id}`, key: t.keys.viewer });
@@ -590,13 +562,7 @@ parentPort.postMessage({ kind: 'ready' });
         runSettings: { workers: 1, testWorkerBoot: { url: pathToFileURL(module), execArgv: [] } },
       });
       try {
-        const started = await call({
-          server,
-          method: 'POST',
-          url: '/v1/jobs',
-          key: t.keys.operator,
-          payload: { key: `${date}/f.csv` },
-        });
+        const started = await submitJob({ key: `${date}/f.csv` }, server);
         expect(started.statusCode).toBe(202);
         await server.control.idle();
         const job = (
