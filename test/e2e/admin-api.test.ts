@@ -486,6 +486,10 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
       key: t.keys.operator,
     });
     expect(again.statusCode).toBe(202);
+    // Accepted means reopened: the job no longer reads as it ended.
+    const reopened = (await call({ server: slow, url: `/v1/jobs/${jobId}`, key: t.keys.viewer })).json();
+    expect(reopened.status).not.toBe('CANCELLED');
+    expect(reopened.error).toBeNull();
     await slow.control.idle();
     const done = (await call({ server: slow, url: `/v1/jobs/${jobId}`, key: t.keys.viewer })).json();
     expect(done.status).toBe('SUCCEEDED');

@@ -85,7 +85,7 @@ export interface ReconcileParams {
   readModelUrl?: string;
   /**
    * Called once the job is accepted: its date lock taken, its runtime started and its record in
-   * the job store (a new job's, RECEIVED). What fails before this (a date another process is
+   * the job store (a new job RECEIVED; a reprocessed one open again, its pending work sent). What fails before this (a date another process is
    * reconciling, a missing file) rejects the call without it. `recon serve` answers the request
    * here, and cancels through the runtime.
    */
@@ -279,8 +279,13 @@ export async function reprocess(p: ReprocessParams): Promise<JobOutcome> {
   const lock = await DateLock.acquire(out, request.referenceDate, p.jobId);
   try {
     const runtime = embeddedRuntime(p, out, databaseUrl);
-    return await runOn(runtime, store, p.jobId, p, () =>
-      runtime.resume(checkpoint, { ms: p.deadlineMs ?? DEFAULT_DEADLINE_MS, fromNow: true }),
+    // Accepted once the job is open again (not at the runtime's start): whoever looks it up then
+    // finds it running, not in the state it ended in.
+    const { onRuntime, ...rest } = p;
+    return await runOn(runtime, store, p.jobId, rest, () =>
+      runtime.resume(checkpoint, { ms: p.deadlineMs ?? DEFAULT_DEADLINE_MS, fromNow: true }, () =>
+        onRuntime?.(runtime, p.jobId),
+      ),
     );
   } finally {
     await lock.release();

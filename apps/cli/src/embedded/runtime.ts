@@ -196,9 +196,10 @@ export class EmbeddedRuntime {
    * Resumes a job from its checkpoint (`recon reprocess`; a TIMEOUT, CANCELLED or FAILED job, or
    * one whose process was killed): rebuilds its state in the job store — or, when the store still
    * holds the job (a PostgreSQL store), reopens it — and redoes only what is pending (see
-   * `resumeJob`). The work objects must still exist.
+   * `resumeJob`). The work objects must still exist. `onResumed`: called once the job is open
+   * again and its pending work sent.
    */
-  async resume(checkpoint: Checkpoint, deadline: Deadline): Promise<JobOutcome> {
+  async resume(checkpoint: Checkpoint, deadline: Deadline, onResumed?: () => void): Promise<JobOutcome> {
     const request = checkpoint.intermediate_data.request;
     const { jobId } = request;
     return this.drive(request, deadline, async () => {
@@ -212,6 +213,7 @@ export class EmbeddedRuntime {
         { job_id: jobId, mode, checkpoint_status: checkpoint.status },
         'resuming from checkpoint',
       );
+      onResumed?.();
     });
   }
 
