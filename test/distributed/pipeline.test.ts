@@ -30,13 +30,38 @@ let day: GeneratedDay;
 let embedded: { summary: import('@recon/contracts').JobSummary; rows: ParquetRow[] };
 const stacks: Stack[] = [];
 
+/**
+ * The internal base lives apart from the job store, as the company's own RDS would: in a database
+ * of its own, read by a user of its own who may only read it (a password `pg` must decode).
+ */
+const BASE_USER = 'leitor';
+const BASE_PASSWORD = 'p@ss:w/rd %ç?#';
+let baseUrl: string;
+
 beforeAll(async () => {
   dir = await tempDir('pipeline');
   [pg, day] = await Promise.all([startEmbeddedPostgres({ dataDir: join(dir, 'pg') }), generate(dir)]);
-  await loadBase(pg.url, day);
-  embedded = await embeddedRun(dir, day, pg.url);
+  const url = new URL(pg.url);
+  url.pathname = '/empresa';
+  baseUrl = url.toString();
+  await sql(pg.url, 'CREATE DATABASE empresa');
+  await sql(pg.url, `CREATE ROLE ${BASE_USER} LOGIN PASSWORD '${BASE_PASSWORD}'`);
+  await loadBase(baseUrl, day);
+  await sql(baseUrl, `GRANT SELECT ON transacoes TO ${BASE_USER}`);
+  embedded = await embeddedRun(dir, day, baseUrl);
   expect(embedded.rows.length).toBeGreaterThan(1000);
 });
+
+async function sql(connectionString: string, statement: string): Promise<void> {
+  const { default: pgm } = await import('pg');
+  const client = new pgm.Client({ connectionString });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
 
 afterAll(async () => {
   for (const s of stacks) await s.stop();
@@ -46,7 +71,17 @@ afterAll(async () => {
 
 describe('the distributed stack', () => {
   it('reconciles a dropped day into exactly the divergence rows of the embedded run', async () => {
-    const stack = await startStack(dir, { databaseUrl: pg.url });
+    // The job store's database has no base: the services that read it (partition, matcher) must
+    // go to the base's own, as its user.
+    const base = {
+      RECON_BASE_DATABASE_URL: `postgresql://${new URL(baseUrl).host}/empresa`,
+      RECON_BASE_PGUSER: BASE_USER,
+      RECON_BASE_PGPASSWORD: BASE_PASSWORD,
+    };
+    const stack = await startStack(dir, {
+      databaseUrl: pg.url,
+      serviceEnv: { partition: base, matcher: base },
+    });
     stacks.push(stack);
     const { dropped, job } = await dropAndWait(stack, day);
     expect(job.status).toBe('SUCCEEDED');

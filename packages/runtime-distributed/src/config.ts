@@ -113,6 +113,56 @@ export const CommonEnvSchema = z.object({
 });
 export type CommonEnv = z.output<typeof CommonEnvSchema>;
 
+/**
+ * Where the services that read the internal base (partition, matcher) find it: by default the
+ * job store's database (DATABASE_URL, its credentials PGUSER/PGPASSWORD); or a PostgreSQL of its
+ * own, such as the company's RDS, reached with a user of its own (read-only is enough). As with
+ * DATABASE_URL on AWS, the URL carries no credentials: they come as secrets.
+ */
+export const BaseDatabaseEnvSchema = z.object({
+  /** PostgreSQL holding the internal base (RDS on AWS); default: DATABASE_URL. */
+  RECON_BASE_DATABASE_URL: z.string().url().optional(),
+  /** The base's user, when it is not the job store's (PGUSER) nor in the URL. */
+  RECON_BASE_PGUSER: z.string().min(1).optional(),
+  /** That user's password. */
+  RECON_BASE_PGPASSWORD: z.string().min(1).optional(),
+});
+
+/**
+ * The connection URL of the internal base (see BaseDatabaseEnvSchema), with RECON_BASE_PGUSER and
+ * RECON_BASE_PGPASSWORD put in: without them `pg` would take PGUSER/PGPASSWORD, the job store's.
+ */
+export function baseDatabaseUrl(
+  env: { DATABASE_URL: string } & z.output<typeof BaseDatabaseEnvSchema>,
+): string {
+  const user = env.RECON_BASE_PGUSER;
+  const password = env.RECON_BASE_PGPASSWORD;
+  if (env.RECON_BASE_DATABASE_URL === undefined) {
+    if (user !== undefined || password !== undefined) {
+      throw new ReconError(
+        'INVALID_CONFIG',
+        'RECON_BASE_PGUSER/RECON_BASE_PGPASSWORD are set but RECON_BASE_DATABASE_URL is not: name the database of the internal base, or unset them to read it from DATABASE_URL with its credentials',
+      );
+    }
+    return env.DATABASE_URL;
+  }
+  const url = new URL(env.RECON_BASE_DATABASE_URL);
+  if ((user !== undefined && url.username !== '') || (password !== undefined && url.password !== '')) {
+    throw new ReconError(
+      'INVALID_CONFIG',
+      'RECON_BASE_DATABASE_URL already holds credentials: give them there or in RECON_BASE_PGUSER/RECON_BASE_PGPASSWORD, not both',
+    );
+  }
+  if (password !== undefined && user === undefined && url.username === '') {
+    throw new ReconError('INVALID_CONFIG', 'RECON_BASE_PGPASSWORD is set without RECON_BASE_PGUSER');
+  }
+  // Percent-encoded whole (`pg` decodes them with decodeURIComponent): the URL setters alone leave
+  // a `%` as it is, which would then not decode.
+  if (user !== undefined) url.username = encodeURIComponent(user);
+  if (password !== undefined) url.password = encodeURIComponent(password);
+  return url.toString();
+}
+
 /** Parses the environment once, failing fast with every problem named (INVALID_CONFIG). */
 export function parseEnv<S extends z.ZodType>(
   schema: S,

@@ -2,19 +2,25 @@
  * The matcher as a standalone process: consumes the `matcher` queue (shard.ready), one shard at a
  * time by default — scale out with processes (on AWS: Fargate tasks on queue depth).
  *
- * Environment: CommonEnvSchema (packages/runtime-distributed/src/config.ts) plus the fields below.
+ * Environment: CommonEnvSchema and BaseDatabaseEnvSchema (packages/runtime-distributed/src/config.ts)
+ * plus the fields below.
  */
-import { CommonEnvSchema, parseEnv, runMain, startService } from '@recon/runtime-distributed';
+import {
+  BaseDatabaseEnvSchema,
+  baseDatabaseUrl,
+  CommonEnvSchema,
+  parseEnv,
+  runMain,
+  startService,
+} from '@recon/runtime-distributed';
 import { z } from 'zod';
 import { matcherHandlers } from './app.ts';
 import { DEFAULT_SEVERITY } from './severity.ts';
 
 const MatcherEnvSchema = CommonEnvSchema.extend({
-  /**
-   * PostgreSQL holding the internal base (RDS on AWS); default: DATABASE_URL. A shard whose base
-   * slices hold only the date window looks the orders it missed up there by id.
-   */
-  RECON_BASE_DATABASE_URL: z.string().url().optional(),
+  // The internal base: a shard whose base slices hold only the date window looks the orders it
+  // missed up there by id.
+  ...BaseDatabaseEnvSchema.shape,
   /**
    * TEST ONLY: milliseconds each shard waits before it is matched, so a test can kill a matcher
    * in the middle of a shard. Never set in production.
@@ -37,6 +43,6 @@ runMain(() =>
     env,
     defaultConcurrency: 1,
     handlers,
-    baseDatabaseUrl: env.RECON_BASE_DATABASE_URL ?? env.DATABASE_URL,
+    baseDatabaseUrl: baseDatabaseUrl(env),
   }),
 );

@@ -3,16 +3,19 @@
  * base.extract-requested, partition.side-completed). The internal base is read from PostgreSQL
  * with COPY … TO STDOUT.
  *
- * Environment: CommonEnvSchema (packages/runtime-distributed/src/config.ts) plus the fields below.
+ * Environment: CommonEnvSchema and BaseDatabaseEnvSchema (packages/runtime-distributed/src/config.ts).
  */
-import { CommonEnvSchema, parseEnv, runMain, startService } from '@recon/runtime-distributed';
-import { z } from 'zod';
+import {
+  BaseDatabaseEnvSchema,
+  baseDatabaseUrl,
+  CommonEnvSchema,
+  parseEnv,
+  runMain,
+  startService,
+} from '@recon/runtime-distributed';
 import { partitionHandlers } from './app.ts';
 
-const PartitionEnvSchema = CommonEnvSchema.extend({
-  /** PostgreSQL holding the internal base (RDS on AWS); default: DATABASE_URL. */
-  RECON_BASE_DATABASE_URL: z.string().url().optional(),
-});
+const PartitionEnvSchema = CommonEnvSchema.extend(BaseDatabaseEnvSchema.shape);
 
 const env = parseEnv(PartitionEnvSchema, process.env);
 
@@ -22,6 +25,6 @@ runMain(() =>
     env,
     defaultConcurrency: 2,
     handlers: partitionHandlers,
-    baseDatabaseUrl: env.RECON_BASE_DATABASE_URL ?? env.DATABASE_URL,
+    baseDatabaseUrl: baseDatabaseUrl(env),
   }),
 );
