@@ -3,8 +3,9 @@ import type { QueueName } from '@recon/contracts';
 /**
  * Everything that differs between deployments, read once from CDK context (`cdk.json`, or
  * `-c key=value`). Nothing here triggers a lookup: the VPC is described by ids, so `cdk synth`
- * runs offline. The existing PostgreSQL (RDS) is not configured here but by CloudFormation
- * parameters of the stack (see `database.ts`), so the same template deploys against any instance.
+ * runs offline. The existing PostgreSQL (RDS) instances are not configured here but by
+ * CloudFormation parameters of the stack (see `database.ts`), so the same template deploys against
+ * any instance; only whether the internal base has an instance of its own is (`baseDatabase`).
  */
 export interface ReconConfig {
   /** Prefix of every physical name (queues, rules, log groups…). */
@@ -18,6 +19,13 @@ export interface ReconConfig {
   };
   /** Where the container images come from (see infra/docker/Dockerfile). */
   images: ImageSource;
+  /**
+   * Where the internal base is read (partition, matcher): `job-store`, the same RDS as the job
+   * store (parameters Db*); or `separate`, an RDS of its own, such as the company's, with its own
+   * endpoint, credentials secret (a read-only user is enough) and security group (parameters
+   * BaseDb*).
+   */
+  baseDatabase: 'job-store' | 'separate';
   matcher: { minTasks: number; maxTasks: number };
   retention: {
     /** Days before data objects move to Glacier. */
@@ -109,6 +117,7 @@ export const DEFAULT_CONFIG: ReconConfig = {
     privateSubnetIds: ['subnet-00000000000000001', 'subnet-00000000000000002'],
   },
   images: { kind: 'registry', repositoryName: 'recon', tag: '0.1.0' },
+  baseDatabase: 'job-store',
   matcher: { minTasks: 1, maxTasks: 10 },
   retention: { glacierAfterDays: 90, expireAfterDays: 730, intermediateExpireAfterDays: 30 },
   deliveryCheckSchedule: 'cron(0 12 * * ? *)',
@@ -152,6 +161,8 @@ function validate(config: ReconConfig): void {
   if (!(retention.expireAfterDays > retention.glacierAfterDays)) {
     problems.push('retention: expireAfterDays must be after glacierAfterDays');
   }
+  if (config.baseDatabase !== 'job-store' && config.baseDatabase !== 'separate')
+    problems.push(`baseDatabase: 'job-store' or 'separate', not ${JSON.stringify(config.baseDatabase)}`);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(config.glue.projectionStart))
     problems.push('glue.projectionStart: YYYY-MM-DD');
   if (!/^[\w-]{1,128}$/.test(config.quickSight.dataSetId))

@@ -4,7 +4,7 @@ import type { Construct } from 'constructs';
 import type { ReconConfig } from './config.ts';
 import { Alarms } from './constructs/alarms.ts';
 import { Analytics } from './constructs/analytics.ts';
-import { ExistingDatabase } from './constructs/database.ts';
+import { BASE_DATABASE, ExistingDatabase } from './constructs/database.ts';
 import { Messaging, routeRuleName } from './constructs/messaging.ts';
 import { Services } from './constructs/services.ts';
 import { Storage } from './constructs/storage.ts';
@@ -18,7 +18,7 @@ export interface ReconStackProps extends StackProps {
  * The whole recon system in one stack. One stack, not several: the queues' key, the buckets and the
  * task roles reference each other both ways (key policies, grants, rule targets), which across
  * stacks means export/import cycles for no benefit — the system is deployed and rolled back as a unit.
- * The existing VPC and RDS are imported, never created.
+ * The existing VPC and RDS instances are imported, never created.
  */
 export class ReconStack extends Stack {
   readonly config: ReconConfig;
@@ -26,6 +26,8 @@ export class ReconStack extends Stack {
   readonly storage: Storage;
   readonly messaging: Messaging;
   readonly database: ExistingDatabase;
+  /** The internal base's own RDS (`baseDatabase: 'separate'`); else it is `database`. */
+  readonly baseDatabase: ExistingDatabase | undefined;
   readonly analytics: Analytics;
   readonly services: Services;
   readonly alarms: Alarms;
@@ -51,6 +53,10 @@ export class ReconStack extends Stack {
       ingressBucket: this.storage.buckets.ingress,
     });
     this.database = new ExistingDatabase(this, 'Database');
+    this.baseDatabase =
+      config.baseDatabase === 'separate'
+        ? new ExistingDatabase(this, 'BaseDatabase', BASE_DATABASE)
+        : undefined;
     this.analytics = new Analytics(this, 'Analytics', { config, storage: this.storage });
     this.services = new Services(this, 'Services', {
       config,
@@ -58,6 +64,7 @@ export class ReconStack extends Stack {
       storage: this.storage,
       messaging: this.messaging,
       database: this.database,
+      ...(this.baseDatabase === undefined ? {} : { baseDatabase: this.baseDatabase }),
       analytics: this.analytics,
     });
     this.alarms = new Alarms(this, 'Alarms', {

@@ -3,7 +3,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { AwsSolutionsChecks } from '../src/cdk-nag.ts';
-import { buildStack } from './fixture.ts';
+import { buildStack, TEST_CONFIG } from './fixture.ts';
 
 type Report = ReturnType<InstanceType<typeof AwsSolutionsChecks>['validateScope']>;
 
@@ -18,6 +18,13 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('the stack passes every AwsSolutions rule (acknowledged findings excepted)', () => {
     const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
+    expect(findings(report)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('so does the stack whose internal base has an RDS of its own', () => {
+    const separate = buildStack({ ...TEST_CONFIG, baseDatabase: 'separate' }).stack;
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(separate);
     expect(findings(report)).toEqual([]);
     expect(report.success).toBe(true);
   });

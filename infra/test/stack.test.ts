@@ -1,6 +1,7 @@
 import { type EventType, QUEUES, type QueueName, ROUTES } from '@recon/contracts';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { configFromContext } from '../src/config.ts';
 import { routeRuleName } from '../src/constructs/messaging.ts';
 import { buildStack, TEST_CONFIG } from './fixture.ts';
 
@@ -344,6 +345,62 @@ describe('PostgreSQL', () => {
       expect(r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).toMatch(/^Services.*sg/);
       expect(r.Properties.CidrIp).toBeUndefined();
     }
+    // By default the internal base is in that same database: nothing names another.
+    expect(Object.keys(params).filter((p) => p.startsWith('BaseDb'))).toEqual([]);
+    expect(JSON.stringify(resources)).not.toContain('RECON_BASE_');
+  });
+
+  it("baseDatabase 'separate': the base's own RDS, reached by partition and matcher only, as its own user", () => {
+    const separate = Template.fromStack(
+      buildStack({ ...TEST_CONFIG, baseDatabase: 'separate' }).stack,
+    ).toJSON();
+    expect(Object.keys(separate.Parameters)).toEqual(
+      expect.arrayContaining([
+        'BaseDbHost',
+        'BaseDbPort',
+        'BaseDbName',
+        'BaseDbSecretArn',
+        'BaseDbSecurityGroupId',
+      ]),
+    );
+    const all = Object.entries(separate.Resources as Record<string, Resource>);
+    const containers = all
+      .filter(([, r]) => r.Type === 'AWS::ECS::TaskDefinition')
+      .map(([, td]) => td.Properties.ContainerDefinitions[0]);
+    const readers = containers.filter((c: Json) =>
+      c.Environment.some((e: Json) => e.Name === 'RECON_BASE_DATABASE_URL'),
+    );
+    expect(readers.map((c: Json) => c.Name).sort()).toEqual(['matcher', 'partition']);
+    for (const c of readers) {
+      const url = c.Environment.find((e: Json) => e.Name === 'RECON_BASE_DATABASE_URL').Value;
+      // No credentials in it, TLS verified, the BaseDb* endpoint and database.
+      expect(JSON.stringify(url)).toContain('"Ref":"BaseDbHost"');
+      expect(JSON.stringify(url)).toContain('"Ref":"BaseDbName"');
+      expect(JSON.stringify(url)).toContain('sslmode=verify-full');
+      const secrets = Object.fromEntries(c.Secrets.map((x: Json) => [x.Name, JSON.stringify(x.ValueFrom)]));
+      expect(secrets.RECON_BASE_PGUSER).toContain('"Ref":"BaseDbSecretArn"');
+      expect(secrets.RECON_BASE_PGUSER).toContain(':username::');
+      expect(secrets.RECON_BASE_PGPASSWORD).toContain('"Ref":"BaseDbSecretArn"');
+      expect(secrets.RECON_BASE_PGPASSWORD).toContain(':password::');
+      // The job store is still reached as before.
+      expect(secrets.PGUSER).toContain('"Ref":"DbSecretArn"');
+    }
+    // The base's security group admits the two readers, nothing else.
+    const baseIngress = all.filter(
+      ([, r]) =>
+        r.Type === 'AWS::EC2::SecurityGroupIngress' && r.Properties.GroupId?.Ref === 'BaseDbSecurityGroupId',
+    );
+    expect(baseIngress.map(([, r]) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).sort()).toEqual([
+      expect.stringMatching(/^Servicesmatchersg/),
+      expect.stringMatching(/^Servicespartitionsg/),
+    ]);
+    for (const [, r] of baseIngress) expect(r.Properties.FromPort).toEqual({ Ref: 'BaseDbPort' });
+  });
+
+  it('refuses a baseDatabase it does not know', () => {
+    expect(() => configFromContext({ baseDatabase: 'elsewhere' })).toThrow(
+      /baseDatabase: 'job-store' or 'separate'/,
+    );
   });
 });
 

@@ -109,8 +109,13 @@ export interface ServicesProps {
   storage: Storage;
   messaging: Messaging;
   database: ExistingDatabase;
+  /** The internal base's own RDS, when it has one (else the base is read from `database`). */
+  baseDatabase?: ExistingDatabase;
   analytics: Analytics;
 }
+
+/** The services that read the internal base: partition (COPY extraction), matcher (lookups by id). */
+export const BASE_READERS: readonly WorkerName[] = ['partition', 'matcher'];
 
 /**
  * ECS Fargate: one service per recon service consuming its own queue, the admin API behind an
@@ -133,7 +138,7 @@ export class Services extends Construct {
     private readonly props: ServicesProps,
   ) {
     super(scope, id);
-    const { config, vpc, messaging, database } = props;
+    const { config, vpc, messaging, database, baseDatabase } = props;
     const subnets: ec2.SubnetSelection = { subnets: vpc.privateSubnets };
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
@@ -149,6 +154,8 @@ export class Services extends Construct {
       const settings = WORKER_SETTINGS[name];
       const { queue } = messaging.queues[name];
       const taskDefinition = this.taskDefinition(name, settings.cpu, settings.memoryMiB);
+      // A base of its own, for the services that read it; otherwise they read it through DATABASE_URL.
+      const base = BASE_READERS.includes(name) ? baseDatabase : undefined;
       queue.grantConsumeMessages(taskDefinition.taskRole);
       if (name === 'reporter') props.analytics.grantRefresh(taskDefinition.taskRole);
       this.addContainer(taskDefinition, name, {
@@ -158,11 +165,16 @@ export class Services extends Construct {
           RECON_MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
           RECON_WORKERS: String(Math.max(1, settings.cpu / 1024)),
           ...this.extraEnvironment(name),
+          ...(base === undefined ? {} : { RECON_BASE_DATABASE_URL: base.url() }),
         },
-        secrets: this.extraSecrets(name),
+        secrets: {
+          ...this.extraSecrets(name),
+          ...(base === undefined ? {} : base.secrets('RECON_BASE_PGUSER', 'RECON_BASE_PGPASSWORD')),
+        },
       });
       const securityGroup = this.securityGroup(name);
       database.allowFrom(securityGroup, `recon ${name}`);
+      base?.allowFrom(securityGroup, `recon ${name} (internal base)`);
       workers[name] = new ecs.FargateService(this, `${name}-service`, {
         serviceName: `${config.prefix}-${name}`,
         cluster: this.cluster,
