@@ -9,6 +9,7 @@ import {
 } from '@recon/adapters';
 import { dropFile, findJob, type Stack, waitForJob } from '@recon/cli/stack';
 import type { Envelope, JobRequested, JobSummary } from '@recon/contracts';
+import { jobRequest } from '@recon/contracts/testing';
 import type { GeneratedDay } from '@recon/generator';
 import type { SqsSpyMessage } from 'fauxqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -136,17 +137,11 @@ describe('poison messages', () => {
     const s = stack;
 
     // 1. A message that does not match its schema, naming an open job.
-    const poisoned: JobRequested = {
-      jobId: 'JOB-20261122-990001',
+    const poisoned = jobRequest('JOB-20261122-990001', {
       file: { key: 'nowhere.csv' },
-      base: { kind: 'postgres', relation: 'transacoes' },
-      scope: 'date-window',
       referenceDate: REFERENCE_DATE,
       arrivedAt: new Date().toISOString(),
-      maxInvalidRate: 0.05,
-      shardCount: 4,
-      chunkBytes: 1 << 20,
-    };
+    });
     const store = await createPostgresJobStore(s.databaseUrl);
     try {
       expect(await store.store.createJob(poisoned, new Date().toISOString())).toBe(true);

@@ -11,13 +11,8 @@ import {
   startEmbeddedPostgres,
 } from '@recon/adapters';
 import { dropFile, findJob, type Stack } from '@recon/cli/stack';
-import {
-  type Checkpoint,
-  type JobRecord,
-  type JobRequested,
-  type JobSummary,
-  readCheckpoint,
-} from '@recon/contracts';
+import { type Checkpoint, type JobRecord, type JobSummary, readCheckpoint } from '@recon/contracts';
+import { jobRequest } from '@recon/contracts/testing';
 import type { GeneratedDay } from '@recon/generator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookReceiver } from '../../services/notifier/src/testing/receivers.ts';
@@ -292,17 +287,11 @@ describe('deadline, checkpoint, reprocess, one job per date, the same file twice
     });
     const s = stack;
     // A job whose messages were all lost (say, to a DLQ): nothing will ever be delivered for it.
-    const lost: JobRequested = {
-      jobId: 'JOB-20261122-880001',
+    const lost = jobRequest('JOB-20261122-880001', {
       file: { key: `${REFERENCE_DATE}/lost.csv` },
-      base: { kind: 'postgres', relation: 'transacoes' },
-      scope: 'date-window',
       referenceDate: '2026-11-19',
       arrivedAt: new Date().toISOString(),
-      maxInvalidRate: 0.05,
-      shardCount: 4,
-      chunkBytes: 1 << 20,
-    };
+    });
     await jobStore.store.createJob(lost, lost.arrivedAt);
     await jobStore.store.setStatus(lost.jobId, 'PARTITIONING', lost.arrivedAt);
     const timedOut = await until(lost.jobId, ['TIMEOUT'], 30_000);
@@ -344,17 +333,11 @@ describe('deadline, checkpoint, reprocess, one job per date, the same file twice
       foundIn: `s3://${s.state.ingressBucket}/2026-11-17/`,
     });
     // A date whose file has a job (its object since expired, say): the job store shows it.
-    const known: JobRequested = {
-      jobId: 'JOB-20261116-770001',
+    const known = jobRequest('JOB-20261116-770001', {
       file: { key: '2026-11-15/vendor.csv' },
-      base: { kind: 'postgres', relation: 'transacoes' },
-      scope: 'date-window',
       referenceDate: '2026-11-15',
       arrivedAt: new Date().toISOString(),
-      maxInvalidRate: 0.05,
-      shardCount: 4,
-      chunkBytes: 1 << 20,
-    };
+    });
     await jobStore.store.createJob(known, known.arrivedAt);
     await jobStore.store.fail(
       known.jobId,

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { reconcile, reconcileOnce, reprocess } from '@recon/cli/reconcile';
 import { DEFAULT_SERVICE_OPTIONS, EmbeddedRuntime, type JobOutcome } from '@recon/cli/runtime';
-import type { Checkpoint, JobRequested } from '@recon/contracts';
+import type { Checkpoint } from '@recon/contracts';
+import { jobRequest } from '@recon/contracts/testing';
 import type { GeneratedDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallMixedDay } from '../support/day.ts';
@@ -327,18 +328,15 @@ describe('cancel (EmbeddedRuntime.cancel)', () => {
       // TEST ONLY: each shard waits, so the cancel lands while shards are being matched.
       options: { ...DEFAULT_SERVICE_OPTIONS, testMatcherDelayMs: 1_500 },
     });
-    const request: JobRequested = {
-      jobId: RESUMED_JOB,
+    const request = jobRequest(RESUMED_JOB, {
       file: { key: day.vendorPath.replace(/^\/+/, '') },
       base: { kind: 'csv', key: day.basePath.replace(/^\/+/, '') },
-      scope: 'date-window',
       referenceDate: clean.summary.reference_date,
       arrivedAt: FIXED,
-      maxInvalidRate: 0.05,
       shardCount: 8,
       chunkBytes: 8 << 20,
       baseSlices: 1,
-    };
+    });
     let outcome: Awaited<ReturnType<EmbeddedRuntime['run']>>;
     try {
       expect(await runtime.cancel(RESUMED_JOB)).toBe(false); // not known yet

@@ -6,6 +6,7 @@ import type { ReconLogLevel } from '@recon/adapters/logger';
 import { createTracing, PrometheusMetrics, type TraceExporterKind } from '@recon/adapters/observability';
 import {
   BARRIERS,
+  DEFAULT_MAX_INVALID_RATE,
   type JobRecord,
   type JobRequested,
   type JobStore,
@@ -181,7 +182,7 @@ export async function reconcile(p: ReconcileParams, shared?: SharedRuntime): Pro
     scope: p.scope,
     referenceDate: resolveReferenceDate(file, p.referenceDate, startedAt),
     arrivedAt: startedAt.toISOString(),
-    maxInvalidRate: p.maxInvalidRate ?? 0.05,
+    maxInvalidRate: p.maxInvalidRate ?? DEFAULT_MAX_INVALID_RATE,
     shardCount: p.shards ?? defaultShardCount(fileSize, baseSize),
     chunkBytes: p.chunkBytes ?? 8 << 20,
     // A database base is read in one slice per worker, a CSV snapshot in chunk-sized byte ranges.

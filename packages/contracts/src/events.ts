@@ -35,6 +35,9 @@ export type Side = z.infer<typeof SideSchema>;
 export const DateWindowSchema = z.object({ from: isoDate, to: isoDate });
 export type DateWindow = z.infer<typeof DateWindowSchema>;
 
+/** RULES §2: the share of invalid lines above which the ErrorRate alert is raised, by default. */
+export const DEFAULT_MAX_INVALID_RATE = 0.05;
+
 export const JobRequestedSchema = z.object({
   jobId,
   /** The vendor file in the ingress store. */

@@ -8,13 +8,8 @@ import {
   LocalFolderStore,
   RetryLaterError,
 } from '@recon/adapters';
-import {
-  type Envelope,
-  type EventPublisher,
-  type JobRequested,
-  ReconError,
-  type ServiceContext,
-} from '@recon/contracts';
+import { type Envelope, type EventPublisher, ReconError, type ServiceContext } from '@recon/contracts';
+import { jobRequest } from '@recon/contracts/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMessageHandler, type QueueHandlers, type RetryRecord } from './handling.ts';
 
@@ -41,17 +36,7 @@ afterEach(async () => {
 const JOB = 'JOB-20261122-000001';
 
 async function openJob(arrivedAt: Date, status: 'MATCHING' | 'RECEIVED' = 'MATCHING'): Promise<void> {
-  const request: JobRequested = {
-    jobId: JOB,
-    file: { key: 'f.csv' },
-    base: { kind: 'postgres', relation: 'transacoes' },
-    scope: 'date-window',
-    referenceDate: '2026-11-21',
-    arrivedAt: arrivedAt.toISOString(),
-    maxInvalidRate: 0.05,
-    shardCount: 4,
-    chunkBytes: 1 << 20,
-  };
+  const request = jobRequest(JOB, { file: { key: 'f.csv' }, arrivedAt: arrivedAt.toISOString() });
   await jobs.createJob(request, request.arrivedAt);
   await jobs.setStatus(JOB, status, request.arrivedAt);
 }

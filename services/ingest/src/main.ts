@@ -5,7 +5,7 @@
  *
  * Environment: CommonEnvSchema (packages/runtime-distributed/src/config.ts) plus the fields below.
  */
-import { ScopeSchema } from '@recon/contracts';
+import { DEFAULT_MAX_INVALID_RATE, ScopeSchema } from '@recon/contracts';
 import { CommonEnvSchema, parseEnv, runMain, startService } from '@recon/runtime-distributed';
 import { z } from 'zod';
 import { createIngestHandlers } from './app.ts';
@@ -16,7 +16,7 @@ const IngestEnvSchema = CommonEnvSchema.extend({
   /** RULES §5 scope of those jobs. */
   RECON_SCOPE: ScopeSchema.default('date-window'),
   /** RULES §2 ErrorRate alert threshold. */
-  RECON_MAX_INVALID_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  RECON_MAX_INVALID_RATE: z.coerce.number().min(0).max(1).default(DEFAULT_MAX_INVALID_RATE),
   /** Shards per job; default: from the file size (~4 MiB per shard, at least 8). */
   RECON_SHARDS: z.coerce.number().int().min(1).max(4096).optional(),
   /** Size of a vendor chunk in bytes. */

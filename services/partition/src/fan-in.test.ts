@@ -6,21 +6,18 @@ import {
   type ServiceContext,
   type VendorChunkUnit,
 } from '@recon/contracts';
+import { jobRequest } from '@recon/contracts/testing';
 import { describe, expect, it } from 'vitest';
 import { handleSideCompleted } from './fan-in.ts';
 
 const AT = '2026-11-22T06:00:00.000Z';
-const request: JobRequested = {
-  jobId: 'JOB-20261122-000001',
-  file: { key: '2026-11-21/vendor.csv' },
+const request = jobRequest('JOB-20261122-000001', {
   base: { kind: 'csv', key: 'base.csv' },
   scope: 'all',
-  referenceDate: '2026-11-21',
   arrivedAt: AT,
-  maxInvalidRate: 0.05,
   shardCount: 2,
   chunkBytes: 8 << 20,
-};
+});
 const chunk: VendorChunkUnit = {
   index: 0,
   chunkKey: 'work/x/chunks/vendor-00000.csv',

@@ -1,4 +1,5 @@
 import type { DivergenceRow, JobRecord, ServiceContext, ShardCounts, TextColumnData } from '@recon/contracts';
+import { jobRequest } from '@recon/contracts/testing';
 import { describe, expect, it } from 'vitest';
 import type { BiRefresh } from './bi-refresh.ts';
 import { csvField, rejectsCsv } from './csv-writer.ts';
@@ -162,17 +163,11 @@ describe('buildSummary', () => {
   });
   const job: JobRecord = {
     jobId: 'JOB-20261122-000001',
-    request: {
-      jobId: 'JOB-20261122-000001',
-      file: { key: 'f.csv' },
+    request: jobRequest('JOB-20261122-000001', {
       base: { kind: 'csv', key: 'b.csv' },
-      scope: 'date-window',
-      referenceDate: '2026-11-21',
-      arrivedAt: '2026-11-22T06:00:00.000Z',
-      maxInvalidRate: 0.05,
       shardCount: 2,
       chunkBytes: 1024,
-    },
+    }),
     status: 'REPORTING',
     history: [{ status: 'RECEIVED', at: '2026-11-22T06:00:00.000Z' }],
     stages: { ingest: { startedAt: '2026-11-22T06:00:00.000Z', finishedAt: '2026-11-22T06:00:01.500Z' } },

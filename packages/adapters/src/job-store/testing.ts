@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { JobRequested } from '@recon/contracts';
+import { jobRequest as contractsJobRequest } from '@recon/contracts/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { type PostgresHandle, startEmbeddedPostgres } from '../postgres/embedded.ts';
 import { createPostgresJobStore, type PostgresJobStore } from './postgres.ts';
@@ -44,18 +45,15 @@ export function jobIdSequence(day: string): () => string {
 
 /** A job request for the job-store tests (a PostgreSQL base, 16 shards), with `overrides`. */
 export function jobRequest(jobId: string, overrides: Partial<JobRequested> = {}): JobRequested {
-  return {
-    jobId,
+  return contractsJobRequest(jobId, {
     file: { key: `incoming/${jobId}.csv` },
     base: { kind: 'postgres', relation: 'public.ordens' },
-    scope: 'date-window',
     referenceDate: '2026-11-20',
     arrivedAt: '2026-11-22T10:00:00.000Z',
-    maxInvalidRate: 0.05,
     shardCount: 16,
     chunkBytes: 8 * 1024 * 1024,
     ...overrides,
-  };
+  });
 }
 
 /** ISO time `seconds` after 2026-11-22T10:00:00Z, as the services write them (toISOString). */

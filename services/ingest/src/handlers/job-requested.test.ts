@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, InMemoryJobStore, LocalFolderStore } from '@recon/adapters/embedded';
-import type { EventPublisher, JobRequested, ServiceContext } from '@recon/contracts';
+import type { EventPublisher, ServiceContext } from '@recon/contracts';
+import { jobRequest } from '@recon/contracts/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handleJobRequested } from './job-requested.ts';
 
@@ -31,17 +32,12 @@ async function setup(body = 'F;O1;n;a;2026-11-20;1\n') {
     clock: { now: () => new Date('2026-11-22T06:00:00Z') },
     log: createLogger('silent'),
   };
-  const req: JobRequested = {
-    jobId: 'JOB-20261122-000001',
+  const req = jobRequest('JOB-20261122-000001', {
     file: { key: 'f.csv' },
     base: { kind: 'csv', key: 'f.csv' },
-    scope: 'date-window',
-    referenceDate: '2026-11-21',
-    arrivedAt: '2026-11-22T06:00:00Z',
-    maxInvalidRate: 0.05,
     shardCount: 2,
     chunkBytes: 1024,
-  };
+  });
   return { ctx, jobs, req, published };
 }
 

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { JobRequested, ObjectCreated, Scope, ServiceContext } from '@recon/contracts';
+import {
+  DEFAULT_MAX_INVALID_RATE,
+  type JobRequested,
+  type ObjectCreated,
+  type Scope,
+  type ServiceContext,
+} from '@recon/contracts';
 import { defaultShardCount, objectSha256, resolveReferenceDate } from '../request.ts';
 
 /** What a job started by a file drop looks like: the request fields no event carries. */
@@ -16,7 +22,7 @@ export interface ObjectCreatedOptions {
 export const DEFAULT_OBJECT_CREATED_OPTIONS: ObjectCreatedOptions = {
   baseRelation: 'transacoes',
   scope: 'date-window',
-  maxInvalidRate: 0.05,
+  maxInvalidRate: DEFAULT_MAX_INVALID_RATE,
   chunkBytes: 8 << 20,
 };
 

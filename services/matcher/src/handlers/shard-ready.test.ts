@@ -1,26 +1,11 @@
 import { InMemoryJobStore } from '@recon/adapters/embedded';
-import {
-  BARRIERS,
-  encodeShardRecord,
-  type JobRequested,
-  type ServiceContext,
-  type ShardUnit,
-} from '@recon/contracts';
+import { BARRIERS, encodeShardRecord, type ServiceContext, type ShardUnit } from '@recon/contracts';
+import { jobRequest } from '@recon/contracts/testing';
 import { describe, expect, it } from 'vitest';
 import { handleShardReady } from './shard-ready.ts';
 
 const AT = '2026-11-22T06:00:00.000Z';
-const request: JobRequested = {
-  jobId: 'JOB-20261122-000001',
-  file: { key: '2026-11-21/vendor.csv' },
-  base: { kind: 'postgres', relation: 'transacoes' },
-  scope: 'date-window',
-  referenceDate: '2026-11-21',
-  arrivedAt: AT,
-  maxInvalidRate: 0.05,
-  shardCount: 2,
-  chunkBytes: 8 << 20,
-};
+const request = jobRequest('JOB-20261122-000001', { arrivedAt: AT, shardCount: 2, chunkBytes: 8 << 20 });
 
 function unit(shard: number): ShardUnit {
   return {

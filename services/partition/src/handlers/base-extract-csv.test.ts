@@ -13,6 +13,7 @@ import {
   type ServiceContext,
   wholeBody,
 } from '@recon/contracts';
+import { jobRequest } from '@recon/contracts/testing';
 import { describe, expect, it } from 'vitest';
 import { pick, rng } from '../../../../test/support/random.ts';
 import { handleBaseExtractRequested, vendorOrdemIds } from './base-extract.ts';
@@ -140,18 +141,14 @@ async function read(text: string | Buffer, slices: number, order: 'forward' | 'r
     },
   };
   const store = new MemoryStore();
-  const req: JobRequested = {
-    jobId: JOB,
+  const req = jobRequest(JOB, {
     file: { key: 'vendor.csv' },
     base: { kind: 'csv', key: 'base.csv' },
     scope: 'all',
-    referenceDate: '2026-11-21',
-    arrivedAt: '2026-11-22T06:00:00Z',
-    maxInvalidRate: 0.05,
     shardCount: SHARDS,
     chunkBytes: 1024,
     baseSlices: slices,
-  };
+  });
   const jobs = jobStore(req);
   const silent = { info: () => {}, warn: () => {}, error: () => {} };
   const ctx: ServiceContext = {
