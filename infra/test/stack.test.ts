@@ -345,6 +345,15 @@ describe('PostgreSQL', () => {
       expect(r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).toMatch(/^Services.*sg/);
       expect(r.Properties.CidrIp).toBeUndefined();
     }
+    // The admin API keeps a job in the read model as long as the output bucket keeps its Parquet.
+    const admin = Object.values(resources).find(
+      (r) =>
+        r.Type === 'AWS::ECS::TaskDefinition' && r.Properties.ContainerDefinitions[0].Name === 'admin-api',
+    )!;
+    expect(admin.Properties.ContainerDefinitions[0].Environment).toContainEqual({
+      Name: 'RECON_READ_MODEL_RETENTION_DAYS',
+      Value: String(TEST_CONFIG.retention.expireAfterDays),
+    });
     // By default the internal base is in that same database: nothing names another.
     expect(Object.keys(params).filter((p) => p.startsWith('BaseDb'))).toEqual([]);
     expect(JSON.stringify(resources)).not.toContain('RECON_BASE_');

@@ -10,6 +10,8 @@ import {
   type JobSummary,
   SEVERIDADES,
   TIPOS,
+  zeroPerSeveridade,
+  zeroPerTipo,
 } from '@recon/contracts';
 import { maskNome } from '@recon/rules';
 import type { InjectOptions } from 'fastify';
@@ -580,6 +582,39 @@ parentPort.postMessage({ kind: 'ready' });
     },
     60_000,
   );
+
+  it('a server starts by removing the jobs loaded into the read model longer ago than its retention', async () => {
+    const old = 'JOB-20240101-000001';
+    await slow.readModel.load(
+      {
+        ...t.summaries[0]!,
+        job_id: old,
+        reference_date: '2024-01-01',
+        divergences: zeroPerTipo(),
+        by_severity: zeroPerSeveridade(),
+      },
+      [],
+    );
+    await slow.readModel.query(
+      `UPDATE recon_job_reports SET loaded_at = now() - interval '31 days' WHERE job_id = '${old}'`,
+    );
+    const pruning = await startServer({
+      databaseUrl: t.databaseUrl,
+      out: join(t.outDir, '..', 'out-prune'),
+      base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
+      port: 0,
+      readModelRetentionDays: 30,
+    });
+    try {
+      for (let i = 0; i < 250 && (await pruning.readModel.report(old)) !== undefined; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(await pruning.readModel.report(old)).toBeUndefined();
+      // The days loaded today stay.
+      for (const s of t.summaries) expect(await pruning.readModel.report(s.job_id)).toBeDefined();
+    } finally {
+      await pruning.close();
+    }
+  });
 
   it('rate limits per key with 429 RATE_LIMITED and Retry-After', async () => {
     let last = await call({ server: slow, url: '/v1/me', key: t.keys.admin });

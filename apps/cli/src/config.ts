@@ -20,6 +20,11 @@ const EnvSchema = z.object({
   /** Address and port of `recon serve` (the CDK app sets them for the admin API task). */
   RECON_HTTP_HOST: z.string().default('127.0.0.1'),
   RECON_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  /**
+   * `recon serve`: jobs loaded into the read model more than this many days ago leave it (at start,
+   * then daily); 0 keeps them all. Default: §10.5's two years, as long as the Parquet is kept.
+   */
+  RECON_READ_MODEL_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(730),
   /** `distributed`: `recon serve` drives the distributed runtime (the admin API's task in AWS). */
   RECON_SERVE_RUNTIME: z.enum(['embedded', 'distributed']).default('embedded'),
   /** Log level of the structured JSON logs on stderr. */

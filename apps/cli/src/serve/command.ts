@@ -96,6 +96,7 @@ async function serve(env: Env, v: Record<string, string | boolean | undefined>):
         host,
         port,
         ...(uploadMb === undefined ? {} : { uploadLimitBytes: uploadMb * 1024 * 1024 }),
+        readModelRetentionDays: env.RECON_READ_MODEL_RETENTION_DAYS,
         runSettings: runtimeSettings(env),
         delivery: {
           expectedBy: env.RECON_DELIVERY_EXPECTED_BY ?? '09:00',

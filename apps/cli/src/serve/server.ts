@@ -4,7 +4,7 @@ import { createPostgresJobStore } from '@recon/adapters';
 import { LocalFolderStore } from '@recon/adapters/embedded';
 import { createReconLogger } from '@recon/adapters/logger';
 import { PrometheusMetrics, recordJobMetrics } from '@recon/adapters/observability';
-import { ApiKeyStore, PostgresReadModel } from '@recon/adapters/read-model';
+import { ApiKeyStore, PostgresReadModel, READ_MODEL_RETENTION_DAYS } from '@recon/adapters/read-model';
 import { buildAdminApp, type JobControl, SessionTokens } from '@recon/admin';
 import { registerDashboard } from '@recon/admin/dashboard';
 import type { Clock, JobQueries, JobStore, JobSummary, ObjectStore, Scope } from '@recon/contracts';
@@ -38,6 +38,8 @@ export interface ServeOptions {
   uploadLimitBytes?: number;
   rateLimit?: { max: number; windowMs: number };
   secureCookies?: boolean;
+  /** See ListenOptions.readModelRetentionDays. */
+  readModelRetentionDays?: number;
   runSettings?: Partial<ReconcileParams>;
   onJobEnd?: (jobId: string, error: unknown) => void;
   /**
@@ -139,6 +141,12 @@ export interface ListenOptions<C extends JobControl> {
   rateLimit?: { max: number; windowMs: number };
   secureCookies?: boolean;
   metrics?: PrometheusMetrics;
+  /**
+   * Jobs loaded into the read model more than this many days ago are removed from it when the
+   * server starts and once a day after (default 730: §10.5's two years, as the Parquet is kept);
+   * 0 keeps them all.
+   */
+  readModelRetentionDays?: number;
   /** Releases what the caller opened, after the server stopped listening. */
   close: () => Promise<void>;
 }
@@ -169,6 +177,8 @@ export async function listenAdmin<C extends JobControl>(o: ListenOptions<C>): Pr
         ...(o.secureCookies === undefined ? {} : { secureCookies: o.secureCookies }),
       },
     );
+    const retention = o.readModelRetentionDays ?? READ_MODEL_RETENTION_DAYS;
+    const pruning = retention > 0 ? pruneDaily(readModel, retention, app) : undefined;
     const url = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8080 });
     let closing: Promise<void> | undefined;
     return {
@@ -179,6 +189,7 @@ export async function listenAdmin<C extends JobControl>(o: ListenOptions<C>): Pr
       control: o.control,
       close: () => {
         closing ??= (async () => {
+          await pruning?.stop();
           await app.close();
           await o.close();
           await readModel.close();
@@ -191,4 +202,38 @@ export async function listenAdmin<C extends JobControl>(o: ListenOptions<C>): Pr
     await o.close().catch(() => {});
     throw error;
   }
+}
+
+/** One prune of the read model now, then one a day (see `readModelRetentionDays`); a failed one is logged. */
+export function pruneDaily(
+  readModel: Pick<PostgresReadModel, 'prune'>,
+  days: number,
+  app: Pick<FastifyInstance, 'log'>,
+): { done: Promise<void>; stop(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve();
+  const once = () => {
+    running = readModel.prune(days).then(
+      (removed) => {
+        if (removed.length > 0)
+          app.log.info({ removed, retention_days: days }, 'read model: old jobs removed');
+      },
+      (error: unknown) => {
+        app.log.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'read model: pruning failed',
+        );
+      },
+    );
+    return running;
+  };
+  const done = once();
+  const timer = setInterval(once, 24 * 60 * 60_000);
+  timer.unref();
+  return {
+    done,
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

@@ -147,6 +147,9 @@ const rate = (num: number, den: number) => (den === 0 ? 0 : num / den);
  * The read model in PostgreSQL: the reporter loads each finished job (ReportSink); the admin
  * API pages, filters, exports and aggregates it. One pool; `close` ends it.
  */
+/** Technical document §10.5: data is kept 2 years (the read model's default retention, in days). */
+export const READ_MODEL_RETENTION_DAYS = 730;
+
 export class PostgresReadModel implements ReportSink {
   readonly pool: pg.Pool;
   private readonly target: string;
@@ -244,6 +247,25 @@ export class PostgresReadModel implements ReportSink {
       throw this.wrap('loading a job into the read model', error);
     }
     client.release();
+  }
+
+  /**
+   * Retention (technical document §10.5: data is kept 2 years, as the output bucket's lifecycle
+   * keeps the Parquet): removes every job loaded more than `days` days ago, with its divergences.
+   * Returns the ids removed. A day reconciled again is loaded again, and kept from then on.
+   */
+  async prune(days: number): Promise<string[]> {
+    if (!(Number.isInteger(days) && days > 0)) {
+      throw new ReconError(
+        'INVALID_CONFIG',
+        `read model retention: ${days} days; expected a whole number above 0`,
+      );
+    }
+    const rows = await this.query(
+      'DELETE FROM recon_job_reports WHERE loaded_at < now() - make_interval(days => $1) RETURNING job_id',
+      [days],
+    );
+    return rows.map((r) => r.job_id as string).sort();
   }
 
   /** One page of divergences, newest reference date first, then the Parquet order. */

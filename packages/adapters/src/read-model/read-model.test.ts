@@ -284,6 +284,38 @@ describe('PostgresReadModel', () => {
   });
 });
 
+describe('PostgresReadModel retention', () => {
+  it('prune removes the jobs loaded more than the given days ago, with their rows, and nothing else', async () => {
+    const oldRows = rowsOf('JOB-20240110-000101', 40, 5);
+    const keptRows = rowsOf('JOB-20240111-000102', 30, 6);
+    await load(summaryOf('JOB-20240110-000101', '2024-01-09', oldRows, '2024-01-10T06:00:00.000Z'), oldRows);
+    await load(
+      summaryOf('JOB-20240111-000102', '2024-01-10', keptRows, '2024-01-11T06:00:00.000Z'),
+      keptRows,
+    );
+    await model.query(
+      "UPDATE recon_job_reports SET loaded_at = now() - interval '800 days' WHERE job_id = 'JOB-20240110-000101'",
+    );
+    await model.query(
+      "UPDATE recon_job_reports SET loaded_at = now() - interval '700 days' WHERE job_id = 'JOB-20240111-000102'",
+    );
+    const before = await model.count({});
+    expect(await model.prune(730)).toEqual(['JOB-20240110-000101']);
+    expect(await model.report('JOB-20240110-000101')).toBeUndefined();
+    const left = await model.query(
+      "SELECT count(*) AS n FROM recon_divergences WHERE job_id = 'JOB-20240110-000101'",
+    );
+    expect(Number(left[0]!.n)).toBe(0);
+    expect(await model.count({ jobId: 'JOB-20240111-000102' })).toBe(keptRows.length);
+    expect(await model.count({})).toBe(before - oldRows.length);
+    // Nothing else is old enough; the other days of the file's tests are untouched.
+    expect(await model.prune(730)).toEqual([]);
+    expect(await model.count({ jobId: 'JOB-20261122-000001' })).toBe(DAY1.length);
+    await expect(model.prune(0)).rejects.toThrow(/expected a whole number above 0/);
+    expect(await model.prune(600)).toEqual(['JOB-20240111-000102']);
+  });
+});
+
 describe('ApiKeyStore', () => {
   it('creates keys shown once, verifies them by hash, and revokes them', async () => {
     const keys = new ApiKeyStore(model);
