@@ -86,9 +86,9 @@ export interface ReconcileParams {
   readModelUrl?: string;
   /**
    * Called once the job is accepted: its date lock taken, its runtime started and its record in
-   * the job store (a new job RECEIVED; a reprocessed one open again, its pending work sent). What fails before this (a date another process is
-   * reconciling, a missing file) rejects the call without it. `recon serve` answers the request
-   * here, and cancels through the runtime.
+   * the job store (a new job RECEIVED; a reprocessed one open again, its pending work sent). What
+   * fails before this (a date another process is reconciling, a missing file) rejects the call
+   * without it. `recon serve` answers the request here, and cancels through the runtime.
    */
   onRuntime?: (runtime: EmbeddedRuntime, jobId: string) => void;
 }
@@ -207,14 +207,13 @@ export async function reconcile(p: ReconcileParams, shared?: SharedRuntime): Pro
       jobId,
       p,
       () =>
-        runtime.run(request, {
-          ms: p.deadlineMs ?? DEFAULT_DEADLINE_MS,
-          ...(p.fixedNow === undefined ? {} : { fromNow: true }),
-        }),
+        runtime.run(
+          request,
+          { ms: p.deadlineMs ?? DEFAULT_DEADLINE_MS, ...(p.fixedNow === undefined ? {} : { fromNow: true }) },
+          // Accepted once recorded: whoever is then told of the job finds it.
+          () => p.onRuntime?.(runtime, jobId),
+        ),
       shared === undefined,
-      // Recorded before anyone is told the job started: whoever asks for it finds it. The ingest
-      // takes an existing RECEIVED job as its own (as a redelivery).
-      () => runtime.jobs.createJob(request, startedAt.toISOString()),
     );
   } finally {
     await lock.release();
@@ -282,10 +281,9 @@ export async function reprocess(p: ReprocessParams): Promise<JobOutcome> {
     const runtime = embeddedRuntime(p, out, databaseUrl);
     // Accepted once the job is open again (not at the runtime's start): whoever looks it up then
     // finds it running, not in the state it ended in.
-    const { onRuntime, ...rest } = p;
-    return await runOn(runtime, store, p.jobId, rest, () =>
+    return await runOn(runtime, store, p.jobId, p, () =>
       runtime.resume(checkpoint, { ms: p.deadlineMs ?? DEFAULT_DEADLINE_MS, fromNow: true }, () =>
-        onRuntime?.(runtime, p.jobId),
+        p.onRuntime?.(runtime, p.jobId),
       ),
     );
   } finally {
@@ -329,17 +327,14 @@ async function runOn(
   p: RuntimeParams,
   go: () => Promise<JobOutcome>,
   close = true,
-  accept?: () => Promise<unknown>,
 ): Promise<JobOutcome> {
-  let ticker: NodeJS.Timeout | null = null;
+  const ticker =
+    p.onTick === undefined
+      ? null
+      : setInterval(() => {
+          void tick(runtime, jobId).then((t) => t && p.onTick?.(t));
+        }, 100);
   try {
-    await accept?.();
-    p.onRuntime?.(runtime, jobId);
-    if (p.onTick !== undefined) {
-      ticker = setInterval(() => {
-        void tick(runtime, jobId).then((t) => t && p.onTick?.(t));
-      }, 100);
-    }
     const outcome = await go();
     // A one-shot run leaves its metrics where a Prometheus textfile collector picks them up.
     if (outcome.summary.status === 'SUCCEEDED' && runtime.metrics !== undefined) {

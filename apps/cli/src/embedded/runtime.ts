@@ -187,9 +187,19 @@ export class EmbeddedRuntime {
   /**
    * Runs a job to its end (succeeded, failed or timed out) and returns its record and summary. At
    * the deadline the job becomes TIMEOUT, its checkpoint is written and job.failed announced.
+   * The job is recorded (RECEIVED) before any of its work is sent, and `onRecorded` called: whoever
+   * is told of it from there finds it. The ingest takes the record as its own (as a redelivery).
    */
-  async run(request: JobRequested, deadline: Deadline = { ms: DEFAULT_DEADLINE_MS }): Promise<JobOutcome> {
-    return this.drive(request, deadline, async () => this.submit(request));
+  async run(
+    request: JobRequested,
+    deadline: Deadline = { ms: DEFAULT_DEADLINE_MS },
+    onRecorded?: () => void,
+  ): Promise<JobOutcome> {
+    return this.drive(request, deadline, async () => {
+      await this.jobs.createJob(request, this.clock.now().toISOString());
+      onRecorded?.();
+      this.submit(request);
+    });
   }
 
   /**
