@@ -136,8 +136,6 @@ export const DistributedServeEnvSchema = CommonEnvSchema.extend({
   RECON_SCOPE: z.enum(['date-window', 'all']).default('date-window'),
   /** Mark the session cookie Secure (the ALB terminates TLS). */
   RECON_SECURE_COOKIES: envFlag,
-  /** Days a job stays in the read model after it was loaded (0: forever); see listenAdmin. */
-  RECON_READ_MODEL_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(730),
 });
 
 /**
@@ -182,7 +180,7 @@ export async function startDistributedServer(
       host: listen.host,
       port: listen.port,
       secureCookies: env.RECON_SECURE_COOKIES,
-      readModelRetentionDays: env.RECON_READ_MODEL_RETENTION_DAYS,
+      readModelRetentionDays: cliEnv.RECON_READ_MODEL_RETENTION_DAYS,
       close: async () => {
         for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => {});
       },

@@ -205,11 +205,11 @@ export async function listenAdmin<C extends JobControl>(o: ListenOptions<C>): Pr
 }
 
 /** One prune of the read model now, then one a day (see `readModelRetentionDays`); a failed one is logged. */
-export function pruneDaily(
+function pruneDaily(
   readModel: Pick<PostgresReadModel, 'prune'>,
   days: number,
   app: Pick<FastifyInstance, 'log'>,
-): { done: Promise<void>; stop(): Promise<void> } {
+): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
   const once = () => {
     running = readModel.prune(days).then(
@@ -226,11 +226,10 @@ export function pruneDaily(
     );
     return running;
   };
-  const done = once();
+  void once();
   const timer = setInterval(once, 24 * 60 * 60_000);
   timer.unref();
   return {
-    done,
     stop: async () => {
       clearInterval(timer);
       await running;
