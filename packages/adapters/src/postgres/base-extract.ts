@@ -143,8 +143,9 @@ function listedQuery(relation: string, scope: Extract<ExtractScope, { mode: 'dat
 
 /**
  * The rows of the scope as COPY text: the window (or every row) first, then (given the vendor's
- * ids) the listed orders out of the window. Those need the vendor's ids uploaded first (~1 s for a million): a second
- * connection uploads them and starts its query while the first one's rows are already streaming.
+ * ids) the listed orders out of the window. Those need the vendor's ids uploaded first (~1 s for
+ * a million): a second connection uploads them and starts its query while the first one's rows
+ * are already streaming.
  */
 async function* streamText(
   url: string,
