@@ -1,4 +1,4 @@
-import { type JobSummary, TIPOS } from '@recon/contracts';
+import { type JobSummary, ReconError, TIPOS } from '@recon/contracts';
 import { Counter, Gauge, Registry } from 'prom-client';
 
 /** CloudWatch namespace of the technical document §10.2 (`Reconciliation.TotalLines`, …). */
@@ -115,18 +115,34 @@ export function recordJobMetrics(
   return points;
 }
 
+/** Jobs whose series `PrometheusMetrics` keeps by default: a month of daily jobs. */
+export const PROMETHEUS_JOBS_KEPT = 31;
+
 /**
  * The Prometheus sink: one gauge per metric (labels = the CloudWatch dimensions), and the
  * notifier's delivery counter. `text()` is the exposition text for `GET /metrics`.
- * One job a day keeps the `job_id` label's cardinality small; `forgetJob` drops a job's series.
+ *
+ * Every job adds series of its own (the `job_id` label), and a long-running `recon serve` would
+ * expose every job it ever ran: the sink keeps the series of the last `jobsKept` jobs recorded and
+ * drops the older ones' (Prometheus keeps the history it scraped). `forgetJob` drops one job's.
  */
 export class PrometheusMetrics implements MetricSink {
   readonly registry: Registry;
   private readonly gauges: Record<MetricName, Gauge>;
   private readonly notifications: Counter<'channel' | 'outcome'>;
+  private readonly jobsKept: number;
+  /** The series set for each job, oldest job first (a Map keeps insertion order). */
+  private readonly jobSeries = new Map<string, { gauge: Gauge; labels: Record<string, string> }[]>();
 
-  constructor(registry: Registry = new Registry()) {
+  constructor(registry: Registry = new Registry(), options: { jobsKept?: number } = {}) {
     this.registry = registry;
+    this.jobsKept = options.jobsKept ?? PROMETHEUS_JOBS_KEPT;
+    if (!Number.isInteger(this.jobsKept) || this.jobsKept < 1) {
+      throw new ReconError(
+        'INVALID_CONFIG',
+        `jobs kept in the metrics: expected a whole number above 0, got ${this.jobsKept}`,
+      );
+    }
     const gauges = {} as Record<MetricName, Gauge>;
     for (const [name, m] of Object.entries(METRICS) as [MetricName, (typeof METRICS)[MetricName]][]) {
       gauges[name] = new Gauge({
@@ -146,7 +162,21 @@ export class PrometheusMetrics implements MetricSink {
   }
 
   record(points: readonly MetricPoint[]): void {
-    for (const p of points) this.gauges[p.name].set(p.dimensions, p.value);
+    for (const p of points) {
+      const gauge = this.gauges[p.name];
+      gauge.set(p.dimensions, p.value);
+      const jobId = p.dimensions.job_id;
+      if (jobId === undefined) continue;
+      const series = this.jobSeries.get(jobId) ?? [];
+      // A job recorded again (reprocessed) becomes the newest.
+      this.jobSeries.delete(jobId);
+      this.jobSeries.set(jobId, series);
+      series.push({ gauge, labels: p.dimensions });
+    }
+    for (const jobId of this.jobSeries.keys()) {
+      if (this.jobSeries.size <= this.jobsKept) break;
+      this.forgetJob(jobId);
+    }
   }
 
   /** Counts a notification delivery outcome (the notifier's `DeliveryCounter` port). */
@@ -155,11 +185,9 @@ export class PrometheusMetrics implements MetricSink {
   }
 
   /** Drops every series of a job. */
-  async forgetJob(jobId: string): Promise<void> {
-    for (const gauge of Object.values(this.gauges)) {
-      const { values } = await gauge.get();
-      for (const { labels } of values) if (labels.job_id === jobId) gauge.remove(labels);
-    }
+  forgetJob(jobId: string): void {
+    for (const { gauge, labels } of this.jobSeries.get(jobId) ?? []) gauge.remove(labels);
+    this.jobSeries.delete(jobId);
   }
 
   get contentType(): string {

@@ -192,8 +192,35 @@ describe('metrics', () => {
     expect(text).toContain('# TYPE reconciliation_total_lines gauge');
     expect(text).toContain('# HELP reconciliation_total_lines Reconciliation.TotalLines');
     expect(prom.contentType).toMatch(/^text\/plain/);
-    await prom.forgetJob(JOB);
+    prom.forgetJob(JOB);
     expect(await prom.text()).not.toContain(JOB);
+  });
+
+  it('Prometheus: only the last jobs recorded keep their series; a job recorded again is the newest', async () => {
+    const prom = new PrometheusMetrics(undefined, { jobsKept: 2 });
+    const job = (n: number) => `JOB-20260216-00000${n}`;
+    const record = (n: number) => recordJobMetrics({ ...SUMMARY, job_id: job(n) }, [prom]);
+    const jobsIn = async () => {
+      const ids = new Set<string>();
+      for (const key of promValues(await prom.text()).keys()) {
+        const id = /job_id="([^"]+)"/.exec(key)?.[1];
+        if (id !== undefined) ids.add(id);
+      }
+      return [...ids].sort();
+    };
+    record(1);
+    record(2);
+    expect(await jobsIn()).toEqual([job(1), job(2)]);
+    record(3);
+    expect(await jobsIn()).toEqual([job(2), job(3)]);
+    // Every series of the dropped job went, not only some.
+    expect(await prom.text()).not.toContain(job(1));
+    record(2);
+    record(4);
+    expect(await jobsIn()).toEqual([job(2), job(4)]);
+    const v = promValues(await prom.text());
+    expect(v.get(`reconciliation_divergences{job_id="${job(2)}",tipo_divergencia="TIPO_1"}`)).toBe(50_000);
+    expect(() => new PrometheusMetrics(undefined, { jobsKept: 0 })).toThrow(/whole number above 0/);
   });
 
   it('CloudWatch EMF: every line has the specification shape, and the values of the summary', () => {
