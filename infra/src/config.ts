@@ -167,5 +167,8 @@ function validate(config: ReconConfig): void {
     problems.push('glue.projectionStart: YYYY-MM-DD');
   if (!/^[\w-]{1,128}$/.test(config.quickSight.dataSetId))
     problems.push('quickSight.dataSetId: [A-Za-z0-9_-]{1,128}');
+  const n = config.notifications;
+  if (n.sesIdentity && !(n.mailFrom && n.mailTo))
+    problems.push('notifications: an sesIdentity needs mailFrom (an address of that identity) and mailTo');
   if (problems.length > 0) throw new Error(`invalid recon infra config:\n- ${problems.join('\n- ')}`);
 }

@@ -413,6 +413,35 @@ describe('PostgreSQL', () => {
   });
 });
 
+describe('notifier email', () => {
+  const notifierEnv = (r: Record<string, Json>) => {
+    const td = Object.values(r).find(
+      (x) =>
+        x.Type === 'AWS::ECS::TaskDefinition' && x.Properties.ContainerDefinitions[0].Name === 'notifier',
+    )!;
+    return Object.fromEntries(
+      td.Properties.ContainerDefinitions[0].Environment.map((e: Json) => [e.Name, e.Value]),
+    ) as Record<string, string>;
+  };
+
+  it('with an SES identity the notifier sends its email through SES, from and to the configured addresses', () => {
+    expect(notifierEnv(resources)).toMatchObject({
+      RECON_EMAIL_TRANSPORT: 'ses',
+      RECON_MAIL_FROM: TEST_CONFIG.notifications.mailFrom,
+      RECON_MAIL_TO: TEST_CONFIG.notifications.mailTo,
+    });
+  });
+
+  it('without one it sends no email (Slack and the log only), and an SES identity needs both addresses', () => {
+    const { stack } = buildStack({ ...TEST_CONFIG, notifications: { alarmEmail: 'ops@example.com' } });
+    const env = notifierEnv(Template.fromStack(stack).toJSON().Resources as Record<string, Json>);
+    expect(env.RECON_EMAIL_TRANSPORT).toBeUndefined();
+    expect(() =>
+      configFromContext({ notifications: { sesIdentity: 'example.com', mailFrom: 'r@example.com' } }),
+    ).toThrow(/an sesIdentity needs mailFrom/);
+  });
+});
+
 describe('Glue and QuickSight', () => {
   it('the divergences table has the columns of RULES §6 and projects dt', () => {
     const [, table] = ofType('AWS::Glue::Table')[0]!;

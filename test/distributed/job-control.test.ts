@@ -14,8 +14,8 @@ import { dropFile, findJob, type Stack } from '@recon/cli/stack';
 import { type Checkpoint, type JobRecord, type JobSummary, readCheckpoint } from '@recon/contracts';
 import { jobRequest } from '@recon/contracts/testing';
 import type { GeneratedDay } from '@recon/generator';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookReceiver } from '../../services/notifier/src/testing/receivers.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { SesReceiver, WebhookReceiver } from '../../services/notifier/src/testing/receivers.ts';
 import type { ParquetRow } from '../support/parquet.ts';
 import {
   comparable,
@@ -304,11 +304,21 @@ describe('deadline, checkpoint, reprocess, one job per date, the same file twice
     );
   });
 
-  it('recon check-delivery (AWS mode): the ingress bucket or the job store show the file, else delivery.missing reaches the notifier service, once', async () => {
+  it('recon check-delivery (AWS mode): the ingress bucket or the job store show the file, else delivery.missing reaches the notifier service, once, on Slack and by SES email', async () => {
+    const ses = await new SesReceiver().start();
+    onTestFinished(() => ses.stop());
     stack = await startStack(dir, {
       databaseUrl: pg.url,
       matchers: 1,
-      serviceEnv: { notifier: { RECON_SLACK_WEBHOOK_URL: slack.url } },
+      serviceEnv: {
+        notifier: {
+          RECON_SLACK_WEBHOOK_URL: slack.url,
+          RECON_EMAIL_TRANSPORT: 'ses',
+          RECON_SES_ENDPOINT_URL: ses.url,
+          RECON_MAIL_FROM: 'recon@empresa.com',
+          RECON_MAIL_TO: 'ops@empresa.com',
+        },
+      },
     });
     const s = stack;
     const s3 = createS3Client({
@@ -376,6 +386,12 @@ describe('deadline, checkpoint, reprocess, one job per date, the same file twice
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.body).toContain('Arquivo do fornecedor de 16/11/2026 não recebido');
     expect(alerts[0]!.body).toContain(`s3://${s.state.ingressBucket}/2026-11-16/`);
+    // HIGH goes to email too: the notifier process sent it through its SES client, once.
+    await s.until(() => ses.mails.length >= 1, 30_000, 'the SES email');
+    expect(ses.mails).toHaveLength(1);
+    expect(ses.mails[0]!.subject).toContain('Arquivo do fornecedor de 16/11/2026 não recebido');
+    expect(ses.mails[0]!.raw).toMatch(/^To: ops@empresa\.com\r$/m);
+    expect(ses.requests[0]!.authorization).toMatch(/^AWS4-HMAC-SHA256 /);
   });
 });
 

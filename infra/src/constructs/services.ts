@@ -298,6 +298,8 @@ export class Services extends Construct {
     }
     if (name === 'notifier') {
       return {
+        // With an SES identity the notifier's email goes through SES (the task role may send).
+        ...(n.sesIdentity ? { RECON_EMAIL_TRANSPORT: 'ses' } : {}),
         ...(n.mailFrom ? { RECON_MAIL_FROM: n.mailFrom } : {}),
         ...(n.mailTo ? { RECON_MAIL_TO: n.mailTo } : {}),
         ...(n.dashboardUrl ? { RECON_DASHBOARD_URL: n.dashboardUrl } : {}),

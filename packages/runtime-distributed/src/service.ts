@@ -62,6 +62,10 @@ export interface ServiceDefinition {
 export interface ServicePorts {
   ctx: ServiceContext & { log: ReconLogger };
   jobStore: PostgresJobStore;
+  /** Where the AWS services are (region, emulator endpoint), for clients of a service's own. */
+  connection: AwsConnection;
+  /** Runs `close` when the service stops (after its handlers), e.g. to destroy such a client. */
+  onStop(close: () => Promise<void> | void): void;
 }
 
 export interface RunningService {
@@ -136,7 +140,9 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
       ...(readModel === undefined ? {} : { reports: readModel }),
     };
     const handlers = {
-      ...(typeof def.handlers === 'function' ? def.handlers({ ctx, jobStore: db.store }) : def.handlers),
+      ...(typeof def.handlers === 'function'
+        ? def.handlers({ ctx, jobStore: db.store, connection, onStop: (close) => closers.push(close) })
+        : def.handlers),
     };
     for (const type of env.RECON_TEST_FAIL_EVENTS) {
       log.warn({ event: type }, 'TEST ONLY: this handler always fails (RECON_TEST_FAIL_EVENTS)');

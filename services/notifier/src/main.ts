@@ -6,13 +6,21 @@
  *
  * Environment: CommonEnvSchema (packages/runtime-distributed/src/config.ts) plus the notifier's
  * own variables (RECON_SLACK_WEBHOOK_URL, RECON_SMTP_*, RECON_MAIL_FROM/TO, RECON_NOTIFY_*,
- * RECON_DASHBOARD_URL: see ./config.ts `notifierConfigFromEnv`).
+ * RECON_DASHBOARD_URL: see ./config.ts `notifierConfigFromEnv`). With RECON_EMAIL_TRANSPORT=ses the
+ * email goes through Amazon SES (SESv2 SendEmail, raw MIME) with the task's credentials; the
+ * endpoint is AWS's, or RECON_SES_ENDPOINT_URL (tests: a local stand-in), else AWS_ENDPOINT_URL.
  */
+import { createSesClient, sesRawSender } from '@recon/adapters/aws/ses';
 import { CommonEnvSchema, parseEnv, runMain, startService } from '@recon/runtime-distributed';
+import { z } from 'zod';
 import { createNotifier } from './app.ts';
 import { notifierConfigFromEnv } from './config.ts';
 
 const env = parseEnv(CommonEnvSchema, process.env);
+const { RECON_SES_ENDPOINT_URL } = parseEnv(
+  z.object({ RECON_SES_ENDPOINT_URL: z.string().url().optional() }),
+  process.env,
+);
 const notifierConfig = notifierConfigFromEnv(process.env);
 
 runMain(() =>
@@ -20,8 +28,18 @@ runMain(() =>
     service: 'notifier',
     env,
     defaultConcurrency: 4,
-    handlers: ({ jobStore }) => {
+    handlers: ({ jobStore, connection, onStop }) => {
+      let sesSend: ((raw: Uint8Array) => Promise<void>) | undefined;
+      if (notifierConfig.email?.transport === 'ses') {
+        const ses = createSesClient({
+          ...connection,
+          ...(RECON_SES_ENDPOINT_URL === undefined ? {} : { endpoint: RECON_SES_ENDPOINT_URL }),
+        });
+        onStop(() => ses.destroy());
+        sesSend = sesRawSender(ses);
+      }
       const notifier = createNotifier(notifierConfig, {
+        ...(sesSend === undefined ? {} : { sesSend }),
         ledger: {
           claim: (key) => jobStore.markProcessed(`notify:${key}`),
           release: (key) => jobStore.releaseProcessed(`notify:${key}`),

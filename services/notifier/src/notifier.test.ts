@@ -1,3 +1,4 @@
+import { createSesClient, sesRawSender } from '@recon/adapters/aws/ses';
 import type {
   AlertRaised,
   JobFailed,
@@ -14,7 +15,7 @@ import {
   type NotifierConfigInput,
   type NotifierHandlers,
 } from './index.ts';
-import { type ReceivedMail, SmtpReceiver, WebhookReceiver } from './testing/receivers.ts';
+import { type ReceivedMail, SesReceiver, SmtpReceiver, WebhookReceiver } from './testing/receivers.ts';
 
 const JOB = 'JOB-20260216-000001';
 
@@ -527,6 +528,53 @@ describe('SES', () => {
     expect(sent[0]).toContain('multipart/alternative');
     expect(counter.get('email', 'retried')).toBe(1);
     expect(counter.get('email', 'delivered')).toBe(1);
+  });
+
+  it('sends through the real SES v2 client (SigV4-signed SendEmail with the raw MIME); a rejection is permanent, a 5xx retried', async () => {
+    const ses = await new SesReceiver().start();
+    const client = createSesClient({
+      region: 'sa-east-1',
+      endpoint: ses.url,
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' },
+      // One attempt per send: the notifier's own retries are what is counted here.
+      maxAttempts: 1,
+    });
+    try {
+      const notify = () =>
+        createNotifier(
+          {
+            email: { transport: 'ses', from: 'recon@empresa.com', to: ['ops@empresa.com'] },
+            retry: { delaysMs: [5] },
+          },
+          { counter, sesSend: sesRawSender(client) },
+        );
+      const { ctx } = context();
+      ses.errors = [{ status: 500, name: 'InternalFailure', message: 'try again' }];
+      await notify()['job.failed'](ctx, TIMEOUT);
+      expect(ses.requests.map((r) => [r.method, r.path, r.status])).toEqual([
+        ['POST', '/v2/email/outbound-emails', 500],
+        ['POST', '/v2/email/outbound-emails', 200],
+      ]);
+      expect(ses.requests[1]!.authorization).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=AKIDTEST\/\d{8}\/sa-east-1\/ses\//,
+      );
+      expect(ses.mails).toHaveLength(1);
+      expect(ses.mails[0]!.raw).toMatch(/^To: ops@empresa\.com\r$/m);
+      expect(ses.mails[0]!.subject).toContain('[recon][CRITICAL]');
+      expect(ses.mails[0]!.text).toContain(JOB);
+      expect(counter.get('email', 'retried')).toBe(1);
+      expect(counter.get('email', 'delivered')).toBe(1);
+
+      // An unverified sender: SES rejects it, and sending again would not help.
+      ses.errors = [{ status: 400, name: 'MessageRejected', message: 'Email address is not verified.' }];
+      await notify()['job.failed'](context().ctx, { ...TIMEOUT, jobId: 'JOB-20260216-000002' });
+      expect(ses.requests.at(-1)!.status).toBe(400);
+      expect(ses.requests).toHaveLength(3);
+      expect(counter.get('email', 'failed')).toBe(1);
+    } finally {
+      client.destroy();
+      await ses.stop();
+    }
   });
 
   it('refuses an SES configuration without a send function', () => {

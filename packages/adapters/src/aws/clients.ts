@@ -15,7 +15,8 @@ export interface AwsConnection {
   maxAttempts?: number;
 }
 
-function common(connection: AwsConnection) {
+/** The settings every AWS client takes from a connection. */
+export function clientConfig(connection: AwsConnection) {
   return {
     region: connection.region,
     ...(connection.endpoint === undefined ? {} : { endpoint: connection.endpoint }),
@@ -25,13 +26,13 @@ function common(connection: AwsConnection) {
 }
 
 export function createS3Client(connection: AwsConnection): S3Client {
-  return new S3Client({ ...common(connection), forcePathStyle: connection.endpoint !== undefined });
+  return new S3Client({ ...clientConfig(connection), forcePathStyle: connection.endpoint !== undefined });
 }
 
 export function createSqsClient(connection: AwsConnection): SQSClient {
-  return new SQSClient(common(connection));
+  return new SQSClient(clientConfig(connection));
 }
 
 export function createEventBridgeClient(connection: AwsConnection): EventBridgeClient {
-  return new EventBridgeClient(common(connection));
+  return new EventBridgeClient(clientConfig(connection));
 }

@@ -1,6 +1,7 @@
 /**
- * Real receivers for the notifier's tests: an HTTP server standing in for the Slack webhook and an
- * SMTP server (smtp-server) receiving the email, both on 127.0.0.1 and a random port.
+ * Real receivers for the notifier's tests: an HTTP server standing in for the Slack webhook, an
+ * SMTP server (smtp-server) receiving the email, and an HTTP server standing in for the Amazon
+ * SES v2 API (nothing real can run SES here), all on 127.0.0.1 and a random port.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -108,6 +109,75 @@ export class SmtpReceiver {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
     this.port = (this.server.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+}
+
+export interface SesRequest {
+  method: string;
+  path: string;
+  /** The request's `authorization` header (the SDK signs with SigV4). */
+  authorization: string;
+  status: number;
+  /** `Content.Raw.Data` of the SendEmail body, decoded (empty when absent). */
+  raw: string;
+}
+
+/**
+ * The SES v2 API as far as the notifier uses it: `POST /v2/email/outbound-emails` (SendEmail).
+ * Answers the next requests with the errors of `errors` (HTTP status and SES error name, as SES
+ * sends them: `x-amzn-ErrorType` and a JSON `message`), then accepts with a `MessageId`. The mails
+ * accepted are parsed as `SmtpReceiver` parses its own.
+ */
+export class SesReceiver {
+  readonly requests: SesRequest[] = [];
+  readonly mails: { raw: string; subject: string; text: string; html: string }[] = [];
+  errors: { status: number; name: string; message: string }[] = [];
+  url = '';
+  private server: Server | undefined;
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let raw = '';
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+            Content?: { Raw?: { Data?: string } };
+          };
+          raw = Buffer.from(body.Content?.Raw?.Data ?? '', 'base64').toString('utf8');
+        } catch {
+          raw = '';
+        }
+        const error =
+          req.method === 'POST' && req.url === '/v2/email/outbound-emails'
+            ? this.errors.shift()
+            : { status: 404, name: 'NotFoundException', message: `no route ${req.method} ${req.url}` };
+        const status = error?.status ?? 200;
+        this.requests.push({
+          method: req.method ?? '',
+          path: req.url ?? '',
+          authorization: req.headers.authorization ?? '',
+          status,
+          raw,
+        });
+        if (error !== undefined) {
+          res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': error.name });
+          res.end(JSON.stringify({ message: error.message }));
+          return;
+        }
+        this.mails.push({ raw, ...parseMime(raw) });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ MessageId: `msg-${this.mails.length}` }));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
