@@ -73,6 +73,12 @@ describe('health, readiness, metrics, OpenAPI', () => {
     const metrics = await call({ url: '/metrics' });
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain(`job_id="${t.summaries[1]!.job_id}"`);
+    // The jobs' notifications (the log channel, here) are counted in the server's registry, not
+    // only in each job's runtime: at least one "concluída" per job.
+    const delivered = /^reconciliation_notifications_total\{channel="log",outcome="delivered"\} (\d+)$/m.exec(
+      metrics.body,
+    );
+    expect(Number(delivered?.[1])).toBeGreaterThanOrEqual(t.summaries.length);
     const doc = (await call({ url: '/docs/json' })).json() as { paths: Record<string, unknown> };
     for (const path of [
       '/v1/jobs',

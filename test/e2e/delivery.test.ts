@@ -15,6 +15,7 @@ import {
   publishAlert,
   zonedInstant,
 } from '../../apps/cli/src/delivery.ts';
+import { DeliveryCounters } from '../../services/notifier/src/index.ts';
 import { WebhookReceiver } from '../../services/notifier/src/testing/receivers.ts';
 
 const exec = promisify(execFile);
@@ -53,11 +54,15 @@ afterEach(() => {
   slack.requests.length = 0;
 });
 
+/** Delivery outcomes counted by the local notifier (as `recon serve` counts them for /metrics). */
+let counted: DeliveryCounters;
+
 /** The local notifier, Slack at the test's receiver (as `recon serve` configures it). */
 function slackAlert(storeRoot: string) {
+  counted = new DeliveryCounters();
   return notifierAlert(
     { slack: { webhookUrl: slack.url }, retry: { delaysMs: [50] } },
-    { storeRoot, log: { info() {}, warn() {}, error() {} } },
+    { storeRoot, log: { info() {}, warn() {}, error() {} }, counter: counted },
   );
 }
 
@@ -142,6 +147,7 @@ describe('DeliveryWatch (the daily check inside recon serve)', () => {
     });
     expect(results[0]!.alert!.lookedIn).toEqual([join(ingress, '2026-11-22'), join(out, 'jobs')]);
     expect(slack.delivered).toHaveLength(1);
+    expect(counted.get('slack', 'delivered')).toBe(1);
     const text = slack.delivered[0]!.body;
     expect(text).toContain('Arquivo do fornecedor de 22/11/2026 não recebido');
     expect(text).toContain('09:00 (America/Sao_Paulo)');

@@ -15,7 +15,7 @@ import {
   twoDigits,
   wallClock,
 } from '@recon/contracts';
-import { createNotifier, isTimeZone, type NotifierConfigInput } from '@recon/notifier';
+import { createNotifier, type DeliveryCounter, isTimeZone, type NotifierConfigInput } from '@recon/notifier';
 
 /**
  * The runbook's daily check (§1.1, "Verificar execução do dia anterior"; RULES §7 via issue 4):
@@ -131,9 +131,9 @@ export function publishAlert(events: EventPublisher): RaiseAlert {
  */
 export function notifierAlert(
   config: NotifierConfigInput,
-  options: { storeRoot: string; log: Logger },
+  options: { storeRoot: string; log: Logger; counter?: DeliveryCounter },
 ): RaiseAlert {
-  const notifier = createNotifier(config);
+  const notifier = createNotifier(config, options.counter === undefined ? {} : { counter: options.counter });
   const ctx: ServiceContext = {
     store: new LocalFolderStore(options.storeRoot),
     ingress: new LocalFolderStore(options.storeRoot),

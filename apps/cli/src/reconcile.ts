@@ -23,7 +23,7 @@ import {
   nextJobId,
   resolveReferenceDate,
 } from '@recon/ingest';
-import type { NotifierConfigInput } from '@recon/notifier';
+import type { DeliveryCounter, NotifierConfigInput } from '@recon/notifier';
 import { type Checkpoint, checkpointKey } from './embedded/checkpoint.ts';
 import type { ProcessPorts } from './embedded/context.ts';
 import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from './embedded/options.ts';
@@ -65,6 +65,8 @@ export interface ReconcileParams {
   logLevel?: ReconLogLevel;
   logDestination?: (line: string) => void;
   notifier?: NotifierConfigInput;
+  /** Also counts the notifier's delivery outcomes (`recon serve`: its `/metrics` registry). */
+  notificationCounter?: DeliveryCounter;
   traceExporter?: TraceExporterKind;
   options?: ServiceOptions;
   /** Called a few times a second with the job's state while it runs. */
@@ -230,6 +232,7 @@ export interface ReprocessParams
     | 'logLevel'
     | 'logDestination'
     | 'notifier'
+    | 'notificationCounter'
     | 'traceExporter'
     | 'options'
     | 'onTick'
@@ -311,6 +314,7 @@ function embeddedRuntime(p: RuntimeParams, out: string, databaseUrl: string | nu
     logLevel: p.logLevel ?? 'silent',
     ...(p.logDestination === undefined ? {} : { logDestination: p.logDestination }),
     ...(p.notifier === undefined ? {} : { notifier: p.notifier }),
+    ...(p.notificationCounter === undefined ? {} : { notificationCounter: p.notificationCounter }),
     metrics: new PrometheusMetrics(),
     tracing: createTracing({ exporter: p.traceExporter ?? 'off' }),
     options: {

@@ -31,7 +31,7 @@ import {
   ReconError,
   type ServiceContext,
 } from '@recon/contracts';
-import { createNotifier, type NotifierConfigInput } from '@recon/notifier';
+import { createNotifier, type DeliveryCounter, type NotifierConfigInput } from '@recon/notifier';
 import { buildCheckpoint, type Checkpoint, resumeJob, stopJob, writeCheckpoint } from './checkpoint.ts';
 import { localPorts, type ProcessPorts } from './context.ts';
 import { DEFAULT_SERVICE_OPTIONS, POOLED_QUEUES, type ServiceOptions } from './options.ts';
@@ -54,6 +54,11 @@ export interface EmbeddedConfig {
   notifier?: NotifierConfigInput;
   /** Job metrics land here when a job succeeds (Prometheus text). */
   metrics?: PrometheusMetrics;
+  /**
+   * Also counts the notifier's delivery outcomes, besides `metrics` (e.g. the `/metrics` registry
+   * of `recon serve`, which outlives each job's runtime).
+   */
+  notificationCounter?: DeliveryCounter;
   /** Spans per stage when a job ends (default: off). */
   tracing?: Tracing;
   /** Retries of transient handler failures (default: 30 s, 1 min, 2 min, 4 min; 3 attempts). */
@@ -170,8 +175,17 @@ export class EmbeddedRuntime {
       ...(config.logDestination === undefined ? {} : { onLog: config.logDestination }),
     });
     for (const queue of POOLED_QUEUES) this.bus.register(queue, this.pool.consumerFor(queue));
+    const counters = [this.metrics, config.notificationCounter].filter((c) => c !== undefined);
     const notifier: QueueHandlers = createNotifier(config.notifier ?? {}, {
-      ...(this.metrics === undefined ? {} : { counter: this.metrics }),
+      ...(counters.length === 0
+        ? {}
+        : {
+            counter: {
+              count: (channel, outcome) => {
+                for (const c of counters) c.count(channel, outcome);
+              },
+            },
+          }),
     });
     this.bus.register(
       'notifier',

@@ -80,7 +80,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer<Embedd
     base: o.base,
     scope: o.scope ?? 'date-window',
     readModelUrl: o.databaseUrl,
-    ...(o.runSettings === undefined ? {} : { runSettings: o.runSettings }),
+    // Each job's runtime counts its notifications here too: /metrics outlives the runtimes.
+    runSettings: { ...o.runSettings, notificationCounter: metrics },
     onJobEnd: (jobId, error) => {
       void jobStore.store.getJob(jobId).then((job) => {
         const summary = job?.facts.summary as JobSummary | undefined;
@@ -103,7 +104,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer<Embedd
             ingressFolderSource(ingressRoot),
             outputFolderSource(out),
           ],
-          raise: o.delivery.raise ?? notifierAlert(o.runSettings?.notifier ?? {}, { storeRoot: out, log }),
+          raise:
+            o.delivery.raise ??
+            notifierAlert(o.runSettings?.notifier ?? {}, { storeRoot: out, log, counter: metrics }),
           log,
         });
   try {
