@@ -95,13 +95,15 @@ function checkDate(name: string, value: string): void {
  * `data::date` printed under DateStyle ISO (set for the session) is "YYYY-MM-DD", byte for byte
  * what `to_char(data, 'YYYY-MM-DD')` gives, but to_char costs ~0.6 s per million rows here (it
  * nearly doubles the COPY). For a date column the cast is a no-op; it also makes a view whose
- * `data` is a timestamp or ISO text work. `valor::text` is numeric's own output ("1234.50").
+ * `data` is a timestamp or ISO text work. `valor` goes out as its type prints it (numeric:
+ * "1234.50"); a `valor::text` cast printed the same bytes (a cast to text calls the same output
+ * function) and cost ~0.15 µs per row more on the server, ~0.1 s per slice of the 1M-row day.
  */
 const SELECT_LIST = selectList('data::date');
 
 /** The six columns in canonical order, `data` as the expression given. */
 export function selectList(data: string): string {
-  return `fornecedor_id, ordem_id, nome, ativo_id, ${data}, valor::text`;
+  return `fornecedor_id, ordem_id, nome, ativo_id, ${data}, valor`;
 }
 
 /**

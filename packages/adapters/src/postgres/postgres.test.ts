@@ -322,6 +322,23 @@ describe('extractBase', () => {
     }
   });
 
+  it('valor goes out as its own type prints it, whatever the type (numeric, text, float, integer)', async () => {
+    const types: [string, string, string][] = [
+      ['numeric', `10.5::numeric(18,2)`, '10.50'],
+      ['text', `'1.234,56'::text`, '1.234,56'],
+      ['float', `10.25::float8`, '10.25'],
+      ['int', `7::int`, '7'],
+    ];
+    for (const [name, expression, printed] of types) {
+      await sql(`CREATE VIEW base_valor_${name} AS
+        SELECT 'F'::text AS fornecedor_id, 'V-${name}'::text AS ordem_id, 'n'::text AS nome, 'a'::text AS ativo_id,
+               DATE '2026-03-31' AS data, ${expression} AS valor`);
+      expect(await extractAll(`base_valor_${name}`, listed([]))).toEqual([
+        ['F', `V-${name}`, 'n', 'a', '2026-03-31', printed],
+      ]);
+    }
+  });
+
   it('names the expected columns when a view lacks one', async () => {
     await sql(`CREATE VIEW base_short AS SELECT ordem_id, nome FROM base_scope`);
     const error = await reconError(extractAll('base_short'));
