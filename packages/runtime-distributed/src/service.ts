@@ -92,8 +92,15 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
     for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => {});
   };
   try {
-    const queueUrls = await resolveQueueUrls(sqs, env.RECON_QUEUE_PREFIX);
-    const ownUrl = env.RECON_QUEUE_URL ?? queueUrls[service];
+    const busName = env.RECON_EVENT_BUS_NAME;
+    // Every queue's URL only when events go straight to the queues (no bus). With a bus (AWS) a
+    // service may touch its own queue alone: looking the others up is denied.
+    const queueUrls =
+      busName === undefined ? await resolveQueueUrls(sqs, env.RECON_QUEUE_PREFIX, QUEUES) : null;
+    const ownUrl =
+      env.RECON_QUEUE_URL ??
+      queueUrls?.[service] ??
+      (await resolveQueueUrls(sqs, env.RECON_QUEUE_PREFIX, [service]))[service];
     const maxReceiveCount = env.RECON_MAX_RECEIVE_COUNT ?? (await readMaxReceiveCount(sqs, ownUrl));
     const db = await createPostgresJobStore(env.DATABASE_URL, {
       maxConnections: env.RECON_PG_POOL_SIZE,
@@ -103,17 +110,17 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
     closers.push(db.close);
     const clock = clockOf(env.RECON_FIXED_NOW);
     let events: EventPublisher;
-    if (env.RECON_EVENT_BUS_NAME !== undefined) {
+    if (busName !== undefined) {
       const eventBridge = createEventBridgeClient(connection);
       closers.push(() => eventBridge.destroy());
       events = new EventBridgePublisher({
         client: eventBridge,
-        eventBusName: env.RECON_EVENT_BUS_NAME,
+        eventBusName: busName,
         producedBy: service,
         clock,
       });
     } else {
-      events = new SqsPublisher({ client: sqs, queueUrls, producedBy: service, clock });
+      events = new SqsPublisher({ client: sqs, queueUrls: queueUrls!, producedBy: service, clock });
     }
     if (env.RECON_TEST_DUPLICATE_DELIVERY) {
       log.warn({}, 'TEST ONLY: every published event is sent twice (RECON_TEST_DUPLICATE_DELIVERY)');
@@ -257,9 +264,13 @@ export function clockOf(fixedNow: string | undefined): Clock {
   return { now: () => new Date(at) };
 }
 
-async function resolveQueueUrls(sqs: SQSClient, prefix: string): Promise<Record<QueueName, string>> {
+async function resolveQueueUrls<Q extends QueueName>(
+  sqs: SQSClient,
+  prefix: string,
+  queues: readonly Q[],
+): Promise<Record<Q, string>> {
   const entries = await Promise.all(
-    QUEUES.map(async (queue) => {
+    queues.map(async (queue) => {
       const name = `${prefix}${queue}`;
       try {
         const out = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
@@ -269,7 +280,7 @@ async function resolveQueueUrls(sqs: SQSClient, prefix: string): Promise<Record<
       }
     }),
   );
-  return Object.fromEntries(entries) as Record<QueueName, string>;
+  return Object.fromEntries(entries) as Record<Q, string>;
 }
 
 /** The queue's redrive maxReceiveCount; without a redrive policy, messages are never dead-lettered. */
