@@ -282,6 +282,25 @@ describe('IAM least privilege', () => {
       objects.some((o) => o.includes(bucketLogicalId('Checkpoints')) && o.includes('/checkpoints/*')),
     ).toBe(true);
   });
+
+  const statements = () =>
+    policiesOfRole('recon-admin-api-task').filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+  const text = (r: Json) => JSON.stringify(r);
+
+  it('may list the checkpoints bucket (a missing checkpoint is then a 404, not a 403) and delete only its uploads', () => {
+    const list = statements().filter((s) => actionsOf(s).includes('s3:ListBucket'));
+    const checkpointsList = list.find((s) => text(s.Resource).includes(bucketLogicalId('Checkpoints')));
+    expect(checkpointsList, 'ListBucket on the checkpoints bucket').toBeDefined();
+    // Unconditional: a HEAD carries no s3:prefix, so a prefix condition would not turn its 403 into a 404.
+    expect(checkpointsList!.Condition).toBeUndefined();
+    const deletes = statements()
+      .filter((s) => actionsOf(s).includes('s3:DeleteObject'))
+      .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
+      .map(text);
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]).toContain(bucketLogicalId('Ingress'));
+    expect(deletes[0]).toContain('/uploads/*');
+  });
 });
 
 describe('CloudWatch alarms', () => {

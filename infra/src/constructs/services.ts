@@ -69,12 +69,17 @@ export const S3_ACCESS: Record<Workload, readonly S3Grant[]> = {
   ],
   // Reads the summary for the message.
   notifier: [{ bucket: jobs.bucket, prefixes: [jobs.prefix], access: ['read'] }],
-  // Uploads files (POST /v1/jobs), reads outputs and checkpoints (job detail, reprocess), writes
-  // the checkpoint of a job it cancels.
+  // Uploads files (POST /v1/jobs; an upload refused half-way is deleted), reads outputs and
+  // checkpoints (job detail, reprocess), writes the checkpoint of a job it cancels. A job without a
+  // checkpoint is the usual case: S3 answers a missing object with 404 only to a role that may list
+  // the bucket (403 otherwise, and the job detail failed), so the checkpoints bucket (nothing else
+  // is in it) may be listed whole.
   'admin-api': [
     { bucket: 'ingress', prefixes: [everything], access: ['read', 'write', 'list'] },
+    { bucket: 'ingress', prefixes: ['uploads/'], access: ['delete'] },
     { bucket: jobs.bucket, prefixes: [jobs.prefix, divergences.prefix], access: ['read', 'list'] },
     { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['read', 'write'] },
+    { bucket: checkpoints.bucket, prefixes: [everything], access: ['list'] },
   ],
   // Has yesterday's file arrived?
   'delivery-check': [{ bucket: 'ingress', prefixes: [everything], access: ['list'] }],
