@@ -168,7 +168,6 @@ export class Services extends Construct {
           RECON_QUEUE_URL: queue.queueUrl,
           RECON_VISIBILITY_TIMEOUT_SECONDS: String(settings.visibilityTimeoutSeconds),
           RECON_MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
-          RECON_WORKERS: String(Math.max(1, settings.cpu / 1024)),
           ...this.extraEnvironment(name),
           ...(base === undefined ? {} : { RECON_BASE_DATABASE_URL: base.url() }),
         },
