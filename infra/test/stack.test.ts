@@ -158,7 +158,8 @@ describe('EventBridge', () => {
         'detail-type': ['Object Created'],
         detail: {
           bucket: { name: [{ Ref: bucketLogicalId('Ingress') }] },
-          object: { key: [{ suffix: '.csv' }] },
+          // `.csv` in any case, as ingest takes vendor files (isVendorFileKey).
+          object: { key: [{ suffix: { 'equals-ignore-case': '.csv' } }] },
         },
       });
       expect(rule.Properties.EventBusName).toBeUndefined();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EmbeddedRuntime } from '@recon/cli/runtime';
+import { isVendorFileKey } from '@recon/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DeliveryCheck,
@@ -85,6 +86,36 @@ describe('zoned dates', () => {
   it('09:00 in São Paulo is 12:00 UTC; D-1 is the local yesterday', () => {
     expect(zonedInstant('2026-11-22', '09:00', TZ).toISOString()).toBe('2026-11-22T12:00:00.000Z');
     expect(localDate(new Date('2026-11-22T02:30:00Z'), TZ)).toBe('2026-11-21');
+  });
+});
+
+describe('what counts as a delivery', () => {
+  it('a file YYYY-MM-DD/<file>.csv, in any case, as ingest takes it; not one in a subfolder or of another kind', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'recon-ingress-'));
+    try {
+      const put = async (key: string) => {
+        await mkdir(join(root, key, '..'), { recursive: true });
+        await writeFile(join(root, key), 'x');
+      };
+      await put('2026-11-20/FORNECEDOR.CSV');
+      await put('2026-11-21/sub/fornecedor.csv');
+      await put('2026-11-21/fornecedor.txt');
+      await mkdir(join(root, '2026-11-21', 'pasta.csv'));
+      const source = ingressFolderSource(root);
+      expect(await source.arrived('2026-11-20')).toBe(true);
+      expect(await source.arrived('2026-11-21')).toBe(false);
+      expect(await source.arrived('2026-11-22')).toBe(false);
+      expect(isVendorFileKey('2026-11-20/FORNECEDOR.CSV')).toBe(true);
+      for (const key of [
+        '2026-11-21/sub/fornecedor.csv',
+        'uploads/2026-11-21/f.csv',
+        '2026-11-21/f.txt',
+        'f.csv',
+      ])
+        expect(isVendorFileKey(key), key).toBe(false);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

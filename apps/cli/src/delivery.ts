@@ -6,6 +6,7 @@ import {
   type Clock,
   type DeliveryMissing,
   type EventPublisher,
+  isVendorFileKey,
   type JobQueries,
   type JobSummary,
   type Logger,
@@ -39,7 +40,8 @@ export function ingressFolderSource(dir: string): DeliverySource {
     where: (date) => join(root, date),
     arrived: async (date) => {
       try {
-        return (await readdir(join(root, date))).some((f) => f.toLowerCase().endsWith('.csv'));
+        const entries = await readdir(join(root, date), { withFileTypes: true });
+        return entries.some((e) => e.isFile() && isVendorFileKey(`${date}/${e.name}`));
       } catch {
         return false;
       }
@@ -95,7 +97,7 @@ export function jobStoreSource(jobs: JobQueries, label = 'job store'): DeliveryS
 export function ingressStoreSource(store: ObjectStore): DeliverySource {
   return {
     where: (date) => store.uri(`${date}/`),
-    arrived: async (date) => (await store.list(`${date}/`)).some((k) => k.toLowerCase().endsWith('.csv')),
+    arrived: async (date) => (await store.list(`${date}/`)).some((k) => isVendorFileKey(k)),
   };
 }
 

@@ -15,7 +15,7 @@ export const EVENT_SOURCE = 'recon';
 /**
  * Route-table events that AWS emits rather than recon, and the AWS event pattern that stands for
  * each: S3 sends "Object Created" for the ingress bucket to the default bus (EventBridge
- * notifications on). Only `.csv` keys: vendor files are `YYYY-MM-DD/<file>.csv`.
+ * notifications on). Only `.csv` keys, in any case: vendor files are `YYYY-MM-DD/<file>.csv`.
  */
 export function externalEvents(ingressBucket: s3.IBucket): Partial<Record<EventType, events.EventPattern>> {
   return {
@@ -24,7 +24,8 @@ export function externalEvents(ingressBucket: s3.IBucket): Partial<Record<EventT
       detailType: ['Object Created'],
       detail: {
         bucket: { name: [ingressBucket.bucketName] },
-        object: { key: events.Match.suffix('.csv') },
+        // In any case, as ingest takes them (`isVendorFileKey`): a `.CSV` would start no job.
+        object: { key: events.Match.suffixEqualsIgnoreCase('.csv') },
       },
     },
   };

@@ -3,6 +3,17 @@ import type { Side } from './events.ts';
 
 /** Object keys of a job: deterministic, so a redelivered message rewrites the same objects. */
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
+/**
+ * A vendor file's key in the ingress store: `YYYY-MM-DD/<file>.csv`, one level, `.csv` in any case.
+ * What ingest takes as a delivery (anything else in the bucket is not ours), what the missing-
+ * delivery check counts as one, and what the AWS event rule sends on (its suffix ignores case).
+ */
+export function isVendorFileKey(key: string): boolean {
+  return VENDOR_FILE_KEY.test(key);
+}
+
+const VENDOR_FILE_KEY = /^\d{4}-\d{2}-\d{2}\/[^/]+\.csv$/i;
+
 export const keys = {
   work: (jobId: string) => `work/${jobId}/`,
   chunk: (jobId: string, side: Side, index: number) => `work/${jobId}/chunks/${side}-${pad(index, 5)}.csv`,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   DEFAULT_MAX_INVALID_RATE,
+  isVendorFileKey,
   type JobRequested,
   type ObjectCreated,
   type Scope,
@@ -26,9 +27,6 @@ export const DEFAULT_OBJECT_CREATED_OPTIONS: ObjectCreatedOptions = {
   chunkBytes: 8 << 20,
 };
 
-/** Vendor files land as `YYYY-MM-DD/<file>.csv`; anything else in the bucket is not ours. */
-const VENDOR_KEY = /^(\d{4}-\d{2}-\d{2})\/[^/]+\.csv$/i;
-
 /** Candidate ids tried before giving up (a collision of the 6-digit hash is ~1e-6 per pair of files). */
 const MAX_PROBES = 100;
 
@@ -51,7 +49,7 @@ export async function handleObjectCreated(
   options: ObjectCreatedOptions = DEFAULT_OBJECT_CREATED_OPTIONS,
 ): Promise<void> {
   const fields = { bucket: msg.bucket, key: msg.key, event_id: msg.eventId };
-  if (!VENDOR_KEY.test(msg.key)) {
+  if (!isVendorFileKey(msg.key)) {
     ctx.log.info(fields, 'object is not a vendor file (YYYY-MM-DD/<file>.csv): ignored');
     return;
   }
