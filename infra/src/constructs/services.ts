@@ -42,30 +42,30 @@ const everything = '';
  * units.ts `keys`). Nothing else is granted; a new access is a deliberate edit here.
  */
 export const S3_ACCESS: Record<Workload, readonly S3Grant[]> = {
-  // Reads the vendor file, writes chunks, reads earlier summaries (same-file idempotency),
-  // writes the checkpoint when the deadline passes during its stage.
+  // Reads the vendor file, writes chunks, writes the checkpoint when the deadline passes during
+  // its stage (a checkpoint is only read by a reprocess, through the admin API or the CLI; the
+  // same-file idempotency asks the job store).
   ingest: [
     { bucket: 'ingress', prefixes: [everything], access: ['read'] },
     { bucket: work.bucket, prefixes: [work.prefix], access: ['write'] },
-    { bucket: jobs.bucket, prefixes: [jobs.prefix], access: ['read'] },
-    { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['read', 'write'] },
+    { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['write'] },
   ],
   // Reads chunks and CSV base snapshots, writes parts and rejects.
   partition: [
     { bucket: 'ingress', prefixes: [everything], access: ['read'] },
     { bucket: work.bucket, prefixes: [work.prefix], access: ['read', 'write'] },
-    { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['read', 'write'] },
+    { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['write'] },
   ],
   // Reads its shard's byte ranges, writes the shard result.
   matcher: [
     { bucket: work.bucket, prefixes: [work.prefix], access: ['read', 'write'] },
-    { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['read', 'write'] },
+    { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['write'] },
   ],
   // Merges shard results, writes the Parquet/summary/rejects, deletes the job's work/ prefix.
   reporter: [
     { bucket: work.bucket, prefixes: [work.prefix], access: ['read', 'delete', 'list'] },
-    { bucket: jobs.bucket, prefixes: [jobs.prefix, divergences.prefix], access: ['read', 'write'] },
-    { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['read', 'write'] },
+    { bucket: jobs.bucket, prefixes: [jobs.prefix, divergences.prefix], access: ['write'] },
+    { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['write'] },
   ],
   // Reads the summary for the message.
   notifier: [{ bucket: jobs.bucket, prefixes: [jobs.prefix], access: ['read'] }],
