@@ -396,6 +396,21 @@ describe('jobs', () => {
     expect(
       rows.every((r) => r.split(';').every((cell) => !/^[=+@]/.test(cell) && !/^-[^\d]/.test(cell))),
     ).toBe(true);
+
+    // Without a reference date an upload is reconciled as the day before its job started (RULES §6),
+    // not as the day of the upload's folder.
+    const undated = await upload(`${lines[0]}\nF4;ORD-X-4;Bia;A4;2020-01-02;1.00\n`);
+    expect(undated.statusCode).toBe(202);
+    await t.server.control.idle();
+    const detail = (
+      await call({ url: `/v1/jobs/${undated.json().job_id as string}`, key: t.keys.viewer })
+    ).json();
+    expect(detail.status).toBe('SUCCEEDED');
+    const started = new Date(detail.summary.started_at as string);
+    const dayBefore = new Date(
+      Date.UTC(started.getUTCFullYear(), started.getUTCMonth(), started.getUTCDate() - 1),
+    );
+    expect(detail.reference_date).toBe(dayBefore.toISOString().slice(0, 10));
   });
 });
 

@@ -126,7 +126,9 @@ async function receiveUpload(deps: AdminDeps, request: FastifyRequest): Promise<
     );
   }
   const name = safeName(part.filename);
-  const day = new Date().toISOString().slice(0, 10);
+  // Grouped by upload day, written YYYYMMDD: a YYYY-MM-DD folder would be taken for the file's
+  // reference date (RULES §6), and an upload without one is reconciled as D-1 of its job.
+  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
   const key = `uploads/${day}/${randomUUID()}-${name}`;
   try {
     await deps.ingress.putStream(
