@@ -11,7 +11,12 @@ import {
 import { type Envelope, type EventPublisher, ReconError, type ServiceContext } from '@recon/contracts';
 import { jobRequest } from '@recon/contracts/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMessageHandler, type QueueHandlers, type RetryRecord } from './handling.ts';
+import {
+  createInvalidMessageHandler,
+  createMessageHandler,
+  type QueueHandlers,
+  type RetryRecord,
+} from './handling.ts';
 
 // Job control of a message's handling (RULES §7), on real in-process parts: the in-memory job
 // store (same port semantics as PostgreSQL), a local folder as object store.
@@ -220,5 +225,36 @@ describe('deadline', () => {
     await handle(shard(), { messageId: 'm', receiveCount: 1 });
     expect(ran).toBe(false);
     expect(processed.has(`matcher:shard.ready:${JOB}:1`)).toBe(true);
+  });
+});
+
+describe('a message that does not decode', () => {
+  const invalid = (queue: 'matcher' | 'notifier') =>
+    createInvalidMessageHandler({
+      queue,
+      jobs,
+      events: {
+        publish: async (type, id, payload) => {
+          published.push({ type, id, payload });
+        },
+      },
+      log: createReconLogger({ level: 'silent' }),
+      now: () => new Date(),
+    });
+  const body = JSON.stringify({ type: 'shard.ready', correlationId: JOB, payload: { jobId: JOB } });
+  const error = new ReconError('INVALID_MESSAGE', 'shard: expected a number');
+
+  it('fails the job it names and announces it', async () => {
+    await openJob(new Date());
+    await invalid('matcher')(body, { messageId: 'm', receiveCount: 1 }, error);
+    expect((await jobs.getJob(JOB))?.status).toBe('FAILED');
+    expect(published.map((p) => p.type)).toEqual(['job.failed']);
+  });
+
+  it("on the notifier's queue leaves the job as it is and publishes nothing", async () => {
+    await openJob(new Date());
+    await invalid('notifier')(body, { messageId: 'm', receiveCount: 1 }, error);
+    expect((await jobs.getJob(JOB))?.status).toBe('MATCHING');
+    expect(published).toEqual([]);
   });
 });

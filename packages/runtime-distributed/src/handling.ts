@@ -286,8 +286,8 @@ async function retryDecision(
 /**
  * A message that does not decode: when its body names a job (payload.jobId, the envelope's
  * correlationId, or the same inside an EventBridge event's detail), that job fails with the
- * reason (INVALID_MESSAGE) and `job.failed` is published. The message itself is left untouched
- * for the DLQ.
+ * reason (INVALID_MESSAGE) and `job.failed` is published — except on the notifier's queue, where
+ * it is only logged. The message itself is left untouched for the DLQ.
  */
 export function createInvalidMessageHandler(options: {
   queue: QueueName;
@@ -300,6 +300,15 @@ export function createInvalidMessageHandler(options: {
     const jobId = jobIdInBody(body);
     if (jobId === undefined) return;
     const message = `a message on the ${options.queue} queue does not match its schema: ${error.message}`;
+    if (options.queue === 'notifier') {
+      // A notification it cannot read does not undo the job (as a failing notification does not):
+      // logged, and left for the DLQ. The notifier publishes nothing (on AWS it may not).
+      options.log.error(
+        { job_id: jobId, stage: options.queue, message_id: received.messageId, code: 'INVALID_MESSAGE' },
+        `notification not read: ${message}`,
+      );
+      return;
+    }
     const failure = { stage: options.queue, code: 'INVALID_MESSAGE', message };
     if (!(await options.jobs.fail(jobId, 'FAILED', failure, options.now().toISOString()))) return;
     options.log.error(
