@@ -374,6 +374,11 @@ describe('PostgreSQL', () => {
       Name: 'RECON_READ_MODEL_RETENTION_DAYS',
       Value: String(TEST_CONFIG.retention.expireAfterDays),
     });
+    // Behind the ALB: the caller's address is the one the ALB appends to X-Forwarded-For.
+    expect(admin.Properties.ContainerDefinitions[0].Environment).toContainEqual({
+      Name: 'RECON_TRUST_PROXY_HOPS',
+      Value: '1',
+    });
     // By default the internal base is in that same database: nothing names another.
     expect(Object.keys(params).filter((p) => p.startsWith('BaseDb'))).toEqual([]);
     expect(JSON.stringify(resources)).not.toContain('RECON_BASE_');

@@ -414,6 +414,50 @@ describe('jobs', () => {
   });
 });
 
+describe('behind a proxy (as the ALB in AWS)', () => {
+  const start = (trustProxyHops?: number) =>
+    startServer({
+      databaseUrl: t.databaseUrl,
+      out: join(t.outDir, '..', `out-proxy-${trustProxyHops ?? 0}`),
+      base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
+      port: 0,
+      rateLimit: { max: 2, windowMs: 60_000 },
+      ...(trustProxyHops === undefined ? {} : { trustProxyHops }),
+    });
+  /** An anonymous request that reached the server through the proxy at 10.0.0.2 for `client`. */
+  const viaProxy = (server: EmbeddedServer, client: string) =>
+    server.app.inject({
+      url: '/',
+      remoteAddress: '10.0.0.2',
+      headers: { 'x-forwarded-for': client },
+    });
+
+  it('trusting the proxy, each anonymous caller has a rate-limit budget of its own; not trusting it, they share the proxy’s', async () => {
+    const trusting = await start(1);
+    const plain = await start();
+    try {
+      for (const server of [trusting, plain]) {
+        expect((await viaProxy(server, '203.0.113.7')).statusCode).toBe(200);
+        expect((await viaProxy(server, '203.0.113.7')).statusCode).toBe(200);
+        expect((await viaProxy(server, '203.0.113.7')).statusCode).toBe(429);
+      }
+      // Another caller: its own budget only when the proxy's header is believed.
+      expect((await viaProxy(trusting, '198.51.100.9')).statusCode).toBe(200);
+      expect((await viaProxy(plain, '198.51.100.9')).statusCode).toBe(429);
+      // A caller cannot pose as another by sending the header itself: the proxy's hop is the one used.
+      const spoofed = await trusting.app.inject({
+        url: '/',
+        remoteAddress: '10.0.0.2',
+        headers: { 'x-forwarded-for': '198.51.100.77, 203.0.113.7' },
+      });
+      expect(spoofed.statusCode).toBe(429);
+    } finally {
+      await trusting.close();
+      await plain.close();
+    }
+  });
+});
+
 describe('limits, cancel and reprocess (a second server on the same database)', () => {
   let slow: EmbeddedServer;
   const alerts: DeliveryMissing[] = [];

@@ -385,6 +385,8 @@ export class Services extends Construct {
         // The API drives the distributed runtime: jobs go to the services through the bus.
         RECON_SERVE_RUNTIME: 'distributed',
         RECON_SECURE_COOKIES: config.admin.certificateArn ? 'true' : 'false',
+        // The ALB appends the caller's address to X-Forwarded-For.
+        RECON_TRUST_PROXY_HOPS: '1',
         // The read model keeps a job as long as the output bucket keeps its Parquet.
         RECON_READ_MODEL_RETENTION_DAYS: String(config.retention.expireAfterDays),
       },

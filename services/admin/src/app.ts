@@ -62,6 +62,12 @@ export interface AdminOptions {
   rateLimit?: { max: number; windowMs: number };
   /** Mark the session cookie Secure (behind HTTPS, e.g. the ALB in AWS). */
   secureCookies?: boolean;
+  /**
+   * Proxies in front of the server that append the caller's address to `X-Forwarded-For` (the ALB
+   * in AWS: 1). Default 0: the address is the connection's. Behind a proxy without this, every
+   * anonymous caller had the proxy's address and one rate-limit budget for all of them.
+   */
+  trustProxyHops?: number;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -72,8 +78,11 @@ export const DEFAULT_UPLOAD_LIMIT = 1 << 30;
  * session cookies, role checks per route and a rate limit per key.
  */
 export async function buildAdminApp(deps: AdminDeps, options: AdminOptions = {}): Promise<FastifyInstance> {
+  const hops = options.trustProxyHops ?? 0;
   const app = Fastify({
     logger: options.logger ?? false,
+    // The `hops` proxies nearest the socket are trusted (proxy-addr asks hop by hop).
+    trustProxy: hops > 0 ? (_address: string, hop: number) => hop < hops : false,
     // Unknown query parameters are an error, not silently dropped (a mistyped filter would
     // otherwise show every row).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },

@@ -136,6 +136,8 @@ export const DistributedServeEnvSchema = CommonEnvSchema.extend({
   RECON_SCOPE: z.enum(['date-window', 'all']).default('date-window'),
   /** Mark the session cookie Secure (the ALB terminates TLS). */
   RECON_SECURE_COOKIES: envFlag,
+  /** Proxies in front that append the caller's address to X-Forwarded-For (the ALB: 1). */
+  RECON_TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
 });
 
 /**
@@ -180,6 +182,7 @@ export async function startDistributedServer(
       host: listen.host,
       port: listen.port,
       secureCookies: env.RECON_SECURE_COOKIES,
+      trustProxyHops: env.RECON_TRUST_PROXY_HOPS,
       readModelRetentionDays: cliEnv.RECON_READ_MODEL_RETENTION_DAYS,
       close: async () => {
         for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => {});

@@ -38,6 +38,8 @@ export interface ServeOptions {
   uploadLimitBytes?: number;
   rateLimit?: { max: number; windowMs: number };
   secureCookies?: boolean;
+  /** Proxies in front that append the caller's address to X-Forwarded-For (see AdminOptions). */
+  trustProxyHops?: number;
   /** See ListenOptions.readModelRetentionDays. */
   readModelRetentionDays?: number;
   runSettings?: Partial<ReconcileParams>;
@@ -143,6 +145,8 @@ export interface ListenOptions<C extends JobControl> {
   uploadLimitBytes?: number;
   rateLimit?: { max: number; windowMs: number };
   secureCookies?: boolean;
+  /** Proxies in front that append the caller's address to X-Forwarded-For (see AdminOptions). */
+  trustProxyHops?: number;
   metrics?: PrometheusMetrics;
   /**
    * Jobs loaded into the read model more than this many days ago are removed from it when the
@@ -178,6 +182,7 @@ export async function listenAdmin<C extends JobControl>(o: ListenOptions<C>): Pr
         ...(o.uploadLimitBytes === undefined ? {} : { uploadLimitBytes: o.uploadLimitBytes }),
         ...(o.rateLimit === undefined ? {} : { rateLimit: o.rateLimit }),
         ...(o.secureCookies === undefined ? {} : { secureCookies: o.secureCookies }),
+        ...(o.trustProxyHops === undefined ? {} : { trustProxyHops: o.trustProxyHops }),
       },
     );
     const retention = o.readModelRetentionDays ?? READ_MODEL_RETENTION_DAYS;
