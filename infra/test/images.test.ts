@@ -20,7 +20,14 @@ describe('container images', () => {
     ) as {
       dockerImages: Record<
         string,
-        { source: { directory: string; dockerFile: string; dockerBuildArgs: Record<string, string> } }
+        {
+          source: {
+            directory: string;
+            dockerFile: string;
+            dockerBuildArgs: Record<string, string>;
+            platform?: string;
+          };
+        }
       >;
     };
     const images = Object.values(assets.dockerImages).map((i) => i.source);
@@ -29,6 +36,8 @@ describe('container images', () => {
     );
     for (const image of images) {
       expect(image.dockerFile).toBe('infra/docker/Dockerfile');
+      // The tasks' architecture, whatever machine builds the image.
+      expect(image.platform).toBe('linux/amd64');
       // The staged context is the workspace without node_modules, .git or .recon.
       const staged = readdirSync(join(assembly.directory, image.directory));
       expect(staged).toEqual(expect.arrayContaining(['pnpm-lock.yaml', 'services', 'packages', 'infra']));

@@ -284,6 +284,14 @@ describe('IAM least privilege', () => {
     ).toBe(true);
   });
 
+  it.each(['ingest', 'partition'])(
+    'the %s role may list the ingress bucket (a missing file is a 404)',
+    (name) => {
+      const list = policiesOfRole(`recon-${name}-task`).filter((s) => actionsOf(s).includes('s3:ListBucket'));
+      expect(list.some((s) => JSON.stringify(s.Resource).includes(bucketLogicalId('Ingress')))).toBe(true);
+    },
+  );
+
   const statements = () =>
     policiesOfRole('recon-admin-api-task').filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
   const text = (r: Json) => JSON.stringify(r);

@@ -4,6 +4,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -46,13 +47,14 @@ export const S3_ACCESS: Record<Workload, readonly S3Grant[]> = {
   // its stage (a checkpoint is only read by a reprocess, through the admin API or the CLI; the
   // same-file idempotency asks the job store).
   ingest: [
-    { bucket: 'ingress', prefixes: [everything], access: ['read'] },
+    // Listing lets S3 answer a missing file with 404 (403 otherwise: "check the credentials").
+    { bucket: 'ingress', prefixes: [everything], access: ['read', 'list'] },
     { bucket: work.bucket, prefixes: [work.prefix], access: ['write'] },
     { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['write'] },
   ],
   // Reads chunks and CSV base snapshots, writes parts and rejects.
   partition: [
-    { bucket: 'ingress', prefixes: [everything], access: ['read'] },
+    { bucket: 'ingress', prefixes: [everything], access: ['read', 'list'] },
     { bucket: work.bucket, prefixes: [work.prefix], access: ['read', 'write'] },
     { bucket: checkpoints.bucket, prefixes: [checkpoints.prefix], access: ['write'] },
   ],
@@ -271,6 +273,8 @@ export class Services extends Construct {
         file: 'infra/docker/Dockerfile',
         buildArgs: { SERVICE: service },
         exclude: ASSET_EXCLUDES,
+        // The tasks run on X86_64: an image built on an arm64 machine would not start there.
+        platform: Platform.LINUX_AMD64,
       });
     }
     const id = `repository-${service}`;
