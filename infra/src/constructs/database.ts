@@ -24,7 +24,8 @@ export const JOB_STORE_DATABASE: ExistingDatabaseProps = {
 /** The internal base's own database (`baseDatabase: 'separate'`), e.g. the company's RDS. */
 export const BASE_DATABASE: ExistingDatabaseProps = {
   parameterPrefix: 'BaseDb',
-  holds: 'the internal base (transacoes), read only: a read-only user is enough',
+  holds:
+    'the internal base (transacoes), read only: a read-only user is enough when ordem_id has a unique index (else it also needs TEMP)',
   defaultName: 'postgres',
 };
 
