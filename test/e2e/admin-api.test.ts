@@ -149,7 +149,24 @@ describe('access control', () => {
     expect((await call({ url: '/v1/me', cookies: { recon_session: tampered } })).statusCode).toBe(401);
     expect((await call({ method: 'DELETE', url: `/v1/keys/${id}`, key: t.keys.admin })).statusCode).toBe(204);
     expect((await call({ url: '/v1/me', key })).statusCode).toBe(401);
-    expect((await call({ url: '/v1/me', cookies: { recon_session: cookie.value } })).statusCode).toBe(401);
+    const revoked = await call({ url: '/v1/me', cookies: { recon_session: cookie.value } });
+    expect(revoked.statusCode).toBe(401);
+    expect(revoked.json().error.message).toMatch(/revoked: sign in again/);
+    // The stale cookie locks nobody out: the dashboard loads (and the cookie is cleared), and signing
+    // in with another key works with it still sent.
+    const page = await call({ url: '/', cookies: { recon_session: cookie.value } });
+    expect(page.statusCode).toBe(200);
+    expect(page.cookies.find((c) => c.name === 'recon_session')?.value).toBe('');
+    const again = await call({
+      method: 'POST',
+      url: '/v1/session',
+      payload: { api_key: t.keys.viewer },
+      cookies: { recon_session: cookie.value },
+    });
+    expect(again.statusCode).toBe(200);
+    expect(
+      (await call({ method: 'DELETE', url: '/v1/session', cookies: { recon_session: tampered } })).statusCode,
+    ).toBe(204);
     expect((await call({ method: 'DELETE', url: `/v1/keys/${id}`, key: t.keys.admin })).statusCode).toBe(404);
     expect((await call({ method: 'POST', url: '/v1/session', payload: { api_key: key } })).statusCode).toBe(
       401,

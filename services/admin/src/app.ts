@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { ApiKeyStore, PostgresReadModel } from '@recon/adapters/read-model';
 import type { JobQueries, JobStatus, JobStore, ObjectStore, Scope } from '@recon/contracts';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { authenticate, type SessionTokens } from './auth.ts';
+import { authenticate, SESSION_COOKIE, type SessionTokens } from './auth.ts';
 import { ApiError, installErrorHandling } from './errors.ts';
 import { registerDivergenceRoutes } from './routes/divergences.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
@@ -112,9 +112,10 @@ export async function buildAdminApp(deps: AdminDeps, options: AdminOptions = {})
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   // Who is calling, for every route (the role checks come per route).
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const principal = await authenticate(request, deps.keys, deps.sessions);
     if (principal !== undefined) request.principal = principal;
+    else if (request.staleSession !== undefined) void reply.clearCookie(SESSION_COOKIE, { path: '/' });
   });
   const limit = options.rateLimit ?? { max: 300, windowMs: 60_000 };
   await app.register(rateLimit, {

@@ -18,6 +18,8 @@ export interface Principal {
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** Why the session cookie sent was not taken (it is cleared then), for the 401 of a route that needs one. */
+    staleSession?: string;
   }
 }
 
@@ -86,15 +88,22 @@ export async function authenticate(
       throw new ApiError('UNAUTHORIZED', 'the API key is unknown, malformed or revoked');
     return { keyId: record.id, name: record.name, role: record.role, via: 'key' };
   }
+  // A session that no longer holds (expired, signed with another secret, its key revoked) is no
+  // session: the caller is anonymous, so the dashboard still loads and signing in again works; a
+  // route that needs a role says why in its 401.
   const cookie = request.cookies?.[SESSION_COOKIE];
   if (cookie !== undefined && cookie !== '') {
     const claim = sessions.verify(cookie);
-    if (claim === undefined)
-      throw new ApiError('UNAUTHORIZED', 'the session expired or is invalid: sign in again');
+    if (claim === undefined) {
+      request.staleSession = 'the session expired or is invalid: sign in again';
+      return undefined;
+    }
     // A revoked key's sessions end with it; a key's role is the one it has now.
     const record = await keys.active(claim.kid);
-    if (record === undefined)
-      throw new ApiError('UNAUTHORIZED', 'the key of this session was revoked: sign in again');
+    if (record === undefined) {
+      request.staleSession = 'the key of this session was revoked: sign in again';
+      return undefined;
+    }
     return { keyId: record.id, name: record.name, role: record.role, via: 'session' };
   }
   return undefined;
@@ -107,7 +116,8 @@ export function requireRole(role: Role) {
     if (p === undefined) {
       throw new ApiError(
         'UNAUTHORIZED',
-        'credentials required: send "Authorization: Bearer <api key>" or sign in at POST /v1/session',
+        request.staleSession ??
+          'credentials required: send "Authorization: Bearer <api key>" or sign in at POST /v1/session',
       );
     }
     if (ROLE_RANK[p.role] < ROLE_RANK[role]) {
