@@ -1,9 +1,14 @@
-import { type PostgresHandle, startEmbeddedPostgres } from '@recon/adapters/postgres';
+import {
+  type PostgresHandle,
+  runningEmbeddedPostgres,
+  startEmbeddedPostgres,
+} from '@recon/adapters/postgres';
 import type { Env } from './config.ts';
 
 /**
- * The database URL to use: the option, else DATABASE_URL, else an embedded PostgreSQL that recon
- * starts itself (data under RECON_PG_DIR) and stops when `fn` ends.
+ * The database URL to use: the option, else DATABASE_URL, else the embedded PostgreSQL under
+ * RECON_PG_DIR: the one another recon process runs there (e.g. `recon serve`: `recon keys create`
+ * beside it), else one that recon starts itself and stops when `fn` ends.
  */
 export async function withDatabase<T>(
   env: Env,
@@ -13,6 +18,8 @@ export async function withDatabase<T>(
 ): Promise<T> {
   const url = urlOption ?? env.DATABASE_URL;
   if (url !== undefined) return fn(url, false);
+  const running = await runningEmbeddedPostgres(env.RECON_PG_DIR);
+  if (running !== undefined) return fn(running, true);
   onStart?.(env.RECON_PG_DIR);
   const server: PostgresHandle = await startEmbeddedPostgres({ dataDir: env.RECON_PG_DIR });
   const stop = () => void server.stop();

@@ -30,7 +30,7 @@ export async function demo(env: Env, o: DemoOptions): Promise<JobOutcome & { exp
   gen.done();
   o.say(`day generated: ${day.vendorPath} (base snapshot ${day.basePath})`);
   return withDatabase(env, undefined, async (url, embedded) => {
-    if (embedded) o.say(`PostgreSQL started (embedded, data in ${env.RECON_PG_DIR})`);
+    if (embedded) o.say(`PostgreSQL: embedded, data in ${env.RECON_PG_DIR}`);
     const loaded = await baseLoad({
       file: day.basePath,
       url,

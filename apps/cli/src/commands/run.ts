@@ -1,4 +1,6 @@
-import type { Scope } from '@recon/contracts';
+import { resolve } from 'node:path';
+import { LocalFolderStore } from '@recon/adapters/embedded';
+import { readCheckpoint, type Scope } from '@recon/contracts';
 import { type Env, runtimeSettings } from '../config.ts';
 import { withDatabase } from '../database.ts';
 import type { JobOutcome } from '../embedded/runtime.ts';
@@ -73,12 +75,15 @@ export interface ReprocessOptions {
   deadlineMinutes?: number;
 }
 
-/** `recon reprocess JOB_ID`: resumes a timed-out job from its checkpoint. */
+/**
+ * `recon reprocess JOB_ID`: resumes a stopped job from its checkpoint. A job whose base is a
+ * database relation gets the database as `recon run` does: the option, DATABASE_URL, else the
+ * embedded PostgreSQL (its pending base reads and lookups need it).
+ */
 export async function reprocessJob(env: Env, o: ReprocessOptions): Promise<JobOutcome> {
   const progress = new Progress('reprocessing', o.quiet);
-  const databaseUrl = o.databaseUrl ?? env.DATABASE_URL;
-  try {
-    return await reprocess({
+  const go = (databaseUrl: string | undefined) =>
+    reprocess({
       jobId: o.jobId,
       out: o.out,
       workers: o.workers ?? env.RECON_WORKERS,
@@ -88,6 +93,14 @@ export async function reprocessJob(env: Env, o: ReprocessOptions): Promise<JobOu
       ...(databaseUrl === undefined ? {} : { databaseUrl }),
       ...(o.deadlineMinutes === undefined ? {} : { deadlineMs: o.deadlineMinutes * 60_000 }),
     });
+  try {
+    const checkpoint = await readCheckpoint(new LocalFolderStore(resolve(o.out)), o.jobId).catch(
+      () => undefined,
+    );
+    // Without a checkpoint, reprocess itself says what is missing.
+    if (checkpoint?.intermediate_data.request.base.kind !== 'postgres')
+      return await go(o.databaseUrl ?? env.DATABASE_URL);
+    return await withDatabase(env, o.databaseUrl, (url) => go(url));
   } finally {
     progress.done();
   }

@@ -402,6 +402,30 @@ async function clearLeftoverServer(dataDir: string, log: (line: string) => void)
   await waitForLeftoverProcesses(realDir, log);
 }
 
+/**
+ * The URL of the embedded PostgreSQL that another live recon process (`recon serve`, say) runs on
+ * `dataDir`, once it accepts connections; undefined when there is none. A command started meanwhile
+ * on the same folder uses it instead of refusing to start a second server there.
+ */
+export async function runningEmbeddedPostgres(dataDir: string): Promise<string | undefined> {
+  const content = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  if (content === undefined || !(await exists('/proc/self/stat'))) return undefined;
+  // postmaster.pid: pid, data dir, start time, port, socket dir, listen address, shmem key, status.
+  const lines = content.split('\n');
+  const pid = Number.parseInt(lines[0] ?? '', 10);
+  const port = Number.parseInt(lines[3] ?? '', 10);
+  if (!(pid > 0 && port > 0) || lines[7]?.trim() !== 'ready') return undefined;
+  const server = await postgresIn(pid, await fs.realpath(dataDir));
+  if (server === undefined) return undefined;
+  const owner = Number.parseInt(
+    (await fs.readFile(path.join(dataDir, OWNER_FILE), 'utf8').catch(() => '')).trim(),
+    10,
+  );
+  // A server whose owner is gone is a leftover: starting one stops it (see above).
+  if (server.ppid !== owner) return undefined;
+  return `postgres://${DB_USER}:${DB_PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
+}
+
 /** Process pid if it is a live (not zombie) postgres whose working directory is `realDir`. */
 async function postgresIn(pid: number, realDir: string): Promise<{ ppid: number } | undefined> {
   const stat = await procStat(pid);
