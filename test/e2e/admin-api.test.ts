@@ -683,17 +683,24 @@ parentPort.postMessage({ kind: 'ready' });
     await slow.readModel.query(
       `UPDATE recon_job_reports SET loaded_at = now() - interval '31 days' WHERE job_id = '${old}'`,
     );
+    const lines: string[] = [];
     const pruning = await startServer({
       databaseUrl: t.databaseUrl,
       out: join(t.outDir, '..', 'out-prune'),
       base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
       port: 0,
       readModelRetentionDays: 30,
+      runSettings: { logLevel: 'info', logDestination: (line) => lines.push(line) },
     });
     try {
       for (let i = 0; i < 250 && (await pruning.readModel.report(old)) !== undefined; i++)
         await new Promise((r) => setTimeout(r, 20));
       expect(await pruning.readModel.report(old)).toBeUndefined();
+      // The server's own lines reach the log (RECON_LOG_LEVEL), as recon's JSON lines.
+      for (let i = 0; i < 50 && !lines.some((l) => l.includes('old jobs removed')); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const removed = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'read model: old jobs removed');
+      expect(removed).toMatchObject({ level: 'INFO', service: 'recon-serve', removed: [old] });
       // The days loaded today stay.
       for (const s of t.summaries) expect(await pruning.readModel.report(s.job_id)).toBeDefined();
     } finally {

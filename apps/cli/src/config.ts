@@ -98,11 +98,13 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
 }
 
 /**
- * What every job run takes from the environment: logs, notifications, traces, retries, the fixed
- * clock, and (TEST ONLY) the matcher delay.
+ * What every job run takes from the environment: worker threads, logs, notifications, traces,
+ * retries, the fixed clock, and (TEST ONLY) the matcher delay. (`run` and `reprocess` let their
+ * `--workers` override RECON_WORKERS.)
  */
 export function runtimeSettings(env: Env) {
   return {
+    ...(env.RECON_WORKERS === undefined ? {} : { workers: env.RECON_WORKERS }),
     logLevel: env.RECON_LOG_LEVEL,
     notifier: env.notifier,
     traceExporter: env.RECON_TRACE_EXPORTER,

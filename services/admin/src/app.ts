@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { ApiKeyStore, PostgresReadModel } from '@recon/adapters/read-model';
 import type { JobQueries, JobStatus, JobStore, ObjectStore, Scope } from '@recon/contracts';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { authenticate, SESSION_COOKIE, type SessionTokens } from './auth.ts';
 import { ApiError, installErrorHandling } from './errors.ts';
 import { registerDivergenceRoutes } from './routes/divergences.ts';
@@ -69,6 +69,11 @@ export interface AdminOptions {
    */
   trustProxyHops?: number;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * A logger of the caller's (recon's JSON lines, `nome` masked) for the app's own lines: failed
+   * requests (5xx) and what the server does on its own. Requests themselves are not logged.
+   */
+  loggerInstance?: FastifyBaseLogger;
 }
 
 export const DEFAULT_UPLOAD_LIMIT = 1 << 30;
@@ -80,7 +85,9 @@ export const DEFAULT_UPLOAD_LIMIT = 1 << 30;
 export async function buildAdminApp(deps: AdminDeps, options: AdminOptions = {}): Promise<FastifyInstance> {
   const hops = options.trustProxyHops ?? 0;
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(options.loggerInstance === undefined
+      ? { logger: options.logger ?? false }
+      : { loggerInstance: options.loggerInstance, disableRequestLogging: true }),
     // The `hops` proxies nearest the socket are trusted (proxy-addr asks hop by hop).
     trustProxy: hops > 0 ? (_address: string, hop: number) => hop < hops : false,
     // Unknown query parameters are an error, not silently dropped (a mistyped filter would

@@ -46,10 +46,11 @@ export async function runJob(env: Env, o: RunOptions): Promise<RunResult> {
       referenceDate: o.referenceDate,
       jobId: o.jobId,
       shards: o.shards,
-      workers: o.workers ?? env.RECON_WORKERS,
       maxInvalidRate: o.maxInvalidRate,
       keepWork: o.keepWork,
       ...runtimeSettings(env),
+      // After the environment's RECON_WORKERS: the flag wins.
+      ...(o.workers === undefined ? {} : { workers: o.workers }),
       onTick: (t) => progress.job(t),
       ...(o.deadlineMinutes === undefined ? {} : { deadlineMs: o.deadlineMinutes * 60_000 }),
     });
@@ -86,9 +87,10 @@ export async function reprocessJob(env: Env, o: ReprocessOptions): Promise<JobOu
     reprocess({
       jobId: o.jobId,
       out: o.out,
-      workers: o.workers ?? env.RECON_WORKERS,
       keepWork: o.keepWork,
       ...runtimeSettings(env),
+      // After the environment's RECON_WORKERS: the flag wins.
+      ...(o.workers === undefined ? {} : { workers: o.workers }),
       onTick: (t) => progress.job(t),
       ...(databaseUrl === undefined ? {} : { databaseUrl }),
       ...(o.deadlineMinutes === undefined ? {} : { deadlineMs: o.deadlineMinutes * 60_000 }),

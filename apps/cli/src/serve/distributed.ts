@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { createPostgresJobStore, createS3Client, S3ObjectStore } from '@recon/adapters';
+import { createReconLogger } from '@recon/adapters/logger';
 import type { JobControl, SubmitInput, SubmitResult } from '@recon/admin';
 import {
   type EventPublisher,
@@ -183,6 +184,7 @@ export async function startDistributedServer(
       port: listen.port,
       secureCookies: env.RECON_SECURE_COOKIES,
       trustProxyHops: env.RECON_TRUST_PROXY_HOPS,
+      log: createReconLogger({ level: env.RECON_LOG_LEVEL, base: { service: 'admin-api' } }),
       readModelRetentionDays: cliEnv.RECON_READ_MODEL_RETENTION_DAYS,
       close: async () => {
         for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => {});

@@ -2,13 +2,13 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createPostgresJobStore } from '@recon/adapters';
 import { LocalFolderStore } from '@recon/adapters/embedded';
-import { createReconLogger } from '@recon/adapters/logger';
+import { createReconLogger, type ReconLogger } from '@recon/adapters/logger';
 import { PrometheusMetrics, recordJobMetrics } from '@recon/adapters/observability';
 import { ApiKeyStore, PostgresReadModel, READ_MODEL_RETENTION_DAYS } from '@recon/adapters/read-model';
 import { buildAdminApp, type JobControl, SessionTokens } from '@recon/admin';
 import { registerDashboard } from '@recon/admin/dashboard';
 import type { Clock, JobQueries, JobStore, JobSummary, ObjectStore, Scope } from '@recon/contracts';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import {
   type DeliverySettings,
   DeliveryWatch,
@@ -95,6 +95,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer<Embedd
   const log = createReconLogger({
     level: o.runSettings?.logLevel ?? 'silent',
     base: { service: 'recon-serve' },
+    ...(o.runSettings?.logDestination === undefined ? {} : { destination: o.runSettings.logDestination }),
   });
   const watch =
     o.delivery === undefined
@@ -114,6 +115,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer<Embedd
   try {
     const server = await listenAdmin({
       ...o,
+      log,
       jobs: jobStore.store,
       store,
       ingress,
@@ -148,6 +150,8 @@ export interface ListenOptions<C extends JobControl> {
   /** Proxies in front that append the caller's address to X-Forwarded-For (see AdminOptions). */
   trustProxyHops?: number;
   metrics?: PrometheusMetrics;
+  /** Where the server's own lines go (failed requests, pruning); default none. */
+  log?: ReconLogger;
   /**
    * Jobs loaded into the read model more than this many days ago are removed from it when the
    * server starts and once a day after (default 730: §10.5's two years, as the Parquet is kept);
@@ -183,6 +187,7 @@ export async function listenAdmin<C extends JobControl>(o: ListenOptions<C>): Pr
         ...(o.rateLimit === undefined ? {} : { rateLimit: o.rateLimit }),
         ...(o.secureCookies === undefined ? {} : { secureCookies: o.secureCookies }),
         ...(o.trustProxyHops === undefined ? {} : { trustProxyHops: o.trustProxyHops }),
+        ...(o.log === undefined ? {} : { loggerInstance: o.log as FastifyBaseLogger }),
       },
     );
     const retention = o.readModelRetentionDays ?? READ_MODEL_RETENTION_DAYS;
