@@ -69,4 +69,31 @@ describe('recon serve --distributed: submitting an upload', () => {
       payload: { jobId: result.jobId, file: { key: 'upload.csv' }, referenceDate: '2026-11-21' },
     });
   });
+
+  it('the same file again: 200 "already reconciled" once its job succeeded, a conflict while it runs', async () => {
+    const jobs = new InMemoryJobStore();
+    const store = new LocalFolderStore(dir);
+    const control = new DistributedJobControl({
+      jobs,
+      store,
+      ingress: store,
+      events: { publish: async () => {} },
+      baseRelation: 'transacoes',
+      scope: 'date-window',
+      reprocess: async () => undefined,
+      now: () => new Date('2026-11-22T10:00:00Z'),
+    });
+    const first = await control.submit({ key: 'upload.csv' });
+    await jobs.setStatus(first.jobId, 'MATCHING', '2026-11-22T10:00:01Z');
+    await expect(control.submit({ key: 'upload.csv' })).rejects.toMatchObject({
+      code: 'JOB_RUNNING',
+      message: expect.stringContaining(first.jobId),
+    });
+    await jobs.setStatus(first.jobId, 'SUCCEEDED', '2026-11-22T10:00:02Z');
+    expect(await control.submit({ key: 'upload.csv' })).toEqual({
+      jobId: first.jobId,
+      status: 'SUCCEEDED',
+      alreadyReconciled: true,
+    });
+  });
 });

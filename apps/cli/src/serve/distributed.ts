@@ -63,12 +63,15 @@ export class DistributedJobControl implements JobControl {
     const fileSha256 = await objectSha256(this.o.ingress, input.key);
     if (input.force !== true) {
       const earlier = await this.o.jobs.findFileJob(fileSha256);
+      if (earlier?.status === 'SUCCEEDED')
+        return { jobId: earlier.jobId, status: earlier.status, alreadyReconciled: true };
+      // The same file in a job still running: that job is the answer, as a conflict (a 202 with its
+      // id read as a new job), the same as the embedded runtime says.
       if (earlier !== undefined) {
-        return {
-          jobId: earlier.jobId,
-          status: earlier.status,
-          alreadyReconciled: earlier.status === 'SUCCEEDED',
-        };
+        throw new ReconError(
+          'JOB_RUNNING',
+          `job ${earlier.jobId} (${earlier.status}) is already reconciling this file; retry when it has ended`,
+        );
       }
     }
     const now = this.now();
