@@ -548,7 +548,8 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
     expect(second.json().error.code).toBe('JOB_RUNNING');
     for (let i = 0; i < 200; i++) {
       const j = (await call({ server: slow, url: `/v1/jobs/${jobId}`, key: t.keys.viewer })).json();
-      if (j.status === 'MATCHING') break;
+      // Cancelled once a shard is done, so its lines count as processed.
+      if (j.status === 'MATCHING' && j.progress.shards_done >= 1) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const cancel = await call({
@@ -562,6 +563,16 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
     const stopped = (await call({ server: slow, url: `/v1/jobs/${jobId}`, key: t.keys.viewer })).json();
     expect(stopped.status).toBe('CANCELLED');
     expect(stopped.checkpoint_location).toMatch(/checkpoint\.json$/);
+    // The progress is the checkpoint's: rejected lines and those of completed shards.
+    const written = JSON.parse(
+      await readFile(join(t.outDir, '..', 'out-slow', 'checkpoints', jobId, 'checkpoint.json'), 'utf8'),
+    ) as { progress: { processed_lines: number; pending_lines: number } };
+    expect(stopped.progress.shards_done).toBeGreaterThanOrEqual(1);
+    expect(stopped.progress).toMatchObject({
+      processed_lines: written.progress.processed_lines,
+      pending_lines: written.progress.pending_lines,
+    });
+    expect(stopped.progress.processed_lines).toBeGreaterThan(1000);
     expect(
       (await call({ server: slow, method: 'POST', url: `/v1/jobs/${jobId}/cancel`, key: t.keys.operator }))
         .statusCode,

@@ -65,6 +65,20 @@ export interface Checkpoint {
 }
 
 /**
+ * Vendor lines of the job whose outcome is final: rejected at partition, or reconciled (or found
+ * duplicate) by a completed shard; at most `total`. The checkpoint's progress and the admin API's.
+ */
+export function processedVendorLines(
+  vendor: readonly { data: VendorChunkUnit }[],
+  shards: readonly { data: ShardUnit }[],
+  total: number,
+): number {
+  const invalid = vendor.reduce((n, u) => n + u.data.invalid, 0);
+  const matched = shards.reduce((n, u) => n + u.data.counts.vendorValid + u.data.counts.vendorDuplicates, 0);
+  return Math.min(total, invalid + matched);
+}
+
+/**
  * Builds the checkpoint from the job store. Lines: `total_lines` the vendor file's records (known
  * once ingest read the whole file, else those partitioned so far); `processed_lines` the lines whose
  * outcome is final — rejected at partition, or reconciled (or found duplicate) by a completed shard.
@@ -84,9 +98,7 @@ export async function buildCheckpoint(
   const shards = await jobs.listUnits<ShardUnit>(jobId, BARRIERS.shards);
   const partitioned = vendor.reduce((n, u) => n + u.data.records, 0);
   const total = typeof job.facts.total_lines === 'number' ? job.facts.total_lines : partitioned;
-  const invalid = vendor.reduce((n, u) => n + u.data.invalid, 0);
-  const matched = shards.reduce((n, u) => n + u.data.counts.vendorValid + u.data.counts.vendorDuplicates, 0);
-  const processed = Math.min(total, invalid + matched);
+  const processed = processedVendorLines(vendor, shards, total);
   const last = shards.reduce((m, u) => Math.max(m, u.data.shard), -1);
   return {
     job_id: jobId,

@@ -7,7 +7,9 @@ import {
   type JobRecord,
   type JobStatus,
   type JobSummary,
+  processedVendorLines,
   type Scope,
+  type ShardUnit,
   type VendorChunkUnit,
 } from '@recon/contracts';
 import { isIsoDay } from '@recon/rules';
@@ -47,13 +49,15 @@ function listItem(job: JobRecord) {
 async function detail(deps: AdminDeps, job: JobRecord) {
   const [chunks, shards, checkpoint] = await Promise.all([
     deps.jobs.listUnits<VendorChunkUnit>(job.jobId, BARRIERS.vendorChunks),
-    deps.jobs.listUnits(job.jobId, BARRIERS.shards),
+    deps.jobs.listUnits<ShardUnit>(job.jobId, BARRIERS.shards),
     deps.store.size(checkpointKey(job.jobId)),
   ]);
   const summary = summaryOf(job);
   const total =
     summary?.total_lines ?? (typeof job.facts.total_lines === 'number' ? job.facts.total_lines : null);
-  const processed = summary?.total_lines ?? chunks.reduce((n, c) => n + c.data.invalid, 0);
+  const partitioned = chunks.reduce((n, c) => n + c.data.records, 0);
+  // As the checkpoint counts them: rejected, or through a completed shard.
+  const processed = summary?.total_lines ?? processedVendorLines(chunks, shards, total ?? partitioned);
   const stageSeconds = Object.fromEntries(
     Object.entries(job.stages).map(([stage, span]) => [
       stage,
@@ -66,7 +70,7 @@ async function detail(deps: AdminDeps, job: JobRecord) {
     stage_seconds: stageSeconds,
     progress: {
       total_lines: total,
-      partitioned_lines: chunks.reduce((n, c) => n + c.data.records, 0),
+      partitioned_lines: partitioned,
       processed_lines: processed,
       pending_lines: total === null ? null : total - processed,
       shards_done: shards.length,
