@@ -452,6 +452,31 @@ describe('behind a proxy (as the ALB in AWS)', () => {
       headers: { 'x-forwarded-for': client },
     });
 
+  it('refused requests count against the budget too (no key, a wrong key), and the role check comes before the body', async () => {
+    const server = await start();
+    try {
+      const me = (headers: Record<string, string>) => server.app.inject({ url: '/v1/me', headers });
+      expect((await me({ authorization: 'Bearer rk_000000000000_wrong' })).statusCode).toBe(401);
+      expect((await me({})).statusCode).toBe(401);
+      // A key guesser (or anyone without a key) is throttled like any caller.
+      const third = await me({ authorization: 'Bearer rk_000000000000_wrong' });
+      expect(third.statusCode).toBe(429);
+      expect(third.json().error.code).toBe('RATE_LIMITED');
+    } finally {
+      await server.close();
+    }
+    // A viewer sending a body it could not send anyway: 403, whatever the body is.
+    const malformed = await call({
+      method: 'POST',
+      url: '/v1/jobs',
+      key: t.keys.viewer,
+      payload: '{not json',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(malformed.statusCode).toBe(403);
+    expect(malformed.json().error.code).toBe('FORBIDDEN');
+  });
+
   it('trusting the proxy, each anonymous caller has a rate-limit budget of its own; not trusting it, they share the proxy’s', async () => {
     const trusting = await start(1);
     const plain = await start();

@@ -129,8 +129,10 @@ export async function buildAdminApp(deps: AdminDeps, options: AdminOptions = {})
     global: true,
     max: limit.max,
     timeWindow: limit.windowMs,
-    // After authentication: the budget is the key's, wherever it calls from.
-    hook: 'preHandler',
+    // After authentication (a global onRequest hook, run first): the budget is the key's, wherever
+    // it calls from, else the address's. Before the role checks (preParsing), so refused requests
+    // (no key, a wrong one) count too.
+    hook: 'onRequest',
     keyGenerator: (request) =>
       request.principal === undefined ? `ip:${request.ip}` : `key:${request.principal.keyId}`,
     allowList: (request) => ['/health', '/ready', '/metrics'].includes(request.url.split('?')[0] ?? ''),

@@ -20,6 +20,8 @@ declare module 'fastify' {
     principal?: Principal;
     /** Why the session cookie sent was not taken (it is cleared then), for the 401 of a route that needs one. */
     staleSession?: string;
+    /** Why the API key sent was not taken, for the 401 of a route that needs one. */
+    badApiKey?: string;
   }
 }
 
@@ -84,8 +86,11 @@ export async function authenticate(
         : undefined;
   if (apiKey !== undefined) {
     const record = await keys.verify(apiKey);
-    if (record === undefined)
-      throw new ApiError('UNAUTHORIZED', 'the API key is unknown, malformed or revoked');
+    if (record === undefined) {
+      // Refused by the route's role check, after the rate limit has counted the attempt.
+      request.badApiKey = 'the API key is unknown, malformed or revoked';
+      return undefined;
+    }
     return { keyId: record.id, name: record.name, role: record.role, via: 'key' };
   }
   // A session that no longer holds (expired, signed with another secret, its key revoked) is no
@@ -109,14 +114,19 @@ export async function authenticate(
   return undefined;
 }
 
-/** A preHandler that lets through callers with at least `role`. */
+/**
+ * A route hook that lets through callers with at least `role`. Routes run it at `preParsing`:
+ * after the rate limit (onRequest) has counted the request, before a body is parsed, so a caller
+ * without the role gets 401/403 whatever it sent.
+ */
 export function requireRole(role: Role) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const p = request.principal;
     if (p === undefined) {
       throw new ApiError(
         'UNAUTHORIZED',
-        request.staleSession ??
+        request.badApiKey ??
+          request.staleSession ??
           'credentials required: send "Authorization: Bearer <api key>" or sign in at POST /v1/session',
       );
     }

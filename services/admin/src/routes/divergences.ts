@@ -98,7 +98,7 @@ export function registerDivergenceRoutes(app: FastifyInstance, deps: AdminDeps):
   app.get<{ Querystring: FilterQuery & { page?: number; cursor?: string } }>(
     '/v1/divergences',
     {
-      preValidation: viewer,
+      preParsing: viewer,
       schema: {
         summary: 'Divergences, 100 per page (page number or cursor), newest reference date first',
         querystring: {
@@ -129,7 +129,7 @@ export function registerDivergenceRoutes(app: FastifyInstance, deps: AdminDeps):
   app.get<{ Querystring: FilterQuery }>(
     '/v1/divergences.csv',
     {
-      preValidation: viewer,
+      preParsing: viewer,
       schema: {
         summary:
           'Every matching divergence as CSV (;-separated, UTF-8), streamed; safe against formula injection',
@@ -160,7 +160,7 @@ export function registerDivergenceRoutes(app: FastifyInstance, deps: AdminDeps):
   app.get<{ Querystring: FilterQuery }>(
     '/v1/stats',
     {
-      preValidation: viewer,
+      preParsing: viewer,
       schema: {
         summary: "The dashboard's KPIs and series for the filters",
         querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES },

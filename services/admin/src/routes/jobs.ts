@@ -166,7 +166,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.get<{ Querystring: { dt_from?: string; dt_to?: string; status?: JobStatus; page?: number } }>(
     '/v1/jobs',
     {
-      preValidation: viewer,
+      preParsing: viewer,
       schema: {
         summary: 'Jobs, newest first, 50 per page',
         querystring: {
@@ -197,7 +197,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.get<{ Params: { id: string } }>(
     '/v1/jobs/:id',
     {
-      preValidation: viewer,
+      preParsing: viewer,
       schema: {
         summary: 'A job: state, progress, stage timings, counts, checkpoint',
         params: { type: 'object', properties: { id: JOB_ID } },
@@ -213,7 +213,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.post<{ Body: { key?: string; reference_date?: string; scope?: string; force?: boolean } | undefined }>(
     '/v1/jobs',
     {
-      preValidation: operator,
+      preParsing: operator,
       schema: {
         summary:
           'Start a job: upload the vendor file (multipart field "file"; optional fields reference_date, scope, force) or name an object of the ingress store (JSON {"key": …})',
@@ -261,7 +261,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.post<{ Params: { id: string } }>(
     '/v1/jobs/:id/reprocess',
     {
-      preValidation: operator,
+      preParsing: operator,
       schema: {
         summary: 'Resume a job that ended without success from its checkpoint',
         params: { type: 'object', properties: { id: JOB_ID } },
@@ -282,7 +282,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.post<{ Params: { id: string } }>(
     '/v1/jobs/:id/cancel',
     {
-      preValidation: operator,
+      preParsing: operator,
       schema: {
         summary: 'Stop a running job (CANCELLED, checkpoint written)',
         params: { type: 'object', properties: { id: JOB_ID } },

@@ -8,7 +8,7 @@ export function registerKeyRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const admin = requireRole('admin');
   app.get(
     '/v1/keys',
-    { preValidation: admin, schema: { summary: 'List API keys (never their secrets)' } },
+    { preParsing: admin, schema: { summary: 'List API keys (never their secrets)' } },
     async () => ({
       items: await deps.keys.list(),
     }),
@@ -17,7 +17,7 @@ export function registerKeyRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.post<{ Body: { role: Role; name?: string } }>(
     '/v1/keys',
     {
-      preValidation: admin,
+      preParsing: admin,
       schema: {
         summary: 'Create an API key; the key is shown in this answer only',
         body: {
@@ -42,7 +42,7 @@ export function registerKeyRoutes(app: FastifyInstance, deps: AdminDeps): void {
 
   app.delete<{ Params: { id: string } }>(
     '/v1/keys/:id',
-    { preValidation: admin, schema: { summary: 'Revoke an API key (its sessions end too)' } },
+    { preParsing: admin, schema: { summary: 'Revoke an API key (its sessions end too)' } },
     async (request, reply) => {
       if (!(await deps.keys.revoke(request.params.id))) {
         throw new ApiError('NOT_FOUND', `no active API key ${request.params.id}`);

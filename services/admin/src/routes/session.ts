@@ -45,7 +45,7 @@ export function registerSessionRoutes(
 
   app.get(
     '/v1/me',
-    { preValidation: requireRole('viewer'), schema: { summary: 'Who is calling (role, key id)' } },
+    { preParsing: requireRole('viewer'), schema: { summary: 'Who is calling (role, key id)' } },
     async (request) => ({
       role: request.principal!.role,
       key_id: request.principal!.keyId,
