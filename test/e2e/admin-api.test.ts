@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_SERVICE_OPTIONS } from '@recon/cli/runtime';
@@ -339,18 +339,21 @@ describe('jobs', () => {
   });
 
   it('uploads: a broken file is refused with the reason; a good one becomes a job; the CSV export neutralizes formulas', async () => {
-    const upload = (body: Buffer | string, fields: Record<string, string> = {}) => {
+    /** `fieldsAfter`: the fields after the file, as `curl -F file=@… -F reference_date=…` sends them. */
+    const upload = (body: Buffer | string, fields: Record<string, string> = {}, fieldsAfter = false) => {
       const boundary = '----recon-test-boundary';
-      const parts = Object.entries(fields).map(
-        ([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`,
-      );
+      const parts = Object.entries(fields)
+        .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+        .join('');
       const payload = Buffer.concat([
-        Buffer.from(parts.join('')),
+        Buffer.from(fieldsAfter ? '' : parts),
         Buffer.from(
           `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="fornecedor.csv"\r\nContent-Type: text/csv\r\n\r\n`,
         ),
         Buffer.isBuffer(body) ? body : Buffer.from(body),
-        Buffer.from(`\r\n--${boundary}--\r\n`),
+        Buffer.from('\r\n'),
+        Buffer.from(fieldsAfter ? parts : ''),
+        Buffer.from(`--${boundary}--\r\n`),
       ]);
       return call({
         method: 'POST',
@@ -431,6 +434,30 @@ describe('jobs', () => {
       Date.UTC(started.getUTCFullYear(), started.getUTCMonth(), started.getUTCDate() - 1),
     );
     expect(detail.reference_date).toBe(dayBefore.toISOString().slice(0, 10));
+
+    // The fields after the file count as well; a bad one refuses the upload and leaves nothing.
+    const uploads = join(t.outDir, 'ingress', 'uploads');
+    const stored = async () =>
+      (await readdir(uploads, { recursive: true })).filter((f) => f.endsWith('.csv'));
+    const before = await stored();
+    const badAfter = await upload(
+      `${lines[0]}\nF6;ORD-X-6;Ana;A6;2020-01-02;1.00\n`,
+      { scope: 'everything' },
+      true,
+    );
+    expect(badAfter.statusCode).toBe(400);
+    expect(await stored()).toEqual(before);
+    const after = await upload(
+      `${lines[0]}\nF5;ORD-X-5;Caio;A5;2020-01-02;1.00\n`,
+      { reference_date: '2026-11-27' },
+      true,
+    );
+    expect(after.statusCode).toBe(202);
+    await t.server.control.idle();
+    const dated = (
+      await call({ url: `/v1/jobs/${after.json().job_id as string}`, key: t.keys.viewer })
+    ).json();
+    expect(dated.reference_date).toBe('2026-11-27');
   });
 });
 

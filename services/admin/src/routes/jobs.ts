@@ -119,44 +119,55 @@ function submitOptions(raw: {
   };
 }
 
-/** Streams the multipart `file` to the ingress store, checking its header on the way. */
+/**
+ * Streams the multipart `file` to the ingress store, checking its header on the way; the fields
+ * `reference_date`, `scope` and `force` may come before or after it (curl sends them in the order
+ * given). A refused upload (a bad file, a bad field, too large) leaves nothing behind.
+ */
 async function receiveUpload(deps: AdminDeps, request: FastifyRequest): Promise<SubmitInput> {
-  const part = await request.file();
-  if (part === undefined) throw new ApiError('INVALID_ARGUMENT', 'multipart upload without a "file" field');
-  if (part.fieldname !== 'file') {
-    throw new ApiError(
-      'INVALID_ARGUMENT',
-      `multipart field "${part.fieldname}": send the vendor file as "file"`,
-    );
-  }
-  const name = safeName(part.filename);
-  // Grouped by upload day, written YYYYMMDD: a YYYY-MM-DD folder would be taken for the file's
-  // reference date (RULES §6), and an upload without one is reconciled as D-1 of its job.
-  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
-  const key = `uploads/${day}/${randomUUID()}-${name}`;
+  let key: string | undefined;
+  const fields: Record<string, unknown> = {};
   try {
-    await deps.ingress.putStream(
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') {
+        fields[part.fieldname] = part;
+        continue;
+      }
+      if (part.fieldname !== 'file') {
+        throw new ApiError(
+          'INVALID_ARGUMENT',
+          `multipart field "${part.fieldname}": send the vendor file as "file"`,
+        );
+      }
+      const name = safeName(part.filename);
+      // Grouped by upload day, written YYYYMMDD: a YYYY-MM-DD folder would be taken for the file's
+      // reference date (RULES §6), and an upload without one is reconciled as D-1 of its job.
+      const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+      key = `uploads/${day}/${randomUUID()}-${name}`;
+      await deps.ingress.putStream(
+        key,
+        validatedUpload(part.file, `upload ${JSON.stringify(part.filename ?? name)}`),
+      );
+      if (part.file.truncated) {
+        throw new ApiError(
+          'PAYLOAD_TOO_LARGE',
+          `upload ${JSON.stringify(part.filename)} is larger than allowed`,
+        );
+      }
+    }
+    if (key === undefined) throw new ApiError('INVALID_ARGUMENT', 'multipart upload without a "file" field');
+    return {
       key,
-      validatedUpload(part.file, `upload ${JSON.stringify(part.filename ?? name)}`),
-    );
+      ...submitOptions({
+        reference_date: field(fields.reference_date),
+        scope: field(fields.scope),
+        force: field(fields.force),
+      }),
+    };
   } catch (error) {
-    await deps.ingress.deletePrefix(key).catch(() => {});
+    if (key !== undefined) await deps.ingress.deletePrefix(key).catch(() => {});
     throw error;
   }
-  if (part.file.truncated) {
-    await deps.ingress.deletePrefix(key).catch(() => {});
-    throw new ApiError('PAYLOAD_TOO_LARGE', `upload ${JSON.stringify(part.filename)} is larger than allowed`);
-  }
-  // Fields that came before the file (multipart order) are on the part.
-  const fields = part.fields as Record<string, unknown>;
-  return {
-    key,
-    ...submitOptions({
-      reference_date: field(fields.reference_date),
-      scope: field(fields.scope),
-      force: field(fields.force),
-    }),
-  };
 }
 
 export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
