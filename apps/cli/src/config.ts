@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ReconError } from '@recon/contracts';
+import { READ_MODEL_RETENTION_DAYS, ReconError } from '@recon/contracts';
 import { type NotifierConfigInput, notifierConfigFromEnv } from '@recon/notifier';
 import { z } from 'zod';
 import { DEFAULT_SERVICE_OPTIONS } from './embedded/options.ts';
@@ -24,7 +24,12 @@ const EnvSchema = z.object({
    * `recon serve`: jobs loaded into the read model more than this many days ago leave it (at start,
    * then daily); 0 keeps them all. Default: §10.5's two years, as long as the Parquet is kept.
    */
-  RECON_READ_MODEL_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(730),
+  RECON_READ_MODEL_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(36_500)
+    .default(READ_MODEL_RETENTION_DAYS),
   /** `distributed`: `recon serve` drives the distributed runtime (the admin API's task in AWS). */
   RECON_SERVE_RUNTIME: z.enum(['embedded', 'distributed']).default('embedded'),
   /** Log level of the structured JSON logs on stderr. */

@@ -9,6 +9,9 @@ import type { JobSummary } from './summary.ts';
  * Shapes follow docs/admin-api.md.
  */
 
+/** Technical document §10.5: data is kept 2 years (the read model's default retention, in days). */
+export const READ_MODEL_RETENTION_DAYS = 730;
+
 /**
  * One divergence as the API returns it: the RULES §6 row (DivergenceRow) plus the job's reference
  * date `dt`, with `timestamp` as ISO 8601 (UTC, ms). Money stays exact decimal text ("1234.50").

@@ -4,10 +4,18 @@ import { createPostgresJobStore } from '@recon/adapters';
 import { LocalFolderStore } from '@recon/adapters/embedded';
 import { createReconLogger, type ReconLogger } from '@recon/adapters/logger';
 import { PrometheusMetrics, recordJobMetrics } from '@recon/adapters/observability';
-import { ApiKeyStore, PostgresReadModel, READ_MODEL_RETENTION_DAYS } from '@recon/adapters/read-model';
+import { ApiKeyStore, PostgresReadModel } from '@recon/adapters/read-model';
 import { buildAdminApp, type JobControl, SessionTokens } from '@recon/admin';
 import { registerDashboard } from '@recon/admin/dashboard';
-import type { Clock, JobQueries, JobStore, JobSummary, ObjectStore, Scope } from '@recon/contracts';
+import {
+  type Clock,
+  type JobQueries,
+  type JobStore,
+  type JobSummary,
+  type ObjectStore,
+  READ_MODEL_RETENTION_DAYS,
+  type Scope,
+} from '@recon/contracts';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import {
   type DeliverySettings,

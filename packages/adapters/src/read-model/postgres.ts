@@ -147,9 +147,6 @@ const rate = (num: number, den: number) => (den === 0 ? 0 : num / den);
  * The read model in PostgreSQL: the reporter loads each finished job (ReportSink); the admin
  * API pages, filters, exports and aggregates it. One pool; `close` ends it.
  */
-/** Technical document §10.5: data is kept 2 years (the read model's default retention, in days). */
-export const READ_MODEL_RETENTION_DAYS = 730;
-
 export class PostgresReadModel implements ReportSink {
   readonly pool: pg.Pool;
   private readonly target: string;
