@@ -383,10 +383,7 @@ async function clearLeftoverServer(dataDir: string, log: (line: string) => void)
       log(`postmaster.pid in ${dataDir} is left from a server that no longer runs (pid ${pid})`);
     }
   } else {
-    const owner = Number.parseInt(
-      (await fs.readFile(path.join(dataDir, OWNER_FILE), 'utf8').catch(() => '')).trim(),
-      10,
-    );
+    const owner = await readOwnerPid(dataDir);
     if (!Number.isInteger(owner) || server.ppid === owner) {
       throw new ReconError(
         'INVALID_CONFIG',
@@ -417,10 +414,7 @@ export async function runningEmbeddedPostgres(dataDir: string): Promise<string |
   if (!(pid > 0 && port > 0) || lines[7]?.trim() !== 'ready') return undefined;
   const server = await postgresIn(pid, await fs.realpath(dataDir));
   if (server === undefined) return undefined;
-  const owner = Number.parseInt(
-    (await fs.readFile(path.join(dataDir, OWNER_FILE), 'utf8').catch(() => '')).trim(),
-    10,
-  );
+  const owner = await readOwnerPid(dataDir);
   // A server whose owner is gone is a leftover: starting one stops it (see above).
   if (server.ppid !== owner) return undefined;
   return `postgres://${DB_USER}:${DB_PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
@@ -508,6 +502,14 @@ async function writeOwnerFile(dataDir: string, user: OsUser | undefined): Promis
   await fs.writeFile(file, `${process.pid}\n`, { mode: 0o600 });
   // Owned like the rest of the cluster, so tools running as that user (pg_basebackup) can read it.
   if (user !== undefined) await fs.chown(file, user.uid, user.gid);
+}
+
+/** The pid recorded as the server's starter (NaN without the file). */
+async function readOwnerPid(dataDir: string): Promise<number> {
+  return Number.parseInt(
+    (await fs.readFile(path.join(dataDir, OWNER_FILE), 'utf8').catch(() => '')).trim(),
+    10,
+  );
 }
 
 async function removeOwnerFile(dataDir: string): Promise<void> {
