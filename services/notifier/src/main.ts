@@ -14,13 +14,15 @@ import { createSesClient, sesRawSender } from '@recon/adapters/aws/ses';
 import { CommonEnvSchema, parseEnv, runMain, startService } from '@recon/runtime-distributed';
 import { z } from 'zod';
 import { createNotifier } from './app.ts';
+import type { SesSend } from './channels/email.ts';
 import { notifierConfigFromEnv } from './config.ts';
 
-const env = parseEnv(CommonEnvSchema, process.env);
-const { RECON_SES_ENDPOINT_URL } = parseEnv(
-  z.object({ RECON_SES_ENDPOINT_URL: z.string().url().optional() }),
-  process.env,
-);
+const NotifierEnvSchema = CommonEnvSchema.extend({
+  /** The SES endpoint, when not AWS's nor AWS_ENDPOINT_URL (tests: a local stand-in). */
+  RECON_SES_ENDPOINT_URL: z.string().url().optional(),
+});
+
+const env = parseEnv(NotifierEnvSchema, process.env);
 const notifierConfig = notifierConfigFromEnv(process.env);
 
 runMain(() =>
@@ -29,11 +31,11 @@ runMain(() =>
     env,
     defaultConcurrency: 4,
     handlers: ({ jobStore, connection, onStop }) => {
-      let sesSend: ((raw: Uint8Array) => Promise<void>) | undefined;
+      let sesSend: SesSend | undefined;
       if (notifierConfig.email?.transport === 'ses') {
         const ses = createSesClient({
           ...connection,
-          ...(RECON_SES_ENDPOINT_URL === undefined ? {} : { endpoint: RECON_SES_ENDPOINT_URL }),
+          ...(env.RECON_SES_ENDPOINT_URL === undefined ? {} : { endpoint: env.RECON_SES_ENDPOINT_URL }),
         });
         onStop(() => ses.destroy());
         sesSend = sesRawSender(ses);
