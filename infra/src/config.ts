@@ -22,8 +22,8 @@ export interface ReconConfig {
   /**
    * Where the internal base is read (partition, matcher): `job-store`, the same RDS as the job
    * store (parameters Db*); or `separate`, an RDS of its own, such as the company's, with its own
-   * endpoint, credentials secret (a read-only user is enough when ordem_id has a unique index; else TEMP too) and security group (parameters
-   * BaseDb*).
+   * endpoint, credentials secret (a read-only user is enough when ordem_id has a unique index;
+   * else TEMP too) and security group (parameters BaseDb*).
    */
   baseDatabase: 'job-store' | 'separate';
   matcher: { minTasks: number; maxTasks: number };

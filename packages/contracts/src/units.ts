@@ -1,8 +1,6 @@
 import type { Severidade, TipoDivergencia } from './divergence.ts';
 import type { Side } from './events.ts';
 
-/** Object keys of a job: deterministic, so a redelivered message rewrites the same objects. */
-const pad = (n: number, width: number) => String(n).padStart(width, '0');
 /**
  * A vendor file's key in the ingress store: `YYYY-MM-DD/<file>.csv`, one level, `.csv` in any case.
  * What ingest takes as a delivery (anything else in the bucket is not ours), what the missing-
@@ -14,6 +12,8 @@ export function isVendorFileKey(key: string): boolean {
 
 const VENDOR_FILE_KEY = /^\d{4}-\d{2}-\d{2}\/[^/]+\.csv$/i;
 
+/** Object keys of a job: deterministic, so a redelivered message rewrites the same objects. */
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
 export const keys = {
   work: (jobId: string) => `work/${jobId}/`,
   chunk: (jobId: string, side: Side, index: number) => `work/${jobId}/chunks/${side}-${pad(index, 5)}.csv`,
