@@ -422,12 +422,13 @@ describe('jobs', () => {
 
     // Without a reference date an upload is reconciled as the day before its job started (RULES §6),
     // not as the day of the upload's folder.
-    const undated = await upload(`${lines[0]}\nF4;ORD-X-4;Bia;A4;2020-01-02;1.00\n`);
-    expect(undated.statusCode).toBe(202);
-    await t.server.control.idle();
-    const detail = (
-      await call({ url: `/v1/jobs/${undated.json().job_id as string}`, key: t.keys.viewer })
-    ).json();
+    /** The detail of the job an accepted upload started, once it ran. */
+    const jobOf = async (accepted: Awaited<ReturnType<typeof upload>>) => {
+      expect(accepted.statusCode).toBe(202);
+      await t.server.control.idle();
+      return (await call({ url: `/v1/jobs/${accepted.json().job_id as string}`, key: t.keys.viewer })).json();
+    };
+    const detail = await jobOf(await upload(`${lines[0]}\nF4;ORD-X-4;Bia;A4;2020-01-02;1.00\n`));
     expect(detail.status).toBe('SUCCEEDED');
     const started = new Date(detail.summary.started_at as string);
     const dayBefore = new Date(
@@ -447,16 +448,13 @@ describe('jobs', () => {
     );
     expect(badAfter.statusCode).toBe(400);
     expect(await stored()).toEqual(before);
-    const after = await upload(
-      `${lines[0]}\nF5;ORD-X-5;Caio;A5;2020-01-02;1.00\n`,
-      { reference_date: '2026-11-27' },
-      true,
+    const dated = await jobOf(
+      await upload(
+        `${lines[0]}\nF5;ORD-X-5;Caio;A5;2020-01-02;1.00\n`,
+        { reference_date: '2026-11-27' },
+        true,
+      ),
     );
-    expect(after.statusCode).toBe(202);
-    await t.server.control.idle();
-    const dated = (
-      await call({ url: `/v1/jobs/${after.json().job_id as string}`, key: t.keys.viewer })
-    ).json();
     expect(dated.reference_date).toBe('2026-11-27');
   });
 });
