@@ -97,6 +97,27 @@ describe('worker bundle', () => {
     expect(await load(second)).toBe('two');
   });
 
+  it('takes an earlier bundle again when the sources go back to what it was built from', async () => {
+    const s = await site();
+    const dep = join(s.root, 'src', 'dep.ts');
+    const first = await bundle(s);
+    const built = await stat(first);
+    await writeFile(dep, "export const value: string = 'two';\n");
+    const second = await bundle(s);
+    expect(await load(second)).toBe('two');
+    // The edit undone: the first bundle, not a new build of the same code (a build writes a new file).
+    await writeFile(dep, "export const value: string = 'one';\n");
+    const third = await bundle(s);
+    expect(third).toBe(first);
+    expect((await stat(third)).ino).toBe(built.ino);
+    expect(await load(third)).toBe('one');
+    // And the manifest names it again: the next check takes it straight away.
+    expect(JSON.parse(await readFile(join(s.cacheDir, 'manifest.json'), 'utf8')).key).toBe(
+      /bundle-(\w+)\.cjs$/.exec(first)![1],
+    );
+    expect(await bundle(s)).toBe(first);
+  });
+
   it('rebuilds when a package.json of the workspace changes', async () => {
     const s = await site();
     const first = await bundle(s);

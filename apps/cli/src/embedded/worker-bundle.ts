@@ -129,12 +129,22 @@ async function cachedBundle(site: BundleSite): Promise<string | null> {
   }
   if (manifest.version !== BUILD_VERSION || manifest.entry !== site.entry || !Array.isArray(manifest.files))
     return null;
-  if (fingerprint(site, manifest.files, new Map()) !== manifest.key) return null;
-  const path = bundlePath(site, manifest.key);
+  // The key of the manifest's files as they are now. Another key than the last build's may still
+  // name a bundle in the cache: the sources went back to those of an earlier build (an edit
+  // undone, a branch checked out again), and the same files with the same contents bundle to the
+  // same code. The manifest then names that bundle again.
+  const key = fingerprint(site, manifest.files, new Map());
+  const path = bundlePath(site, key);
   try {
     // Its modification time says when it was last used (see pruneBundles).
     const now = new Date();
     await utimes(path, now, now).catch(() => stat(path));
+    if (key !== manifest.key) {
+      await writeAtomically(
+        join(site.cacheDir, MANIFEST),
+        JSON.stringify({ ...manifest, key } satisfies Manifest),
+      );
+    }
     return path;
   } catch {
     return null;
