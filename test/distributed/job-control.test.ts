@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   createPostgresJobStore,
   createS3Client,
@@ -16,6 +14,7 @@ import { jobRequest } from '@recon/contracts/testing';
 import type { GeneratedDay } from '@recon/generator';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { SesReceiver, WebhookReceiver } from '../../services/notifier/src/testing/receivers.ts';
+import { type ReconRun, runRecon } from '../support/cli.ts';
 import type { ParquetRow } from '../support/parquet.ts';
 import {
   comparable,
@@ -35,9 +34,6 @@ import {
  * (SQS + S3) and a real PostgreSQL job store — deadline, checkpoint, reprocess, one job per
  * reference date, the same file twice, retries of a transient failure with their backoff.
  */
-const exec = promisify(execFile);
-const ROOT = join(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'apps/cli/src/main.ts');
 
 let dir: string;
 let pg: PostgresHandle;
@@ -69,11 +65,7 @@ afterAll(async () => {
 });
 
 /** `recon …` against the stack, as an operator runs it (its own process, the stack's endpoint). */
-async function recon(
-  s: Stack,
-  args: string[],
-  extra: string[] = [],
-): Promise<{ code: number; stdout: string; stderr: string }> {
+async function recon(s: Stack, args: string[], extra: string[] = []): Promise<ReconRun> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/',
@@ -85,16 +77,7 @@ async function recon(
     DATABASE_URL: s.databaseUrl,
   };
   for (let k = 0; k + 1 < extra.length; k += 2) env[extra[k]!] = extra[k + 1]!;
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: ROOT,
-      env,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+  return runRecon(args, env);
 }
 
 /** Waits until the job is in one of `statuses` (polled in the job store). */

@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { reconcile } from '@recon/cli/reconcile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRecon } from '../support/cli.ts';
 
 const HEADER = 'fornecedor_id;ordem_id;nome;ativo_id;data;valor';
 const GOOD = `${HEADER}\nF;O1;Ana;A;2026-11-20;10.00\n`;
@@ -68,27 +67,13 @@ describe('a broken delivery fails cleanly (RULES §2)', () => {
   });
 });
 
-const exec = promisify(execFile);
-const ROOT = join(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'apps/cli/src/main.ts');
-
-async function recon(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
 describe('the recon command line', () => {
   it('exits 0 with the summary JSON as the last stdout line under --json', async () => {
     const vendor = join(dir, '2026-11-19', 'fornecedor.csv');
     await rm(join(dir, '2026-11-19'), { recursive: true, force: true });
     await import('node:fs/promises').then((fs) => fs.mkdir(join(dir, '2026-11-19')));
     await writeFile(vendor, `${HEADER}\nF;O1;Ana;A;2026-11-20;10,00\nF;O2;Bia;A;2026-11-20;1\n`);
-    const r = await recon([
+    const r = await runRecon([
       'run',
       '--file',
       vendor,
@@ -107,7 +92,7 @@ describe('the recon command line', () => {
   });
 
   it('exits 2 with the reason on stderr when the file is rejected', async () => {
-    const r = await recon([
+    const r = await runRecon([
       'run',
       '--file',
       join(dir, 'bad-header.csv'),
@@ -123,7 +108,7 @@ describe('the recon command line', () => {
 
   it('generates the technical document scenarios (§7.2) deterministically', async () => {
     const out = join(dir, 'gen');
-    const r = await recon([
+    const r = await runRecon([
       'generate',
       '--scenario',
       'high-divergence',
@@ -140,7 +125,7 @@ describe('the recon command line', () => {
     expect(e.divergences.TIPO_2).toBe(120); // 6%
     const tipo3Orders = e.divergent_orders - 200 - 120;
     expect(tipo3Orders).toBe(80); // 4%: 20% of the orders diverge in all
-    const again = await recon([
+    const again = await runRecon([
       'generate',
       '--scenario',
       'high-divergence',
@@ -151,13 +136,13 @@ describe('the recon command line', () => {
     ]);
     expect(again.code).toBe(0);
     expect(await readFile(join(out, 'vendor.csv'))).toEqual(await readFile(join(`${out}-2`, 'vendor.csv')));
-    const missing = await recon(['generate', '--out', out]);
+    const missing = await runRecon(['generate', '--out', out]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('--rows or --scenario is required');
   });
 
   it('names a missing file and a bad option, without a stack trace', async () => {
-    const missing = await recon([
+    const missing = await runRecon([
       'run',
       '--file',
       join(dir, 'nope.csv'),
@@ -168,10 +153,20 @@ describe('the recon command line', () => {
     ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(`recon: FILE_NOT_FOUND: --file ${join(dir, 'nope.csv')}: no such file\n`);
-    const bad = await recon(['run', '--file', 'x', '--base-csv', 'y', '--out', dir, '--scope', 'sometimes']);
+    const bad = await runRecon([
+      'run',
+      '--file',
+      'x',
+      '--base-csv',
+      'y',
+      '--out',
+      dir,
+      '--scope',
+      'sometimes',
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--scope "sometimes": expected one of date-window, all');
-    const unknown = await recon(['run', '--frobnicate']);
+    const unknown = await runRecon(['run', '--frobnicate']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("Unknown option '--frobnicate'");
   });

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { EmbeddedRuntime } from '@recon/cli/runtime';
 import { isVendorFileKey } from '@recon/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -18,10 +16,8 @@ import {
 } from '../../apps/cli/src/delivery.ts';
 import { DeliveryCounters } from '../../services/notifier/src/index.ts';
 import { WebhookReceiver } from '../../services/notifier/src/testing/receivers.ts';
+import { runRecon } from '../support/cli.ts';
 
-const exec = promisify(execFile);
-const ROOT = join(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'apps/cli/src/main.ts');
 const TZ = 'America/Sao_Paulo';
 
 let dir: string;
@@ -213,18 +209,12 @@ describe('DeliveryWatch (the daily check inside recon serve)', () => {
 });
 
 describe('recon check-delivery (one shot, locally)', () => {
-  async function recon(args: string[]) {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', CLI, ...args], {
-        cwd: ROOT,
-        env: { ...process.env, RECON_SLACK_WEBHOOK_URL: slack.url, RECON_DELIVERY_EXPECTED_BY: '09:00' },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const err = e as { code: number; stdout: string; stderr: string };
-      return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-    }
-  }
+  const recon = (args: string[]) =>
+    runRecon(args, {
+      ...process.env,
+      RECON_SLACK_WEBHOOK_URL: slack.url,
+      RECON_DELIVERY_EXPECTED_BY: '09:00',
+    });
 
   it('exits 0 without an alert when the file is there, 1 with one Slack alert when it is not', async () => {
     const present = await recon(['check-delivery', '--date', '2026-11-21', '--ingress', ingress, '--json']);

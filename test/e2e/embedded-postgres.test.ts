@@ -1,11 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { runningEmbeddedPostgres, startEmbeddedPostgres } from '@recon/adapters/postgres';
 import type { Checkpoint } from '@recon/contracts';
 import type { GeneratedDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execRecon, ROOT, reconArgv } from '../support/cli.ts';
 import { smallMixedDay } from '../support/day.ts';
 
 /**
@@ -13,9 +13,6 @@ import { smallMixedDay } from '../support/day.ts';
  * recon process runs the server uses that server, and a job reconciled against it is resumed by
  * `recon reprocess`, which starts it again.
  */
-const exec = promisify(execFile);
-const ROOT = join(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'apps/cli/src/main.ts');
 const JOB = 'JOB-20261122-000077';
 
 let dir: string;
@@ -49,23 +46,19 @@ function cliEnv(pgDir: string, extra: Record<string, string> = {}): NodeJS.Proce
   return env;
 }
 
-function recon(args: string[], env: NodeJS.ProcessEnv) {
-  return exec(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env, maxBuffer: 64 << 20 });
-}
-
 describe('the embedded PostgreSQL of another recon process', () => {
   it('is used by a command started beside it (recon keys create while recon serve runs)', async () => {
     const pgDir = join(dir, 'pg-shared');
     const server = await startEmbeddedPostgres({ dataDir: pgDir });
     try {
       expect(await runningEmbeddedPostgres(pgDir)).toBe(server.url);
-      const created = await recon(
+      const created = await execRecon(
         ['keys', 'create', '--role', 'viewer', '--name', 'beside', '--json'],
         cliEnv(pgDir),
       );
       const key = JSON.parse(created.stdout.trim().split('\n').at(-1)!) as { id: string; role: string };
       expect(key.role).toBe('viewer');
-      const listed = await recon(['keys', 'list', '--json'], cliEnv(pgDir));
+      const listed = await execRecon(['keys', 'list', '--json'], cliEnv(pgDir));
       expect(listed.stdout).toContain(key.id);
     } finally {
       await server.stop();
@@ -78,7 +71,7 @@ describe('recon reprocess of a job whose base is the embedded PostgreSQL', () =>
   it('starts the database the job needs: a run killed while matching is resumed without DATABASE_URL', async () => {
     const pgDir = join(dir, 'pg-reprocess');
     const out = join(dir, 'out-reprocess');
-    await recon(['base', 'load', day.basePath], cliEnv(pgDir));
+    await execRecon(['base', 'load', day.basePath], cliEnv(pgDir));
     const env = cliEnv(pgDir, {
       RECON_FIXED_NOW: '2026-11-22T06:00:00.000Z',
       // TEST ONLY: each shard waits 2 s, so the kill lands in the middle of matching.
@@ -86,10 +79,7 @@ describe('recon reprocess of a job whose base is the embedded PostgreSQL', () =>
     });
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        CLI,
+      reconArgv([
         'run',
         '--file',
         day.vendorPath,
@@ -102,7 +92,7 @@ describe('recon reprocess of a job whose base is the embedded PostgreSQL', () =>
         '--workers',
         '2',
         '--json',
-      ],
+      ]),
       { cwd: ROOT, env, stdio: 'ignore' },
     );
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
@@ -127,7 +117,7 @@ describe('recon reprocess of a job whose base is the embedded PostgreSQL', () =>
     expect(cp.intermediate_data.units.shards.length).toBeLessThan(8);
 
     // The killed process's server is a leftover: reprocess stops it and starts its own.
-    const { stdout } = await recon(['reprocess', JOB, '--out', out, '--workers', '2', '--json'], env);
+    const { stdout } = await execRecon(['reprocess', JOB, '--out', out, '--workers', '2', '--json'], env);
     const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
       status: string;
       divergences: Record<string, number>;

@@ -1,19 +1,16 @@
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { reconcile, reconcileOnce, reprocess } from '@recon/cli/reconcile';
 import { DEFAULT_SERVICE_OPTIONS, EmbeddedRuntime, type JobOutcome } from '@recon/cli/runtime';
 import type { Checkpoint } from '@recon/contracts';
 import { jobRequest } from '@recon/contracts/testing';
 import type { GeneratedDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execRecon, ROOT, reconArgv, runRecon } from '../support/cli.ts';
 import { smallMixedDay } from '../support/day.ts';
 import { readParquet } from '../support/parquet.ts';
 
-const exec = promisify(execFile);
-const ROOT = join(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'apps/cli/src/main.ts');
 const FIXED = '2026-11-22T06:00:00.000Z';
 
 let dir: string;
@@ -72,16 +69,6 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
-async function recon(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
 describe('idempotency (RULES §7): the same file twice → one job', () => {
   it('does not reconcile a file whose SHA-256 already has a SUCCEEDED job, unless forced', async () => {
     const out = join(dir, 'idem');
@@ -112,11 +99,11 @@ describe('idempotency (RULES §7): the same file twice → one job', () => {
 
     // The command line says so, exits 0, and --json gives the earlier job's summary.
     const args = ['run', '--file', day.vendorPath, '--base-csv', day.basePath, '--out', out];
-    const text = await recon(args);
+    const text = await runRecon(args);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`already reconciled`);
     expect(text.stdout).toContain(firstId);
-    const json = await recon([...args, '--json']);
+    const json = await runRecon([...args, '--json']);
     expect(json.code).toBe(0);
     const last = JSON.parse(json.stdout.trim().split('\n').at(-1)!) as { job_id: string; status: string };
     expect(last).toMatchObject({ job_id: firstId, status: 'SUCCEEDED' });
@@ -309,7 +296,7 @@ describe('deadline, checkpoint and reprocess (RULES §7, technical document §2.
       code: 'INVALID_ARGUMENT',
     });
     // The command line: a job without a checkpoint is refused with the way out.
-    const none = await recon(['reprocess', 'JOB-20261122-000099', '--out', out]);
+    const none = await runRecon(['reprocess', 'JOB-20261122-000099', '--out', out]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no checkpoint for JOB-20261122-000099.*--force/);
   });
@@ -401,7 +388,7 @@ describe('a process killed mid-job (kill -9) is resumed by reprocess', () => {
     const args = ['run', '--file', day.vendorPath, '--base-csv', day.basePath, '--out', out];
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', CLI, ...args, '--job-id', RESUMED_JOB, '--shards', '8', '--workers', '2', '--json'],
+      reconArgv([...args, '--job-id', RESUMED_JOB, '--shards', '8', '--workers', '2', '--json']),
       { cwd: ROOT, env, stdio: 'ignore' },
     );
     const exited = new Promise<string | number>((resolve) =>
@@ -433,10 +420,9 @@ describe('a process killed mid-job (kill -9) is resumed by reprocess', () => {
     });
 
     // reprocess (the command line): takes the dead process's lock over, redoes only the pending shards.
-    const { stdout, stderr } = await exec(
-      process.execPath,
-      ['--import', 'tsx', CLI, 'reprocess', RESUMED_JOB, '--out', out, '--workers', '2', '--json'],
-      { cwd: ROOT, env, maxBuffer: 64 << 20 },
+    const { stdout, stderr } = await execRecon(
+      ['reprocess', RESUMED_JOB, '--out', out, '--workers', '2', '--json'],
+      env,
     );
     const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { status: string; job_id: string };
     expect(summary).toMatchObject({ status: 'SUCCEEDED', job_id: RESUMED_JOB });

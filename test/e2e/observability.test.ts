@@ -1,13 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { reconcile } from '@recon/cli/reconcile';
 import { type GeneratedDay, generateDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execRecon } from '../support/cli.ts';
 
 let dir: string;
 let day: GeneratedDay;
@@ -74,22 +73,9 @@ describe('notifications and metrics of a whole run', () => {
 
 describe('logs of a whole run', () => {
   it('are JSON lines with job_id and stage, and never carry a full nome', async () => {
-    const root = join(import.meta.dirname, '../..');
-    const { stderr } = await promisify(execFile)(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'apps/cli/src/main.ts'),
-        'run',
-        '--file',
-        day.vendorPath,
-        '--base-csv',
-        day.basePath,
-        '--out',
-        join(dir, 'cli'),
-      ],
-      { cwd: root, env: { ...process.env, RECON_LOG_LEVEL: 'info' }, maxBuffer: 64 << 20 },
+    const { stderr } = await execRecon(
+      ['run', '--file', day.vendorPath, '--base-csv', day.basePath, '--out', join(dir, 'cli')],
+      { ...process.env, RECON_LOG_LEVEL: 'info' },
     );
     const lines = stderr.trim().split('\n');
     expect(lines.length).toBeGreaterThan(10);
