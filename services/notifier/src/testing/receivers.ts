@@ -3,7 +3,7 @@
  * SMTP server (smtp-server) receiving the email, and an HTTP server standing in for the Amazon
  * SES v2 API (nothing real can run SES here), all on 127.0.0.1 and a random port.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
@@ -12,6 +12,27 @@ export interface ReceivedRequest {
   status: number;
   body: string;
   json: unknown;
+}
+
+/**
+ * An HTTP server on 127.0.0.1 and a random port that hands each request, with its whole body, to
+ * `answer`; resolves with the server and its origin (`http://127.0.0.1:<port>`).
+ */
+async function listenLocal(
+  answer: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void,
+): Promise<{ server: Server; origin: string }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => answer(req, Buffer.concat(chunks), res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** Stops a receiver's server (none started: nothing to do). */
+function closeServer(server: { close(done: () => void): unknown } | undefined): Promise<void> {
+  return new Promise<void>((resolve) => server?.close(() => resolve()) ?? resolve());
 }
 
 /** The Slack webhook: answers each request with the next status of `statuses` (then 200). */
@@ -25,26 +46,21 @@ export class WebhookReceiver {
   url = '';
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const status = this.statuses.shift() ?? this.fallbackStatus;
-        let json: unknown = null;
-        try {
-          json = JSON.parse(body);
-        } catch {
-          json = null;
-        }
-        this.requests.push({ at: Date.now(), status, body, json });
-        res.writeHead(status, { 'content-type': 'text/plain' });
-        res.end(status === 200 ? 'ok' : status === 400 ? 'invalid_payload' : 'internal_error');
-      });
+    const { server, origin } = await listenLocal((_req, bytes, res) => {
+      const body = bytes.toString('utf8');
+      const status = this.statuses.shift() ?? this.fallbackStatus;
+      let json: unknown = null;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        json = null;
+      }
+      this.requests.push({ at: Date.now(), status, body, json });
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(status === 200 ? 'ok' : status === 400 ? 'invalid_payload' : 'internal_error');
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}/services/T000/B000/XXXX`;
+    this.server = server;
+    this.url = `${origin}/services/T000/B000/XXXX`;
     return this;
   }
 
@@ -53,8 +69,8 @@ export class WebhookReceiver {
     return this.requests.filter((r) => r.status === 200);
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 }
 
@@ -112,8 +128,8 @@ export class SmtpReceiver {
     return this;
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 }
 
@@ -141,48 +157,42 @@ export class SesReceiver {
   private server: Server | undefined;
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        let raw = '';
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-            Content?: { Raw?: { Data?: string } };
-          };
-          raw = Buffer.from(body.Content?.Raw?.Data ?? '', 'base64').toString('utf8');
-        } catch {
-          raw = '';
-        }
-        const error =
-          req.method === 'POST' && req.url === '/v2/email/outbound-emails'
-            ? this.errors.shift()
-            : { status: 404, name: 'NotFoundException', message: `no route ${req.method} ${req.url}` };
-        const status = error?.status ?? 200;
-        this.requests.push({
-          method: req.method ?? '',
-          path: req.url ?? '',
-          authorization: req.headers.authorization ?? '',
-          status,
-          raw,
-        });
-        if (error !== undefined) {
-          res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': error.name });
-          res.end(JSON.stringify({ message: error.message }));
-          return;
-        }
-        this.mails.push({ raw, ...parseMime(raw) });
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ MessageId: `msg-${this.mails.length}` }));
+    const { server, origin } = await listenLocal((req, bytes, res) => {
+      let raw = '';
+      try {
+        const body = JSON.parse(bytes.toString('utf8')) as { Content?: { Raw?: { Data?: string } } };
+        raw = Buffer.from(body.Content?.Raw?.Data ?? '', 'base64').toString('utf8');
+      } catch {
+        raw = '';
+      }
+      const error =
+        req.method === 'POST' && req.url === '/v2/email/outbound-emails'
+          ? this.errors.shift()
+          : { status: 404, name: 'NotFoundException', message: `no route ${req.method} ${req.url}` };
+      const status = error?.status ?? 200;
+      this.requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        authorization: req.headers.authorization ?? '',
+        status,
+        raw,
       });
+      if (error !== undefined) {
+        res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': error.name });
+        res.end(JSON.stringify({ message: error.message }));
+        return;
+      }
+      this.mails.push({ raw, ...parseMime(raw) });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ MessageId: `msg-${this.mails.length}` }));
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = server;
+    this.url = origin;
     return this;
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 }
 
