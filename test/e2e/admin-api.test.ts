@@ -770,6 +770,38 @@ parentPort.postMessage({ kind: 'ready' });
     }
   });
 
+  it("logs no line per request, and starts without Fastify's deprecation warnings", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const lines: string[] = [];
+    let quiet: EmbeddedServer | undefined;
+    try {
+      quiet = await startServer({
+        databaseUrl: t.databaseUrl,
+        out: join(t.outDir, '..', 'out-quiet'),
+        base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
+        port: 0,
+        readModelRetentionDays: 0,
+        runSettings: { logLevel: 'info', logDestination: (line) => lines.push(line) },
+      });
+      expect((await call({ server: quiet, url: '/v1/me', key: t.keys.viewer })).statusCode).toBe(200);
+      expect((await call({ server: quiet, url: '/v1/no-such-route', key: t.keys.viewer })).statusCode).toBe(
+        404,
+      );
+      // A process warning is emitted on the next tick.
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+      await quiet?.close();
+    }
+    const messages = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(messages).not.toContain('incoming request');
+    expect(messages).not.toContain('request completed');
+    expect(messages).not.toContain('Route GET:/v1/no-such-route not found');
+    expect(warnings.map((w) => `${(w as { code?: string }).code ?? w.name}: ${w.message}`)).toEqual([]);
+  });
+
   it('rate limits per key with 429 RATE_LIMITED and Retry-After', async () => {
     let last = await call({ server: slow, url: '/v1/me', key: t.keys.admin });
     for (let i = 0; i < 60 && last.statusCode !== 429; i++)

@@ -5,7 +5,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { ApiKeyStore, PostgresReadModel } from '@recon/adapters/read-model';
 import type { JobQueries, JobStatus, JobStore, ObjectStore, Scope } from '@recon/contracts';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import { authenticate, SESSION_COOKIE, type SessionTokens } from './auth.ts';
 import { ApiError, installErrorHandling } from './errors.ts';
 import { registerDivergenceRoutes } from './routes/divergences.ts';
@@ -87,7 +92,12 @@ export async function buildAdminApp(deps: AdminDeps, options: AdminOptions = {})
   const app = Fastify({
     ...(options.loggerInstance === undefined
       ? { logger: options.logger ?? false }
-      : { loggerInstance: options.loggerInstance, disableRequestLogging: true }),
+      : {
+          loggerInstance: options.loggerInstance,
+          // Through a LogController: the top-level `disableRequestLogging` is deprecated
+          // (FSTDEP023) and goes in Fastify 6.
+          logController: new LogController({ disableRequestLogging: true }),
+        }),
     // The `hops` proxies nearest the socket are trusted (proxy-addr asks hop by hop).
     trustProxy: hops > 0 ? (_address: string, hop: number) => hop < hops : false,
     // Unknown query parameters are an error, not silently dropped (a mistyped filter would
