@@ -6,6 +6,7 @@
  * (their code loaded, compiled and optimized), as in a long-running process; peak memory is then
  * that of both jobs.
  */
+import { workerBootSource } from '../apps/cli/src/embedded/worker-bundle.ts';
 import { openRuntime, type ReconcileParams, reconcile } from '../apps/cli/src/reconcile.ts';
 
 const params = JSON.parse(process.argv[2]!) as ReconcileParams;
@@ -22,7 +23,7 @@ try {
   const cpu = process.cpuUsage(cpuBefore);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   process.stdout.write(
-    `${JSON.stringify({ seconds, cpuSeconds, maxRssMb: process.resourceUsage().maxRSS / 1024, summary })}\n`,
+    `${JSON.stringify({ seconds, cpuSeconds, maxRssMb: process.resourceUsage().maxRSS / 1024, summary, workerBoot: workerBootSource() })}\n`,
   );
 } finally {
   await shared?.runtime.close();

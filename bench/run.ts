@@ -15,6 +15,8 @@
  * `--baseline DIR` also runs each recon job from another checkout (its own `bench/job.ts`), in the
  * same rounds: before/after figures under the same conditions.
  * `--distributed` adds the distributed stack (bench/distributed.ts).
+ * The worker bundle is checked (and built if the sources changed) before the rounds; a run whose
+ * workers still did not start from the cached bundle is marked, and noted under its figures.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
@@ -67,6 +69,8 @@ interface JobRun {
   cpuSeconds: number;
   maxRssMb: number;
   summary: JobSummary;
+  /** Where the job's workers started from (absent from checkouts older than this field). */
+  workerBoot?: 'cached' | 'built' | 'tsx';
 }
 interface Series {
   name: string;
@@ -130,6 +134,14 @@ try {
     runs.push({ checkout: null, warm: true, params: csvParams, series: csvWarm });
     if (pgParams !== null) runs.push({ checkout: null, warm: true, params: pgParams, series: pgWarm });
   }
+  // The workers' bundle is checked (built if the sources changed) before the rounds, in each
+  // checkout: otherwise the first cold job would wait for esbuild, which is not the cold start measured.
+  for (const checkout of baseline === null ? [null] : [baseline, null]) {
+    const { seconds, source } = await prepareWorkers(checkout);
+    console.log(
+      `worker bundle     ${source}${checkout === null ? '' : ` (${checkout})`} in ${fmt(seconds)} s  (before the rounds)`,
+    );
+  }
   for (let round = 0; round < repeat; round++) {
     // Every other round runs in reverse order (DuckDB last): the machine's drift within a round
     // then favours no run over the others.
@@ -144,7 +156,7 @@ try {
     duckSeconds.push(measured.seconds);
     duckRows = measured.rows;
     const last = (s: Series) =>
-      s.runs.length > round ? ` · ${s.name} ${fmt(s.runs[round]!.seconds)} s` : '';
+      s.runs.length > round ? ` · ${s.name} ${fmt(s.runs[round]!.seconds)} s${bootMark(s.runs[round]!)}` : '';
     if (repeat > 1 || baseline !== null)
       console.log(
         `round ${round + 1}/${repeat}: duckdb ${fmt(measured.seconds)} s${last(csvBefore)}${last(csv)}${last(csvWarm)}${last(pgBefore)}${last(pg)}${last(pgWarm)}`,
@@ -171,6 +183,12 @@ for (const r of [csvBefore, csv, csvWarm, pgBefore, pg, pgWarm]) {
   console.log(
     `${r.name.padEnd(24)} ${stat(seconds)} wall · ${fmt(Math.round(s.total_lines / fastest.seconds))} lines/s · cpu ${fmt(fastest.cpuSeconds)} s · peak RSS ${fmt(Math.round(Math.max(...r.runs.map((x) => x.maxRssMb))))} MiB · ${fmt(Math.min(...seconds) / duckMin)}× DuckDB (min/min)${repeat > 1 ? `, ${fmt(median(seconds) / duckMedian)}× (median/median)` : ''} · counts ${exact ? 'exact' : 'WRONG'}`,
   );
+  const unlike = r.runs.filter((x) => bootMark(x) !== '');
+  if (unlike.length > 0) {
+    console.log(
+      `  NOTE: ${unlike.length} of ${r.runs.length} runs did not start from the cached worker bundle${unlike.map(bootMark).join('')}: their figures include that`,
+    );
+  }
   console.log(
     `  stages (fastest run): ${Object.entries(s.stage_seconds)
       .map(([k, v]) => `${k} ${fmt(v)} s`)
@@ -197,6 +215,29 @@ async function job(params: ReconcileParams, checkout: string | null = null, warm
     },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as JobRun;
+}
+
+/**
+ * Checks (or builds) the worker bundle with the checkout's own code, in a process of its own as a
+ * job would: how long it took, and where the workers would start from.
+ */
+async function prepareWorkers(checkout: string | null): Promise<{ seconds: number; source: string }> {
+  const script = `
+    const m = await import('./apps/cli/src/embedded/worker-bundle.ts');
+    const started = performance.now();
+    await m.workerBoot();
+    const seconds = (performance.now() - started) / 1000;
+    console.log(JSON.stringify({ seconds, source: m.workerBootSource?.() ?? 'checked' }));`;
+  const { stdout } = await exec(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    ...(checkout === null ? {} : { cwd: checkout }),
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { seconds: number; source: string };
+}
+
+/** ` (…)` after a run whose workers did not start from a cached bundle. */
+function bootMark(run: JobRun): string {
+  if (run.workerBoot === undefined || run.workerBoot === 'cached') return '';
+  return run.workerBoot === 'built' ? ' (built the worker bundle)' : ' (workers through tsx)';
 }
 
 function median(xs: readonly number[]): number {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadBundle } from './bundle-loader.mjs';
-import { type BundleSite, bundle, codeCachePath, withoutTsx } from './worker-bundle.ts';
+import { type BundleSite, bundle, codeCachePath, findOrBuildBundle, withoutTsx } from './worker-bundle.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -52,11 +52,13 @@ async function load(path: string): Promise<string> {
 describe('worker bundle', () => {
   it('reuses the cached bundle while the sources are unchanged', async () => {
     const s = await site();
-    const first = await bundle(s);
+    const { path: first, built: firstBuilt } = await findOrBuildBundle(s);
+    expect(firstBuilt).toBe(true);
     expect(await load(first)).toBe('one');
     const built = (await stat(first)).mtimeMs;
-    const again = await bundle(s);
+    const { path: again, built: againBuilt } = await findOrBuildBundle(s);
     expect(again).toBe(first);
+    expect(againBuilt).toBe(false);
     expect((await readdir(s.cacheDir)).filter((n) => /^bundle-.*\.cjs$/.test(n))).toHaveLength(1);
     expect((await stat(again)).mtimeMs).toBeGreaterThanOrEqual(built);
   });

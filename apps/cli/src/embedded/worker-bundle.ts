@@ -64,17 +64,28 @@ interface Manifest {
 let boot: Promise<WorkerBoot> | null = null;
 
 /**
+ * Where this process's worker threads start from: a bundle found in the cache, one this process
+ * built (its first pool waited for esbuild), or the TypeScript through tsx.
+ */
+export type WorkerBootSource = 'cached' | 'built' | 'tsx';
+let bootSource: WorkerBootSource | null = null;
+
+/**
  * How worker threads start: from the bundled worker (checked or built once per process), or
  * through tsx when bundling is not possible. Never rejects.
  */
 export function workerBoot(): Promise<WorkerBoot> {
-  boot ??= bundle(WORKER_SITE).then(
-    (path): WorkerBoot => ({
-      url: BUNDLE_BOOT,
-      execArgv: withoutTsx(process.execArgv),
-      argv: [path, codeCachePath(path)],
-    }),
+  boot ??= findOrBuildBundle(WORKER_SITE).then(
+    ({ path, built }): WorkerBoot => {
+      bootSource = built ? 'built' : 'cached';
+      return {
+        url: BUNDLE_BOOT,
+        execArgv: withoutTsx(process.execArgv),
+        argv: [path, codeCachePath(path)],
+      };
+    },
     (error: unknown): WorkerBoot => {
+      bootSource = 'tsx';
       process.emitWarning(
         `recon: worker threads load TypeScript through tsx (slower start): ${error instanceof Error ? error.message : String(error)}`,
       );
@@ -82,6 +93,14 @@ export function workerBoot(): Promise<WorkerBoot> {
     },
   );
   return boot;
+}
+
+/**
+ * Where `workerBoot` found the workers' code; null until it has. The bench marks the jobs whose
+ * workers waited for a build, which are not the cold start it means to measure.
+ */
+export function workerBootSource(): WorkerBootSource | null {
+  return bootSource;
 }
 
 /**
@@ -117,7 +136,14 @@ function isTsx(specifier: string): boolean {
  * files, else a new one (built, written atomically, recorded in the site's manifest).
  */
 export async function bundle(site: BundleSite): Promise<string> {
-  return (await cachedBundle(site)) ?? (await buildBundle(site));
+  return (await findOrBuildBundle(site)).path;
+}
+
+/** `bundle`, and whether it had to be built (no cached bundle matched the files). */
+export async function findOrBuildBundle(site: BundleSite): Promise<{ path: string; built: boolean }> {
+  const cached = await cachedBundle(site);
+  if (cached !== null) return { path: cached, built: false };
+  return { path: await buildBundle(site), built: true };
 }
 
 async function cachedBundle(site: BundleSite): Promise<string | null> {
