@@ -7,6 +7,7 @@ import type { DashboardStats, JobSummary } from '@recon/contracts';
 import type { GeneratedDay } from '@recon/generator';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/wait.ts';
 import { generate, loadBase, REFERENCE_DATE, startStack, tempDir } from './support.ts';
 
 /**
@@ -71,18 +72,20 @@ async function upload(body: Buffer, fields: Record<string, string>) {
   });
 }
 
-async function waitFor(jobId: string, done: (status: string) => boolean, timeoutMs = 120_000) {
-  const started = Date.now();
-  for (;;) {
-    const job = (await call({ url: `/v1/jobs/${jobId}` })).json() as {
-      status: string;
-      summary: JobSummary | null;
-    };
-    if (done(job.status)) return job;
-    if (Date.now() - started > timeoutMs)
-      throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function waitFor(jobId: string, done: (status: string) => boolean, timeoutMs = 120_000) {
+  let seen: string | undefined;
+  return until(
+    () => `job ${jobId} to move on (still ${seen})`,
+    async () => {
+      const job = (await call({ url: `/v1/jobs/${jobId}` })).json() as {
+        status: string;
+        summary: JobSummary | null;
+      };
+      seen = job.status;
+      return done(job.status) ? job : undefined;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
 }
 
 describe('recon serve --distributed', () => {

@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } 
 import { SesReceiver, WebhookReceiver } from '../../services/notifier/src/testing/receivers.ts';
 import { type ReconRun, runRecon } from '../support/cli.ts';
 import type { ParquetRow } from '../support/parquet.ts';
+import { until } from '../support/wait.ts';
 import {
   comparable,
   distinctCopy,
@@ -81,32 +82,32 @@ async function recon(s: Stack, args: string[], extra: string[] = []): Promise<Re
 }
 
 /** Waits until the job is in one of `statuses` (polled in the job store). */
-async function until(jobId: string, statuses: string[], timeoutMs: number): Promise<JobRecord> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const current = await jobStore.store.getJob(jobId).catch(() => undefined);
-    if (current !== undefined && statuses.includes(current.status)) return current;
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${jobId} to be ${statuses.join('/')} (is ${current?.status})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function jobIn(jobId: string, statuses: string[], timeoutMs: number): Promise<JobRecord> {
+  let seen: string | undefined;
+  return until(
+    () => `${jobId} to be ${statuses.join('/')} (is ${seen})`,
+    async () => {
+      const current = await jobStore.store.getJob(jobId);
+      seen = current?.status;
+      return current !== undefined && statuses.includes(current.status) ? current : undefined;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
 }
 
 async function jobOf(s: Stack, dropped: Awaited<ReturnType<typeof dropFile>>, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const row = await findJob(s.databaseUrl, dropped);
-    if (row !== undefined) return row.jobId;
-    if (Date.now() > end) throw new Error(`no job for ${dropped.key}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const row = await until(`a job for ${dropped.key}`, () => findJob(s.databaseUrl, dropped), {
+    timeoutMs,
+    intervalMs: 200,
+  });
+  return row.jobId;
 }
 
 /**
  * The job's stop checkpoint. The job store says TIMEOUT a moment before the checkpoint is written
  * (stopJob: fail, then checkpoint, then job.failed), so wait for it a little.
  */
-async function checkpointOf(s: Stack, jobId: string, timeoutMs = 15_000): Promise<Checkpoint | undefined> {
+async function checkpointOf(s: Stack, jobId: string, timeoutMs = 15_000): Promise<Checkpoint> {
   const s3 = createS3Client({
     region: s.state.region,
     endpoint: s.state.endpoint,
@@ -114,10 +115,14 @@ async function checkpointOf(s: Stack, jobId: string, timeoutMs = 15_000): Promis
   });
   const store = new S3ObjectStore({ client: s3, bucket: s.state.storeBucket });
   try {
-    for (const started = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
-      const cp = await readCheckpoint(store, jobId);
-      if ((cp !== undefined && cp.status !== 'IN_PROGRESS') || Date.now() - started > timeoutMs) return cp;
-    }
+    return await until(
+      `the stop checkpoint of ${jobId}`,
+      async () => {
+        const cp = await readCheckpoint(store, jobId);
+        return cp !== undefined && cp.status !== 'IN_PROGRESS' ? cp : undefined;
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
   } finally {
     s3.destroy();
   }
@@ -153,7 +158,7 @@ describe('deadline, checkpoint, reprocess, one job per date, the same file twice
     const secondId = await jobOf(s, second);
 
     // 2. One job per reference date: the second is refused (JOB_RUNNING, naming the first), announced HIGH.
-    const refused = await until(secondId, ['FAILED', 'SUCCEEDED', 'TIMEOUT'], 60_000);
+    const refused = await jobIn(secondId, ['FAILED', 'SUCCEEDED', 'TIMEOUT'], 60_000);
     expect(refused.status).toBe('FAILED');
     expect(refused.error).toMatchObject({ stage: 'ingest', code: 'JOB_RUNNING' });
     expect(refused.error?.message).toContain(jobId);
@@ -167,7 +172,7 @@ describe('deadline, checkpoint, reprocess, one job per date, the same file twice
     );
 
     // 3. The deadline passes while the first is being worked: TIMEOUT once, checkpoint, CRITICAL.
-    const timedOut = await until(jobId, ['TIMEOUT', 'FAILED', 'SUCCEEDED'], 60_000);
+    const timedOut = await jobIn(jobId, ['TIMEOUT', 'FAILED', 'SUCCEEDED'], 60_000);
     expect(timedOut.status).toBe('TIMEOUT');
     expect(timedOut.error).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     expect(timedOut.history.filter((h) => h.status === 'TIMEOUT')).toHaveLength(1);
@@ -213,7 +218,7 @@ describe('deadline, checkpoint, reprocess, one job per date, the same file twice
     expect(plan.from).toBe('TIMEOUT');
     expect(['match', 'report', 'restart']).toContain(plan.mode);
     if (stoppedIn === 'MATCHING') expect(plan.mode).toBe('match');
-    const done = await until(jobId, ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'CANCELLED'], 120_000);
+    const done = await jobIn(jobId, ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'CANCELLED'], 120_000);
     expect(done.status).toBe('SUCCEEDED');
     expect(done.history.map((h) => h.status)).toContain('TIMEOUT');
     if (plan.mode === 'match') {
@@ -250,7 +255,7 @@ describe('deadline, checkpoint, reprocess, one job per date, the same file twice
       mode: 'restart',
       from: 'FAILED',
     });
-    expect((await until(secondId, ['SUCCEEDED', 'FAILED', 'TIMEOUT'], 120_000)).status).toBe('SUCCEEDED');
+    expect((await jobIn(secondId, ['SUCCEEDED', 'FAILED', 'TIMEOUT'], 120_000)).status).toBe('SUCCEEDED');
     await expectSameAsEmbedded(s, secondId);
     // A job that succeeded has nothing to reprocess.
     const refusedAgain = await recon(s, ['reprocess', secondId]);
@@ -277,7 +282,7 @@ describe('deadline, checkpoint, reprocess, one job per date, the same file twice
     });
     await jobStore.store.createJob(lost, lost.arrivedAt);
     await jobStore.store.setStatus(lost.jobId, 'PARTITIONING', lost.arrivedAt);
-    const timedOut = await until(lost.jobId, ['TIMEOUT'], 30_000);
+    const timedOut = await jobIn(lost.jobId, ['TIMEOUT'], 30_000);
     expect(timedOut.error).toMatchObject({ code: 'DEADLINE_EXCEEDED', stage: 'partitioning' });
     expect(await checkpointOf(s, lost.jobId)).toMatchObject({ status: 'TIMEOUT', job_id: lost.jobId });
     await s.until(
@@ -391,7 +396,7 @@ describe('retries in the distributed runtime (RULES §7)', () => {
     const s = stack;
     const dropped = await dropFile(s.state, await distinctCopy(day, dir, 'retry', 2), REFERENCE_DATE);
     const jobId = await jobOf(s, dropped);
-    const done = await until(jobId, ['SUCCEEDED', 'FAILED', 'TIMEOUT'], 120_000);
+    const done = await jobIn(jobId, ['SUCCEEDED', 'FAILED', 'TIMEOUT'], 120_000);
     expect(done.status).toBe('SUCCEEDED');
     const retries = done.facts.retries as {
       stage: string;

@@ -17,6 +17,7 @@ import { maskNome } from '@recon/rules';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/serve.ts';
+import { holds, until } from '../support/wait.ts';
 
 /**
  * The admin API of `recon serve` through Fastify's inject(), against a real embedded PostgreSQL
@@ -553,7 +554,10 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
   });
 
   it('raises the missing-delivery alert for D-1 when no file arrived by the configured time', async () => {
-    for (let i = 0; i < 100 && alerts.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await until('the missing-delivery alert', () => holds(alerts.length > 0), {
+      timeoutMs: 2_000,
+      intervalMs: 20,
+    });
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ referenceDate: '2026-12-09', expectedBy: '09:00', severity: 'HIGH' });
     expect(alerts[0]!.lookedIn.join(' ')).toContain('out-slow');
@@ -597,12 +601,15 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
     expect(second.statusCode).toBe(409);
     expect(second.json().error.code).toBe('JOB_RUNNING');
     // Polled a few times a second: this server's rate limit (40 a minute) is the viewer key's too.
-    for (let i = 0; i < 100; i++) {
-      const j = (await call({ server: slow, url: `/v1/jobs/${jobId}`, key: t.keys.viewer })).json();
-      // Cancelled once a shard is done, so its lines count as processed.
-      if (j.status === 'MATCHING' && j.progress.shards_done >= 1) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    // Cancelled once a shard is done, so its lines count as processed.
+    await until(
+      'the job to be matching with a shard done',
+      async () => {
+        const j = (await call({ server: slow, url: `/v1/jobs/${jobId}`, key: t.keys.viewer })).json();
+        return holds(j.status === 'MATCHING' && j.progress.shards_done >= 1);
+      },
+      { timeoutMs: 25_000, intervalMs: 250 },
+    );
     const cancel = await call({
       server: slow,
       method: 'POST',
@@ -755,12 +762,24 @@ parentPort.postMessage({ kind: 'ready' });
       runSettings: { logLevel: 'info', logDestination: (line) => lines.push(line) },
     });
     try {
-      for (let i = 0; i < 250 && (await pruning.readModel.report(old)) !== undefined; i++)
-        await new Promise((r) => setTimeout(r, 20));
+      await until(
+        `${old} removed from the read model`,
+        async () => holds((await pruning.readModel.report(old)) === undefined),
+        {
+          timeoutMs: 5_000,
+          intervalMs: 20,
+        },
+      );
       expect(await pruning.readModel.report(old)).toBeUndefined();
       // The server's own lines reach the log (RECON_LOG_LEVEL), as recon's JSON lines.
-      for (let i = 0; i < 50 && !lines.some((l) => l.includes('old jobs removed')); i++)
-        await new Promise((r) => setTimeout(r, 20));
+      await until(
+        'the log line of the removal',
+        () => holds(lines.some((l) => l.includes('old jobs removed'))),
+        {
+          timeoutMs: 1_000,
+          intervalMs: 20,
+        },
+      );
       const removed = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'read model: old jobs removed');
       expect(removed).toMatchObject({ level: 'INFO', service: 'recon-serve', removed: [old] });
       // The days loaded today stay.

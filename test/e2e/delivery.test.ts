@@ -17,6 +17,7 @@ import {
 import { DeliveryCounters } from '../../services/notifier/src/index.ts';
 import { WebhookReceiver } from '../../services/notifier/src/testing/receivers.ts';
 import { runRecon } from '../support/cli.ts';
+import { holds, until } from '../support/wait.ts';
 
 const TZ = 'America/Sao_Paulo';
 
@@ -70,11 +71,7 @@ function clockFrom(start: Date) {
 }
 
 async function checks(watch: DeliveryWatch, results: DeliveryCheck[], n: number, timeoutMs = 10_000) {
-  const end = Date.now() + timeoutMs;
-  while (results.length < n) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${n} delivery check(s)`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until(`${n} delivery check(s)`, () => holds(results.length >= n), { timeoutMs, intervalMs: 20 });
   await watch.idle();
 }
 

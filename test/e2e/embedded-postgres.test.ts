@@ -7,6 +7,7 @@ import type { GeneratedDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execRecon, ROOT, reconArgv } from '../support/cli.ts';
 import { smallMixedDay } from '../support/day.ts';
+import { holds, until } from '../support/wait.ts';
 
 /**
  * The command line on the embedded PostgreSQL (no DATABASE_URL): a command started while another
@@ -98,15 +99,14 @@ describe('recon reprocess of a job whose base is the embedded PostgreSQL', () =>
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
     const cpPath = join(out, 'checkpoints', JOB, 'checkpoint.json');
     try {
-      const end = Date.now() + 120_000;
-      for (;;) {
-        const cp = await readFile(cpPath, 'utf8')
-          .then((t) => JSON.parse(t) as Checkpoint)
-          .catch(() => undefined);
-        if (cp !== undefined && cp.intermediate_data.units.shards.length >= 2) break;
-        if (Date.now() > end) throw new Error('no progress checkpoint with completed shards');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await until(
+        'a progress checkpoint with completed shards',
+        async () => {
+          const cp = JSON.parse(await readFile(cpPath, 'utf8')) as Checkpoint;
+          return holds(cp.intermediate_data.units.shards.length >= 2);
+        },
+        { timeoutMs: 120_000, intervalMs: 100 },
+      );
       child.kill('SIGKILL');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execRecon, ROOT, reconArgv, runRecon } from '../support/cli.ts';
 import { smallMixedDay } from '../support/day.ts';
 import { readParquet } from '../support/parquet.ts';
+import { until } from '../support/wait.ts';
 
 const FIXED = '2026-11-22T06:00:00.000Z';
 
@@ -57,16 +58,6 @@ async function expectSameOutputs(clean: JobOutcome, resumed: JobOutcome): Promis
   expect(await readFile(resumed.summary.outputs.rejects as string, 'utf8')).toBe(
     await readFile(clean.summary.outputs.rejects as string, 'utf8'),
   );
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('idempotency (RULES §7): the same file twice → one job', () => {
@@ -140,17 +131,7 @@ describe('one job per reference date at a time (lock file)', () => {
       shards: 4,
       options: { ...DEFAULT_SERVICE_OPTIONS, testMatcherDelayMs: 300 },
     });
-    // Wait until the first job holds the lock.
-    for (let i = 0; i < 200; i++) {
-      if (
-        await stat(lockPath).then(
-          () => true,
-          () => false,
-        )
-      )
-        break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until('the first job to hold the lock', () => stat(lockPath), { timeoutMs: 5_000, intervalMs: 25 });
     const lock = JSON.parse(await readFile(lockPath, 'utf8')) as { pid: number; jobId: string };
     expect(lock).toMatchObject({ pid: process.pid, jobId: 'JOB-20261122-000001' });
     await expect(
@@ -328,10 +309,14 @@ describe('cancel (EmbeddedRuntime.cancel)', () => {
     try {
       expect(await runtime.cancel(RESUMED_JOB)).toBe(false); // not known yet
       const running = runtime.run(request, { ms: 10 * 60_000, fromNow: true });
-      await until('the job to be matching', 60_000, async () => {
-        const job = await runtime.jobs.getJob(RESUMED_JOB);
-        return job?.status === 'MATCHING' ? job : undefined;
-      });
+      await until(
+        'the job to be matching',
+        async () => {
+          const job = await runtime.jobs.getJob(RESUMED_JOB);
+          return job?.status === 'MATCHING' ? job : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
       expect(await runtime.cancel(RESUMED_JOB, 'wrong file, says the vendor')).toBe(true);
       expect(await runtime.cancel(RESUMED_JOB)).toBe(false); // already ended: once
       outcome = await running;
@@ -397,10 +382,14 @@ describe('a process killed mid-job (kill -9) is resumed by reprocess', () => {
     const cpPath = join(out, 'checkpoints', RESUMED_JOB, 'checkpoint.json');
     try {
       // Progress checkpoints appear while the job runs; kill once some shards are done.
-      await until('a progress checkpoint with completed shards', 120_000, async () => {
-        const cp = JSON.parse(await readFile(cpPath, 'utf8')) as Checkpoint;
-        return cp.intermediate_data.units.shards.length >= 2 ? cp : undefined;
-      });
+      await until(
+        'a progress checkpoint with completed shards',
+        async () => {
+          const cp = JSON.parse(await readFile(cpPath, 'utf8')) as Checkpoint;
+          return cp.intermediate_data.units.shards.length >= 2 ? cp : undefined;
+        },
+        { timeoutMs: 120_000 },
+      );
       child.kill('SIGKILL');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
