@@ -131,8 +131,14 @@ export class PrometheusMetrics implements MetricSink {
   private readonly gauges: Record<MetricName, Gauge>;
   private readonly notifications: Counter<'channel' | 'outcome'>;
   private readonly jobsKept: number;
-  /** The series set for each job, oldest job first (a Map keeps insertion order). */
-  private readonly jobSeries = new Map<string, { gauge: Gauge; labels: Record<string, string> }[]>();
+  /**
+   * The series set for each job, oldest job first (a Map keeps insertion order), each once: keyed
+   * by metric and labels, so a job recorded again (reprocessed) does not list its series twice.
+   */
+  private readonly jobSeries = new Map<
+    string,
+    Map<string, { gauge: Gauge; labels: Record<string, string> }>
+  >();
 
   constructor(registry: Registry = new Registry(), options: { jobsKept?: number } = {}) {
     this.registry = registry;
@@ -167,11 +173,11 @@ export class PrometheusMetrics implements MetricSink {
       gauge.set(p.dimensions, p.value);
       const jobId = p.dimensions.job_id;
       if (jobId === undefined) continue;
-      const series = this.jobSeries.get(jobId) ?? [];
+      const series = this.jobSeries.get(jobId) ?? new Map();
       // A job recorded again (reprocessed) becomes the newest.
       this.jobSeries.delete(jobId);
       this.jobSeries.set(jobId, series);
-      series.push({ gauge, labels: p.dimensions });
+      series.set(seriesKey(p.name, p.dimensions), { gauge, labels: p.dimensions });
     }
     for (const jobId of this.jobSeries.keys()) {
       if (this.jobSeries.size <= this.jobsKept) break;
@@ -186,8 +192,13 @@ export class PrometheusMetrics implements MetricSink {
 
   /** Drops every series of a job. */
   forgetJob(jobId: string): void {
-    for (const { gauge, labels } of this.jobSeries.get(jobId) ?? []) gauge.remove(labels);
+    for (const { gauge, labels } of this.jobSeries.get(jobId)?.values() ?? []) gauge.remove(labels);
     this.jobSeries.delete(jobId);
+  }
+
+  /** How many series the sink holds for a job: those `forgetJob` removes. */
+  seriesOf(jobId: string): number {
+    return this.jobSeries.get(jobId)?.size ?? 0;
   }
 
   get contentType(): string {
@@ -281,4 +292,14 @@ export class EmfMetrics implements MetricSink {
       this.write(`${JSON.stringify(doc)}\n`);
     }
   }
+}
+
+/** A series' identity: its metric and its labels, in a fixed order. */
+function seriesKey(name: MetricName, labels: Record<string, string>): string {
+  return JSON.stringify([
+    name,
+    ...Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  ]);
 }

@@ -218,6 +218,12 @@ describe('metrics', () => {
     record(2);
     record(4);
     expect(await jobsIn()).toEqual([job(2), job(4)]);
+    // Recorded twice, job 2 holds each of its series once: as many as the exposition shows.
+    const linesOf = async (n: number) =>
+      [...promValues(await prom.text()).keys()].filter((k) => k.includes(`job_id="${job(n)}"`)).length;
+    expect(prom.seriesOf(job(2))).toBe(await linesOf(2));
+    expect(prom.seriesOf(job(2))).toBe(prom.seriesOf(job(4)));
+    expect(prom.seriesOf(job(1))).toBe(0);
     const v = promValues(await prom.text());
     expect(v.get(`reconciliation_divergences{job_id="${job(2)}",tipo_divergencia="TIPO_1"}`)).toBe(50_000);
     expect(() => new PrometheusMetrics(undefined, { jobsKept: 0 })).toThrow(/whole number above 0/);
