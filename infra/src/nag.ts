@@ -57,6 +57,11 @@ export function addNagSuppressions(stack: ReconStack): void {
   );
 
   ack(
+    services.adminBootstrapKey,
+    'AwsSolutions-SMG4',
+    "The admin API writes this secret once (its first admin key, on its first start with no key). The key lives in the API's key table, where Secrets Manager rotation cannot reach: it is rotated with `recon keys create` then `recon keys revoke`.",
+  );
+  ack(
     messaging.deliveryDlq,
     'AwsSolutions-SQS3',
     'This queue is itself a dead-letter queue: the DLQ of the EventBridge rule targets (cdk-nag only recognises SQS redrive DLQs).',

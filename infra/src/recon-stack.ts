@@ -82,6 +82,11 @@ export class ReconStack extends Stack {
       value: `${config.admin.certificateArn ? 'https' : 'http'}://${this.services.admin.loadBalancer.loadBalancerDnsName}`,
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, 'AdminBootstrapKeySecret', {
+      value: this.services.adminBootstrapKey.secretArn,
+      description:
+        "The admin API's first admin key, once the API has started: aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text",
+    });
 
     addNagSuppressions(this);
   }

@@ -310,6 +310,34 @@ describe('IAM least privilege', () => {
     expect(deletes[0]).toContain(bucketLogicalId('Ingress'));
     expect(deletes[0]).toContain('/uploads/*');
   });
+
+  it('the first admin key goes to a secret only the admin API may write (never read), which its container names', () => {
+    const secrets = ofType('AWS::SecretsManager::Secret');
+    const found = secrets.find(([, r]) => r.Properties.Name === 'recon/admin-bootstrap-key');
+    expect(found, 'the bootstrap key secret').toBeDefined();
+    const secretRef = JSON.stringify({ Ref: found![0] });
+    // Every statement on that secret, in every policy of the stack.
+    const onSecret = ofType('AWS::IAM::Policy').flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as Json[])
+        .filter((s) => JSON.stringify(s.Resource).includes(secretRef))
+        .map((s) => ({ roles: JSON.stringify(p.Properties.Roles), actions: actionsOf(s) })),
+    );
+    const adminRole = ofType('AWS::IAM::Role').find(
+      ([, r]) => r.Properties.RoleName === 'recon-admin-api-task',
+    )![0];
+    expect(onSecret).toEqual([
+      { roles: JSON.stringify([{ Ref: adminRole }]), actions: ['secretsmanager:PutSecretValue'] },
+    ]);
+    const admin = Object.values(resources).find(
+      (r) =>
+        r.Type === 'AWS::ECS::TaskDefinition' && r.Properties.ContainerDefinitions[0].Name === 'admin-api',
+    )!;
+    expect(admin.Properties.ContainerDefinitions[0].Environment).toContainEqual({
+      Name: 'RECON_BOOTSTRAP_KEY_SECRET',
+      Value: { Ref: found![0] },
+    });
+    expect(template.toJSON().Outputs.AdminBootstrapKeySecret.Value).toEqual({ Ref: found![0] });
+  });
 });
 
 describe('CloudWatch alarms', () => {

@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { type PostgresHandle, startEmbeddedPostgres } from '@recon/adapters';
 import { readEnv } from '@recon/cli/config';
+import { bootstrapAdminKey } from '@recon/cli/serve-bootstrap';
 import { startDistributedServer } from '@recon/cli/serve-distributed';
 import type { Stack } from '@recon/cli/stack';
 import type { DashboardStats, JobSummary } from '@recon/contracts';
@@ -21,6 +22,7 @@ let day: GeneratedDay;
 let stack: Stack;
 let server: Awaited<ReturnType<typeof startDistributedServer>>;
 let operator: string;
+let bootstrapFailure: unknown;
 
 beforeAll(async () => {
   dir = await tempDir('admin-distributed');
@@ -33,11 +35,21 @@ beforeAll(async () => {
     matchers: 1,
     serviceEnv: { matcher: { RECON_TEST_MATCHER_DELAY_MS: '300' } },
   });
-  const source: Record<string, string> = { ...stack.serviceEnv('ingest'), RECON_LOG_LEVEL: 'silent' };
+  const source: Record<string, string> = {
+    ...stack.serviceEnv('ingest'),
+    RECON_LOG_LEVEL: 'silent',
+    // As the CDK app sets it; the emulator has no Secrets Manager, so writing to it fails here.
+    RECON_BOOTSTRAP_KEY_SECRET: 'recon/admin-bootstrap-key',
+  };
   // The AWS SDK reads credentials from the process environment (its default chain), as on Fargate.
   process.env.AWS_ACCESS_KEY_ID = source.AWS_ACCESS_KEY_ID;
   process.env.AWS_SECRET_ACCESS_KEY = source.AWS_SECRET_ACCESS_KEY;
   server = await startDistributedServer(readEnv(source), source, { host: '127.0.0.1', port: 0 });
+  // What `recon serve` does first, on a database with no key yet.
+  bootstrapFailure = await bootstrapAdminKey(server.keys, server.bootstrapKeySink).then(
+    (printed) => new Error(`the first admin key was not refused: ${printed}`),
+    (error: unknown) => error,
+  );
   operator = (await server.keys.create('operator', 'test')).key;
 }, 240_000);
 
@@ -90,6 +102,18 @@ function waitFor(jobId: string, done: (status: string) => boolean, timeoutMs = 1
 
 describe('recon serve --distributed', () => {
   let jobId: string;
+
+  it('writes its first admin key to the secret RECON_BOOTSTRAP_KEY_SECRET names, through the SDK; a key it cannot write there is revoked', async () => {
+    expect(bootstrapFailure).toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringContaining(
+        'could not write the first admin key to the secret recon/admin-bootstrap-key',
+      ),
+    });
+    const bootstrap = (await server.keys.list()).filter((k) => k.name.startsWith('bootstrap'));
+    expect(bootstrap).toHaveLength(1);
+    expect(bootstrap[0]!.revoked_at).not.toBeNull();
+  });
 
   it('an upload becomes one job the services run; its divergences reach the read model; the same file again is the same job', async () => {
     const vendor = await readFile(day.vendorPath);

@@ -136,6 +136,11 @@ export class Services extends Construct {
   /** What each workload may touch in S3 (S3_ACCESS). */
   readonly s3Access = S3_ACCESS;
   readonly admin: ecsPatterns.ApplicationLoadBalancedFargateService;
+  /**
+   * Where the admin API writes its first admin key, on its first start with no key: the key never
+   * goes to the task's log (CloudWatch). Operators read it from here.
+   */
+  readonly adminBootstrapKey: secretsmanager.Secret;
   readonly matcherScaling: ecs.ScalableTaskCount;
   readonly deliveryCheckRule: events.Rule;
 
@@ -197,6 +202,12 @@ export class Services extends Construct {
     }
     this.workers = workers;
     this.matcherScaling = this.scaleMatcher();
+    // Holds a generated placeholder until the API's first start replaces it with the key.
+    this.adminBootstrapKey = new secretsmanager.Secret(this, 'AdminBootstrapKey', {
+      secretName: `${props.config.prefix}/admin-bootstrap-key`,
+      description:
+        'recon admin API: its first admin key (rk_…), written by the API on its first start with no key',
+    });
     this.admin = this.adminApi(subnets);
     this.deliveryCheckRule = this.deliveryCheck(subnets);
   }
@@ -382,6 +393,13 @@ export class Services extends Construct {
   private adminApi(subnets: ec2.SubnetSelection): ecsPatterns.ApplicationLoadBalancedFargateService {
     const { config, vpc, storage, database } = this.props;
     const taskDefinition = this.taskDefinition('admin-api', 512, 1024);
+    // Only PutSecretValue: the API writes the key once and never reads it back.
+    this.taskRoles['admin-api'].addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:PutSecretValue'],
+        resources: [this.adminBootstrapKey.secretArn],
+      }),
+    );
     const container = this.addContainer(taskDefinition, 'admin-api', {
       environment: {
         RECON_HTTP_HOST: '0.0.0.0',
@@ -393,6 +411,8 @@ export class Services extends Construct {
         RECON_TRUST_PROXY_HOPS: '1',
         // The read model keeps a job as long as the output bucket keeps its Parquet.
         RECON_READ_MODEL_RETENTION_DAYS: String(config.retention.expireAfterDays),
+        // The first admin key goes to this secret, not to the log.
+        RECON_BOOTSTRAP_KEY_SECRET: this.adminBootstrapKey.secretArn,
       },
       command: ['serve', '--host', '0.0.0.0', '--port', String(config.admin.port)],
     });

@@ -6,6 +6,7 @@ import { choiceOption, intOption } from '../args.ts';
 import { type Env, runtimeSettings } from '../config.ts';
 import { withDatabase } from '../database.ts';
 import type { BaseParam } from '../reconcile.ts';
+import { bootstrapAdminKey } from './bootstrap.ts';
 import { startDistributedServer } from './distributed.ts';
 import { type RunningServer, startServer } from './server.ts';
 import { SERVE_USAGE } from './usage.ts';
@@ -41,13 +42,14 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
 
 /** Prints where the server is (and a first admin key), then runs until SIGINT/SIGTERM. */
 async function announce(server: RunningServer, where: string): Promise<void> {
-  if ((await server.keys.count()) === 0) {
-    const { key, record } = await server.keys.create('admin', 'bootstrap (first start of recon serve)');
-    process.stdout.write(
-      `No API keys yet: created admin key ${record.id}. Keep it safe, it is shown only now:\n  ${key}\n` +
-        `Create keys for others with \`recon keys create --role viewer|operator|admin\`.\n`,
-    );
+  let bootstrap: string | null;
+  try {
+    bootstrap = await bootstrapAdminKey(server.keys, server.bootstrapKeySink);
+  } catch (error) {
+    await server.close();
+    throw error;
   }
+  if (bootstrap !== null) process.stdout.write(bootstrap);
   process.stdout.write(
     `recon serve: dashboard ${server.url}/ · API ${server.url}/v1 · OpenAPI ${server.url}/docs\n${where}\n`,
   );

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { createPostgresJobStore, createS3Client, S3ObjectStore } from '@recon/adapters';
+import { createSecretsManagerClient, secretValueWriter } from '@recon/adapters/aws/secrets';
 import { createReconLogger } from '@recon/adapters/logger';
 import type { JobControl, SubmitInput, SubmitResult } from '@recon/admin';
 import {
@@ -25,6 +26,7 @@ import { z } from 'zod';
 import { awsPorts } from '../commands/aws-ports.ts';
 import { reprocessDistributed } from '../commands/reprocess-distributed.ts';
 import type { Env } from '../config.ts';
+import type { BootstrapKeySink } from './bootstrap.ts';
 import { listenAdmin, type RunningServer } from './server.ts';
 
 export interface DistributedControlOptions {
@@ -142,6 +144,11 @@ export const DistributedServeEnvSchema = CommonEnvSchema.extend({
   RECON_SECURE_COOKIES: envFlag,
   /** Proxies in front that append the caller's address to X-Forwarded-For (the ALB: 1). */
   RECON_TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  /**
+   * A Secrets Manager secret (ARN or name) that the first admin key is written to, instead of
+   * the output (the task's log), when the server starts with no key (the CDK app sets it).
+   */
+  RECON_BOOTSTRAP_KEY_SECRET: z.string().min(1).optional(),
 });
 
 /**
@@ -177,7 +184,14 @@ export async function startDistributedServer(
       scope: env.RECON_SCOPE,
       reprocess: (jobId) => reprocessDistributed(cliEnv, { jobId, databaseUrl: env.DATABASE_URL }),
     });
-    return await listenAdmin({
+    let bootstrapKeySink: BootstrapKeySink | undefined;
+    const secret = env.RECON_BOOTSTRAP_KEY_SECRET;
+    if (secret !== undefined) {
+      const secrets = createSecretsManagerClient(connection);
+      closers.push(() => secrets.destroy());
+      bootstrapKeySink = { where: `the secret ${secret}`, put: secretValueWriter(secrets, secret) };
+    }
+    const server = await listenAdmin({
       databaseUrl: env.DATABASE_URL,
       jobs: db.store,
       store,
@@ -193,6 +207,7 @@ export async function startDistributedServer(
         for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => {});
       },
     });
+    return bootstrapKeySink === undefined ? server : { ...server, bootstrapKeySink };
   } catch (error) {
     for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => {});
     throw error;

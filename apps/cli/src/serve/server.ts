@@ -27,6 +27,7 @@ import {
   type RaiseAlert,
 } from '../delivery.ts';
 import type { BaseParam, ReconcileParams } from '../reconcile.ts';
+import type { BootstrapKeySink } from './bootstrap.ts';
 import { EmbeddedJobControl } from './control.ts';
 
 /** `recon serve` on the embedded runtime. */
@@ -67,6 +68,8 @@ export interface RunningServer<C extends JobControl = JobControl> {
   keys: ApiKeyStore;
   readModel: PostgresReadModel;
   control: C;
+  /** Where the first admin key goes instead of the output (`recon serve --distributed` in AWS). */
+  bootstrapKeySink?: BootstrapKeySink;
   close(): Promise<void>;
 }
 
