@@ -46,4 +46,25 @@ describe('container images', () => {
     }
     rmSync(assembly.directory, { recursive: true, force: true });
   });
+
+  it('installs nothing the lockfile does not pin: tsx, which runs each image, is a dependency of every deployable package', () => {
+    const dockerfile = readFileSync(join(workspaceRoot, 'infra/docker/Dockerfile'), 'utf8');
+    // The only npm install is pnpm itself (pinned by PNPM_VERSION); packages come through pnpm.
+    const installs = [...dockerfile.matchAll(/\bnpm install[^\n]*/g)].map((m) => m[0]);
+    expect(installs).toHaveLength(1);
+    expect(installs[0]).toMatch(/^npm install -g pnpm@\$\{PNPM_VERSION\} /);
+    expect(dockerfile).toContain('pnpm install --offline --frozen-lockfile --prod');
+    const root = JSON.parse(readFileSync(join(workspaceRoot, 'package.json'), 'utf8'));
+    for (const dir of [
+      'services/ingest',
+      'services/partition',
+      'services/matcher',
+      'services/reporter',
+      'services/notifier',
+      'apps/cli',
+    ]) {
+      const pkg = JSON.parse(readFileSync(join(workspaceRoot, dir, 'package.json'), 'utf8'));
+      expect(pkg.dependencies?.tsx, dir).toBe(root.devDependencies.tsx);
+    }
+  });
 });
