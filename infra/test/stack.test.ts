@@ -13,6 +13,11 @@ let template: Template;
 let resources: Record<string, Resource>;
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+/** The admin API's task definition. */
+const adminTaskDefinition = () =>
+  Object.values(resources).find(
+    (r) => r.Type === 'AWS::ECS::TaskDefinition' && r.Properties.ContainerDefinitions[0].Name === 'admin-api',
+  )!;
 const queueLogicalId = (name: string) => {
   const found = ofType('AWS::SQS::Queue').find(([, r]) => r.Properties.QueueName === name);
   if (!found) throw new Error(`no queue ${name}`);
@@ -328,10 +333,7 @@ describe('IAM least privilege', () => {
     expect(onSecret).toEqual([
       { roles: JSON.stringify([{ Ref: adminRole }]), actions: ['secretsmanager:PutSecretValue'] },
     ]);
-    const admin = Object.values(resources).find(
-      (r) =>
-        r.Type === 'AWS::ECS::TaskDefinition' && r.Properties.ContainerDefinitions[0].Name === 'admin-api',
-    )!;
+    const admin = adminTaskDefinition();
     expect(admin.Properties.ContainerDefinitions[0].Environment).toContainEqual({
       Name: 'RECON_BOOTSTRAP_KEY_SECRET',
       Value: { Ref: found![0] },
@@ -402,10 +404,7 @@ describe('PostgreSQL', () => {
       expect(r.Properties.CidrIp).toBeUndefined();
     }
     // The admin API keeps a job in the read model as long as the output bucket keeps its Parquet.
-    const admin = Object.values(resources).find(
-      (r) =>
-        r.Type === 'AWS::ECS::TaskDefinition' && r.Properties.ContainerDefinitions[0].Name === 'admin-api',
-    )!;
+    const admin = adminTaskDefinition();
     expect(admin.Properties.ContainerDefinitions[0].Environment).toContainEqual({
       Name: 'RECON_READ_MODEL_RETENTION_DAYS',
       Value: String(TEST_CONFIG.retention.expireAfterDays),

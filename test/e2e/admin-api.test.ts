@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_SERVICE_OPTIONS } from '@recon/cli/runtime';
-import { type EmbeddedServer, startServer } from '@recon/cli/serve';
+import { type EmbeddedServer, type ServeOptions, startServer } from '@recon/cli/serve';
 import {
   type DashboardStats,
   type DeliveryMissing,
@@ -44,6 +44,25 @@ interface Request {
   key?: string;
   /** Default: the shared test server. */
   server?: EmbeddedServer;
+}
+
+/** Where another server on the shared database keeps its outputs: `out-<name>` beside the shared one's. */
+function outOf(name: string): string {
+  return join(t.outDir, '..', `out-${name}`);
+}
+
+/** Another `recon serve` on the shared test database (whose keys work there too), outputs in `outOf(name)`. */
+function startServerOnSharedDatabase(
+  name: string,
+  options: Omit<ServeOptions, 'databaseUrl' | 'out' | 'base'> = {},
+): Promise<EmbeddedServer> {
+  return startServer({
+    databaseUrl: t.databaseUrl,
+    out: outOf(name),
+    base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
+    port: 0,
+    ...options,
+  });
 }
 
 async function call({ key, server, ...rest }: Request) {
@@ -462,11 +481,7 @@ describe('jobs', () => {
 
 describe('behind a proxy (as the ALB in AWS)', () => {
   const start = (trustProxyHops?: number) =>
-    startServer({
-      databaseUrl: t.databaseUrl,
-      out: join(t.outDir, '..', `out-proxy-${trustProxyHops ?? 0}`),
-      base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
-      port: 0,
+    startServerOnSharedDatabase(`proxy-${trustProxyHops ?? 0}`, {
       rateLimit: { max: 2, windowMs: 60_000 },
       ...(trustProxyHops === undefined ? {} : { trustProxyHops }),
     });
@@ -533,11 +548,7 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
   let slow: EmbeddedServer;
   const alerts: DeliveryMissing[] = [];
   beforeAll(async () => {
-    slow = await startServer({
-      databaseUrl: t.databaseUrl,
-      out: join(t.outDir, '..', 'out-slow'),
-      base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
-      port: 0,
+    slow = await startServerOnSharedDatabase('slow', {
       uploadLimitBytes: 4096,
       rateLimit: { max: 40, windowMs: 60_000 },
       runSettings: { workers: 2, options: { ...DEFAULT_SERVICE_OPTIONS, testMatcherDelayMs: 400 } },
@@ -584,9 +595,9 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
   it('cancel stops a running job (CANCELLED, checkpoint) and reprocess completes it', async () => {
     const day = t.summaries[1]!;
     const src = t.vendorFiles[1]!;
-    await mkdir(join(t.outDir, '..', 'out-slow', 'ingress', day.reference_date), { recursive: true });
+    await mkdir(join(outOf('slow'), 'ingress', day.reference_date), { recursive: true });
     await writeFile(
-      join(t.outDir, '..', 'out-slow', 'ingress', day.reference_date, 'f.csv'),
+      join(outOf('slow'), 'ingress', day.reference_date, 'f.csv'),
       await import('node:fs/promises').then((fs) => fs.readFile(src)),
     );
     const started = await submitJob({ key: `${day.reference_date}/f.csv`, force: true }, slow);
@@ -623,7 +634,7 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
     expect(stopped.checkpoint_location).toMatch(/checkpoint\.json$/);
     // The progress is the checkpoint's: rejected lines and those of completed shards.
     const written = JSON.parse(
-      await readFile(join(t.outDir, '..', 'out-slow', 'checkpoints', jobId, 'checkpoint.json'), 'utf8'),
+      await readFile(join(outOf('slow'), 'checkpoints', jobId, 'checkpoint.json'), 'utf8'),
     ) as { progress: { processed_lines: number; pending_lines: number } };
     expect(stopped.progress.shards_done).toBeGreaterThanOrEqual(1);
     expect(stopped.progress).toMatchObject({
@@ -657,7 +668,7 @@ describe('limits, cancel and reprocess (a second server on the same database)', 
   }, 120_000);
 
   it('a date another process is reconciling in the same folder: 409 at once, and no job recorded', async () => {
-    const out = join(t.outDir, '..', 'out-slow');
+    const out = outOf('slow');
     const date = '2026-11-15';
     await mkdir(join(out, 'ingress', date), { recursive: true });
     await writeFile(join(out, 'ingress', date, 'held.csv'), await readFile(t.vendorFiles[0]!));
@@ -708,17 +719,13 @@ parentPort.postMessage({ kind: 'ready' });
   ])(
     'a job accepted but run by nothing ($case) is recorded FAILED with the reason',
     async ({ case: name, worker, reason }) => {
-      const out = join(t.outDir, '..', `out-${name.replaceAll(' ', '-')}`);
+      const out = outOf(name.replaceAll(' ', '-'));
       const date = name.startsWith('its worker') ? '2026-11-14' : '2026-11-13';
       const module = join(out, 'worker.mjs');
       await mkdir(join(out, 'ingress', date), { recursive: true });
       await writeFile(module, worker);
       await writeFile(join(out, 'ingress', date, 'f.csv'), await readFile(t.vendorFiles[0]!));
-      const server = await startServer({
-        databaseUrl: t.databaseUrl,
-        out,
-        base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
-        port: 0,
+      const server = await startServerOnSharedDatabase(name.replaceAll(' ', '-'), {
         runSettings: { workers: 1, testWorkerBoot: { url: pathToFileURL(module), execArgv: [] } },
       });
       try {
@@ -753,11 +760,7 @@ parentPort.postMessage({ kind: 'ready' });
       `UPDATE recon_job_reports SET loaded_at = now() - interval '31 days' WHERE job_id = '${old}'`,
     );
     const lines: string[] = [];
-    const pruning = await startServer({
-      databaseUrl: t.databaseUrl,
-      out: join(t.outDir, '..', 'out-prune'),
-      base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
-      port: 0,
+    const pruning = await startServerOnSharedDatabase('prune', {
       readModelRetentionDays: 30,
       runSettings: { logLevel: 'info', logDestination: (line) => lines.push(line) },
     });
@@ -796,11 +799,7 @@ parentPort.postMessage({ kind: 'ready' });
     const lines: string[] = [];
     let quiet: EmbeddedServer | undefined;
     try {
-      quiet = await startServer({
-        databaseUrl: t.databaseUrl,
-        out: join(t.outDir, '..', 'out-quiet'),
-        base: { kind: 'postgres', url: t.databaseUrl, relation: 'transacoes' },
-        port: 0,
+      quiet = await startServerOnSharedDatabase('quiet', {
         readModelRetentionDays: 0,
         runSettings: { logLevel: 'info', logDestination: (line) => lines.push(line) },
       });
