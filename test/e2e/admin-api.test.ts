@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ERROR_SCHEMA, RESPONSES, type RouteName } from '@recon/admin/schemas';
 import { DEFAULT_SERVICE_OPTIONS } from '@recon/cli/runtime';
 import { type EmbeddedServer, type ServeOptions, startServer } from '@recon/cli/serve';
 import {
@@ -14,7 +15,8 @@ import {
   zeroPerTipo,
 } from '@recon/contracts';
 import { maskNome } from '@recon/rules';
-import type { InjectOptions } from 'fastify';
+import { Ajv } from 'ajv';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/serve.ts';
 import { holds, until } from '../support/wait.ts';
@@ -67,7 +69,54 @@ function startServerOnSharedDatabase(
 
 async function call({ key, server, ...rest }: Request) {
   const headers = { ...rest.headers, ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) };
-  return (server ?? t.server).app.inject({ ...rest, headers } as InjectOptions);
+  const response = await (server ?? t.server).app.inject({ ...rest, headers } as InjectOptions);
+  checkAnswer(rest.method ?? 'GET', rest.url, response);
+  return response;
+}
+
+/**
+ * Every answer the tests get is checked against what the OpenAPI document says of its route
+ * (schemas.ts): a documented status, the documented media type, and JSON of the documented shape.
+ */
+const ajv = new Ajv({ allErrors: true, strict: false });
+const ROUTES = Object.keys(RESPONSES).map((name) => {
+  const [method, path] = name.split(' ') as [string, string];
+  const pattern = new RegExp(`^${path.replaceAll('.', '\\.').replace(/:\w+/g, '[^/]+')}$`);
+  return { name: name as RouteName, method, pattern };
+});
+const checkedAnswers = new Map<string, number>();
+
+function checkAnswer(method: string, url: string, response: LightMyRequestResponse): void {
+  const path = url.split('?')[0]!;
+  const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
+  const status = response.statusCode;
+  const statuses = route === undefined ? undefined : (RESPONSES[route.name] as Record<string, unknown>);
+  // An unknown route (or a page of the dashboard's): only its errors have a documented shape.
+  const schema =
+    statuses === undefined
+      ? status >= 400
+        ? ERROR_SCHEMA
+        : undefined
+      : (statuses[String(status)] ?? statuses[`${String(status)[0]}xx`]);
+  const what = `${method} ${path} → ${status}`;
+  if (statuses !== undefined)
+    expect(schema, `${what}: a status the OpenAPI document does not give`).toBeDefined();
+  if (schema === undefined || status === 204) return;
+  const type = String(response.headers['content-type'] ?? '').split(';')[0]!;
+  const content = (schema as { content?: Record<string, unknown> }).content;
+  if (content !== undefined) {
+    expect(Object.keys(content), `${what}: media type`).toContain(type);
+    return;
+  }
+  expect(type, `${what}: media type`).toBe('application/json');
+  const validate = ajv.compile(schema as object);
+  if (!validate(response.json())) {
+    expect.fail(
+      `${what}: the answer is not what the OpenAPI document says: ${ajv.errorsText(validate.errors)}`,
+    );
+  }
+  const key = route?.name ?? 'errors of unknown routes';
+  checkedAnswers.set(key, (checkedAnswers.get(key) ?? 0) + 1);
 }
 
 /** `POST /v1/jobs` (JSON) as an operator, to the shared test server or `server`. */
@@ -99,16 +148,23 @@ describe('health, readiness, metrics, OpenAPI', () => {
       metrics.body,
     );
     expect(Number(delivered?.[1])).toBeGreaterThanOrEqual(t.summaries.length);
-    const doc = (await call({ url: '/docs/json' })).json() as { paths: Record<string, unknown> };
-    for (const path of [
-      '/v1/jobs',
-      '/v1/jobs/{id}',
-      '/v1/divergences',
-      '/v1/divergences.csv',
-      '/v1/stats',
-      '/v1/keys',
-    ])
-      expect(Object.keys(doc.paths)).toContain(path);
+    const doc = (await call({ url: '/docs/json' })).json() as {
+      paths: Record<
+        string,
+        Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>
+      >;
+    };
+    // Every route's answers are in the document, with their shapes.
+    for (const name of Object.keys(RESPONSES)) {
+      const [method, path] = name.split(' ') as [string, string];
+      const operation = doc.paths[path.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
+      expect(operation, name).toBeDefined();
+      const documented = Object.entries(operation!.responses ?? {});
+      expect(documented.length, `${name}: responses`).toBeGreaterThan(0);
+      for (const [status, answer] of documented) {
+        if (status !== '204') expect(answer.content, `${name} ${status}: content`).toBeDefined();
+      }
+    }
   });
 });
 
@@ -831,5 +887,13 @@ parentPort.postMessage({ kind: 'ready' });
     // server in the tests before).
     const fresh = (await slow.keys.create('viewer', 'fresh budget')).key;
     expect((await call({ server: slow, url: '/v1/me', key: fresh })).statusCode).toBe(200);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('was checked against every JSON answer above: those of every route that answers JSON (runs last)', () => {
+    const textOrEmpty = ['GET /metrics', 'DELETE /v1/session'];
+    const json = Object.keys(RESPONSES).filter((name) => !textOrEmpty.includes(name));
+    expect([...checkedAnswers.keys()]).toEqual(expect.arrayContaining(json));
   });
 });

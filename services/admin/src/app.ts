@@ -105,6 +105,9 @@ export async function buildAdminApp(deps: AdminDeps, options: AdminOptions = {})
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
   });
   installErrorHandling(app);
+  // Response schemas (schemas.ts) document the answers in the OpenAPI document; they do not
+  // serialize them: a field a schema lacks is still sent, as JSON.stringify writes it.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   await app.register(cookie);
   await app.register(multipart, {
     limits: { fileSize: options.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT, files: 1, fields: 10 },

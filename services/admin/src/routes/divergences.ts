@@ -14,6 +14,7 @@ import { ROLE_RANK, requireRole } from '../auth.ts';
 import { CSV_HEADER, csvRow } from '../csv.ts';
 import { ApiError } from '../errors.ts';
 import { maskItem } from '../masking.ts';
+import { RESPONSES } from '../schemas.ts';
 
 const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' };
 const FILTER_PROPERTIES = {
@@ -101,6 +102,7 @@ export function registerDivergenceRoutes(app: FastifyInstance, deps: AdminDeps):
       preParsing: viewer,
       schema: {
         summary: 'Divergences, 100 per page (page number or cursor), newest reference date first',
+        response: RESPONSES['GET /v1/divergences'],
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -133,6 +135,7 @@ export function registerDivergenceRoutes(app: FastifyInstance, deps: AdminDeps):
       schema: {
         summary:
           'Every matching divergence as CSV (;-separated, UTF-8), streamed; safe against formula injection',
+        response: RESPONSES['GET /v1/divergences.csv'],
         querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES },
       },
     },
@@ -163,6 +166,7 @@ export function registerDivergenceRoutes(app: FastifyInstance, deps: AdminDeps):
       preParsing: viewer,
       schema: {
         summary: "The dashboard's KPIs and series for the filters",
+        response: RESPONSES['GET /v1/stats'],
         querystring: { type: 'object', additionalProperties: false, properties: FILTER_PROPERTIES },
       },
     },

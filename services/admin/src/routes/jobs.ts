@@ -17,6 +17,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AdminDeps, SubmitInput } from '../app.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError } from '../errors.ts';
+import { RESPONSES } from '../schemas.ts';
 import { validatedUpload } from '../upload.ts';
 
 export const JOBS_PAGE_SIZE = 50;
@@ -180,6 +181,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
       preParsing: viewer,
       schema: {
         summary: 'Jobs, newest first, 50 per page',
+        response: RESPONSES['GET /v1/jobs'],
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -211,6 +213,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
       preParsing: viewer,
       schema: {
         summary: 'A job: state, progress, stage timings, counts, checkpoint',
+        response: RESPONSES['GET /v1/jobs/:id'],
         params: { type: 'object', properties: { id: JOB_ID } },
       },
     },
@@ -229,6 +232,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
         summary:
           'Start a job: upload the vendor file (multipart field "file"; optional fields reference_date, scope, force) or name an object of the ingress store (JSON {"key": …})',
         consumes: ['multipart/form-data', 'application/json'],
+        response: RESPONSES['POST /v1/jobs'],
       },
     },
     async (request, reply) => {
@@ -275,6 +279,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
       preParsing: operator,
       schema: {
         summary: 'Resume a job that ended without success from its checkpoint',
+        response: RESPONSES['POST /v1/jobs/:id/reprocess'],
         params: { type: 'object', properties: { id: JOB_ID } },
       },
     },
@@ -296,6 +301,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
       preParsing: operator,
       schema: {
         summary: 'Stop a running job (CANCELLED, checkpoint written)',
+        response: RESPONSES['POST /v1/jobs/:id/cancel'],
         params: { type: 'object', properties: { id: JOB_ID } },
       },
     },

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../app.ts';
 import { requireRole, SESSION_COOKIE, SESSION_HOURS } from '../auth.ts';
 import { ApiError } from '../errors.ts';
+import { RESPONSES } from '../schemas.ts';
 
 export function registerSessionRoutes(
   app: FastifyInstance,
@@ -14,6 +15,7 @@ export function registerSessionRoutes(
       schema: {
         summary: 'Sign in with an API key: sets the session cookie (the dashboard uses it)',
         security: [],
+        response: RESPONSES['POST /v1/session'],
         body: {
           type: 'object',
           required: ['api_key'],
@@ -38,14 +40,21 @@ export function registerSessionRoutes(
     },
   );
 
-  app.delete('/v1/session', { schema: { summary: 'Sign out', security: [] } }, async (_request, reply) => {
-    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return reply.status(204).send();
-  });
+  app.delete(
+    '/v1/session',
+    { schema: { summary: 'Sign out', security: [], response: RESPONSES['DELETE /v1/session'] } },
+    async (_request, reply) => {
+      void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.status(204).send();
+    },
+  );
 
   app.get(
     '/v1/me',
-    { preParsing: requireRole('viewer'), schema: { summary: 'Who is calling (role, key id)' } },
+    {
+      preParsing: requireRole('viewer'),
+      schema: { summary: 'Who is calling (role, key id)', response: RESPONSES['GET /v1/me'] },
+    },
     async (request) => ({
       role: request.principal!.role,
       key_id: request.principal!.keyId,

@@ -1,16 +1,27 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../app.ts';
+import { RESPONSES } from '../schemas.ts';
 
 const NO_AUTH = { security: [] as never[] };
 
 export function registerSystemRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  app.get('/health', { schema: { ...NO_AUTH, summary: 'Liveness: the process is up' } }, async () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/health',
+    { schema: { ...NO_AUTH, summary: 'Liveness: the process is up', response: RESPONSES['GET /health'] } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
 
   app.get(
     '/ready',
-    { schema: { ...NO_AUTH, summary: 'Readiness: job store, object store and read model answer' } },
+    {
+      schema: {
+        ...NO_AUTH,
+        summary: 'Readiness: job store, object store and read model answer',
+        response: RESPONSES['GET /ready'],
+      },
+    },
     async (_request, reply) => {
       const checks: Record<string, () => Promise<unknown>> = {
         job_store: () => deps.jobs.listJobs({ offset: 0, limit: 1 }),
@@ -35,7 +46,10 @@ export function registerSystemRoutes(app: FastifyInstance, deps: AdminDeps): voi
     },
   );
 
-  app.get('/metrics', { schema: { ...NO_AUTH, summary: 'Prometheus metrics' } }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(await deps.metrics()),
+  app.get(
+    '/metrics',
+    { schema: { ...NO_AUTH, summary: 'Prometheus metrics', response: RESPONSES['GET /metrics'] } },
+    async (_request, reply) =>
+      reply.type('text/plain; version=0.0.4; charset=utf-8').send(await deps.metrics()),
   );
 }
