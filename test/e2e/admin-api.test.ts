@@ -165,6 +165,12 @@ describe('health, readiness, metrics, OpenAPI', () => {
         if (status !== '204') expect(answer.content, `${name} ${status}: content`).toBeDefined();
       }
     }
+    // What a job is started with, in both forms.
+    const submit = doc.paths['/v1/jobs']!.post as unknown as {
+      requestBody: { content: Record<string, { schema: { required: string[] } }> };
+    };
+    expect(submit.requestBody.content['multipart/form-data']!.schema.required).toEqual(['file']);
+    expect(submit.requestBody.content['application/json']!.schema.required).toEqual(['key']);
   });
 });
 

@@ -24,6 +24,45 @@ export const JOBS_PAGE_SIZE = 50;
 const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' };
 const JOB_ID = { type: 'string', pattern: '^JOB-\\d{8}-\\d{6}$' };
 const SCOPES = ['date-window', 'all'] as const;
+const SUBMIT_OPTIONS = {
+  reference_date: { ...DATE, description: 'default: D-1 of the arrival day (RULES §7)' },
+  scope: { type: 'string', enum: [...SCOPES], description: "default: the server's (RULES §5)" },
+} as const;
+/** POST /v1/jobs: an upload, or the name of an object already in the ingress store. */
+const SUBMIT_BODY = {
+  content: {
+    'multipart/form-data': {
+      schema: {
+        type: 'object',
+        required: ['file'],
+        properties: {
+          file: { type: 'string', format: 'binary', description: 'the vendor file (RULES §1 CSV)' },
+          ...SUBMIT_OPTIONS,
+          force: {
+            type: 'string',
+            enum: ['true', 'false', '1', '0'],
+            description: 'reconcile a file already reconciled',
+          },
+        },
+      },
+    },
+    'application/json': {
+      schema: {
+        type: 'object',
+        required: ['key'],
+        additionalProperties: false,
+        properties: {
+          key: {
+            type: 'string',
+            description: 'an object of the ingress store, e.g. 2026-11-21/fornecedor.csv',
+          },
+          ...SUBMIT_OPTIONS,
+          force: { type: 'boolean', description: 'reconcile a file already reconciled' },
+        },
+      },
+    },
+  },
+} as const;
 
 function summaryOf(job: JobRecord): JobSummary | undefined {
   return job.facts.summary as JobSummary | undefined;
@@ -232,8 +271,11 @@ export function registerJobRoutes(app: FastifyInstance, deps: AdminDeps): void {
         summary:
           'Start a job: upload the vendor file (multipart field "file"; optional fields reference_date, scope, force) or name an object of the ingress store (JSON {"key": …})',
         consumes: ['multipart/form-data', 'application/json'],
+        body: SUBMIT_BODY,
         response: RESPONSES['POST /v1/jobs'],
       },
+      // Documented above, checked by the handler itself (either form), with messages naming the field.
+      validatorCompiler: () => () => true,
     },
     async (request, reply) => {
       let input: SubmitInput;
