@@ -174,6 +174,21 @@ describe('health, readiness, metrics, OpenAPI', () => {
   });
 });
 
+describe('starting a job with JSON', () => {
+  it('says what is wrong: no key, an unknown field, no such object', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{}, /send the vendor file as multipart field "file", or JSON \{"key"/],
+      [{ key: 'a.csv', bogus: 1 }, /unknown field\(s\): bogus/],
+      [{ key: 'nothing/here.csv' }, /no object nothing\/here\.csv in the ingress store/],
+    ];
+    for (const [payload, message] of cases) {
+      const r = await submitJob(payload);
+      expect(r.statusCode, JSON.stringify(payload)).toBeGreaterThanOrEqual(400);
+      expect(r.json().error.message).toMatch(message);
+    }
+  });
+});
+
 describe('access control', () => {
   it('401 without or with bad credentials, 403 for a role too low', async () => {
     for (const url of ['/v1/divergences', '/v1/jobs', '/v1/stats', '/v1/me', '/v1/divergences.csv']) {
