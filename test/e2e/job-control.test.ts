@@ -280,6 +280,19 @@ describe('deadline, checkpoint and reprocess (RULES §7, technical document §2.
     const none = await runRecon(['reprocess', 'JOB-20261122-000099', '--out', out]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no checkpoint for JOB-20261122-000099.*--force/);
+    // One that cannot be read (cut short) says so, not that there is none.
+    const broken = 'JOB-20261122-000098';
+    await mkdir(join(out, 'checkpoints', broken), { recursive: true });
+    await writeFile(join(out, 'checkpoints', broken, 'checkpoint.json'), '{"job_id": "JOB-2026112');
+    const unreadable = await runRecon(['reprocess', broken, '--out', out]);
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.stderr).toMatch(
+      /the checkpoint of JOB-20261122-000098 \(.*checkpoint\.json\) cannot be read: .*JSON.*--force/,
+    );
+    await expect(reprocess({ out, jobId: broken, fixedNow: FIXED, workers: 1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('cannot be read'),
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { LocalFolderStore } from '@recon/adapters/embedded';
@@ -24,7 +24,7 @@ import {
   resolveReferenceDate,
 } from '@recon/ingest';
 import type { DeliveryCounter, NotifierConfigInput } from '@recon/notifier';
-import { type Checkpoint, checkpointKey } from './embedded/checkpoint.ts';
+import { type Checkpoint, checkpointKey, readCheckpoint } from './embedded/checkpoint.ts';
 import type { ProcessPorts } from './embedded/context.ts';
 import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from './embedded/options.ts';
 import {
@@ -247,6 +247,36 @@ export interface ReprocessParams
   jobId: string;
   /** Needed when the job's base is a PostgreSQL relation and its extraction is still pending. */
   databaseUrl?: string;
+  /** The job's checkpoint when the caller already read it (`loadCheckpoint`); else read here. */
+  checkpoint?: Checkpoint;
+}
+
+/**
+ * The checkpoint `recon reprocess` resumes `jobId` from (`checkpoints/<job_id>/checkpoint.json`
+ * under `out`), or a clear error: a malformed job id, no checkpoint, or one that cannot be read.
+ */
+export async function loadCheckpoint(out: string, jobId: string): Promise<Checkpoint> {
+  if (!isValidJobId(jobId)) {
+    throw new ReconError('INVALID_ARGUMENT', `${JSON.stringify(jobId)} must look like JOB-YYYYMMDD-NNNNNN`);
+  }
+  const store = new LocalFolderStore(resolve(out));
+  let checkpoint: Checkpoint | undefined;
+  try {
+    checkpoint = await readCheckpoint(store, jobId);
+  } catch (error) {
+    throw new ReconError(
+      'INVALID_ARGUMENT',
+      `the checkpoint of ${jobId} (${store.uri(checkpointKey(jobId))}) cannot be read: ${error instanceof Error ? error.message : String(error)}; the job cannot resume from it: to run the whole file again use recon run --force`,
+      { cause: error },
+    );
+  }
+  if (checkpoint === undefined) {
+    throw new ReconError(
+      'FILE_NOT_FOUND',
+      `no checkpoint for ${jobId} in ${resolve(out)} (expected ${checkpointKey(jobId)}); to run the whole file again use recon run --force`,
+    );
+  }
+  return checkpoint;
 }
 
 /**
@@ -256,20 +286,9 @@ export interface ReprocessParams
  * process is still alive holds its date's lock: refused (JOB_RUNNING).
  */
 export async function reprocess(p: ReprocessParams): Promise<JobOutcome> {
-  if (!isValidJobId(p.jobId)) {
-    throw new ReconError('INVALID_ARGUMENT', `${JSON.stringify(p.jobId)} must look like JOB-YYYYMMDD-NNNNNN`);
-  }
+  const checkpoint = p.checkpoint ?? (await loadCheckpoint(p.out, p.jobId));
   const out = resolve(p.out);
   const store = new LocalFolderStore(out);
-  let checkpoint: Checkpoint;
-  try {
-    checkpoint = JSON.parse(await readFile(store.uri(checkpointKey(p.jobId)), 'utf8')) as Checkpoint;
-  } catch {
-    throw new ReconError(
-      'FILE_NOT_FOUND',
-      `no checkpoint for ${p.jobId} in ${out} (expected ${checkpointKey(p.jobId)}); to run the whole file again use recon run --force`,
-    );
-  }
   const summaryKey = keys.summary(p.jobId);
   if ((await store.size(summaryKey)) !== null) {
     const previous = JSON.parse(Buffer.from(await store.get(summaryKey)).toString('utf8')) as JobSummary;

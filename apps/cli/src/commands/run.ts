@@ -1,11 +1,16 @@
-import { resolve } from 'node:path';
-import { LocalFolderStore } from '@recon/adapters/embedded';
-import { readCheckpoint, type Scope } from '@recon/contracts';
+import type { Checkpoint, Scope } from '@recon/contracts';
 import { type Env, runtimeSettings } from '../config.ts';
 import { withDatabase } from '../database.ts';
 import type { JobOutcome } from '../embedded/runtime.ts';
 import { Progress } from '../progress.ts';
-import { alreadyReconciled, type BaseParam, type RunResult, reconcile, reprocess } from '../reconcile.ts';
+import {
+  alreadyReconciled,
+  type BaseParam,
+  loadCheckpoint,
+  type RunResult,
+  reconcile,
+  reprocess,
+} from '../reconcile.ts';
 
 export interface RunOptions {
   file: string;
@@ -83,9 +88,10 @@ export interface ReprocessOptions {
  */
 export async function reprocessJob(env: Env, o: ReprocessOptions): Promise<JobOutcome> {
   const progress = new Progress('reprocessing', o.quiet);
-  const go = (databaseUrl: string | undefined) =>
+  const go = (checkpoint: Checkpoint, databaseUrl: string | undefined) =>
     reprocess({
       jobId: o.jobId,
+      checkpoint,
       out: o.out,
       keepWork: o.keepWork,
       ...runtimeSettings(env),
@@ -96,13 +102,10 @@ export async function reprocessJob(env: Env, o: ReprocessOptions): Promise<JobOu
       ...(o.deadlineMinutes === undefined ? {} : { deadlineMs: o.deadlineMinutes * 60_000 }),
     });
   try {
-    const checkpoint = await readCheckpoint(new LocalFolderStore(resolve(o.out)), o.jobId).catch(
-      () => undefined,
-    );
-    // Without a checkpoint, reprocess itself says what is missing.
-    if (checkpoint?.intermediate_data.request.base.kind !== 'postgres')
-      return await go(o.databaseUrl ?? env.DATABASE_URL);
-    return await withDatabase(env, o.databaseUrl, (url) => go(url));
+    const checkpoint = await loadCheckpoint(o.out, o.jobId);
+    if (checkpoint.intermediate_data.request.base.kind !== 'postgres')
+      return await go(checkpoint, o.databaseUrl ?? env.DATABASE_URL);
+    return await withDatabase(env, o.databaseUrl, (url) => go(checkpoint, url));
   } finally {
     progress.done();
   }
