@@ -1,6 +1,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openRuntime, reconcile } from '@recon/cli/reconcile';
+import { DEFAULT_SERVICE_OPTIONS } from '@recon/cli/runtime';
 import { TIPOS } from '@recon/contracts';
 import type { GeneratedDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,63 @@ describe.each(['date-window', 'all'] as const)('a generated day, CSV base, scope
     }
     // Intermediate objects are gone after success.
     expect(await readdir(join(out, 'work')).catch(() => [])).toEqual([]);
+  });
+});
+
+describe('a report written in parts', () => {
+  it('by several reporters at once, or by one, holds the rows of the one-file report, in the same order', async () => {
+    const logs: string[] = [];
+    const run = (out: string, workers: number, rowsPerFile?: number) =>
+      reconcile({
+        file: day.vendorPath,
+        base: { kind: 'csv', path: day.basePath },
+        out: join(dir, out),
+        scope: 'date-window',
+        referenceDate: '2026-11-21',
+        workers,
+        shards: 4,
+        logLevel: 'info',
+        logDestination: (line) => logs.push(line),
+        ...(rowsPerFile === undefined
+          ? {}
+          : {
+              options: {
+                ...DEFAULT_SERVICE_OPTIONS,
+                reporter: { ...DEFAULT_SERVICE_OPTIONS.reporter, rowsPerFile },
+              },
+            }),
+      });
+    // One file (the day is too small to be worth parts); four, written by two reporters at once
+    // (report.part-requested); four, written one after another by the only one.
+    const one = await run('parts-1', 2);
+    const parallel = await run('parts-parallel', 2, 600);
+    const handledParts = logs
+      .map((l) => JSON.parse(l) as { msg: string; event?: string; event_id?: string })
+      .filter((l) => l.msg === 'handled' && l.event === 'report.part-requested')
+      .map((l) => l.event_id!.split(':').slice(-2).join('/'));
+    expect(handledParts.sort()).toEqual(['4/2', '4/3', '4/4']);
+    const sequential = await run('parts-sequential', 1, 600);
+    for (const r of [one, parallel, sequential])
+      expect(r.summary.status, JSON.stringify(r.summary.error)).toBe('SUCCEEDED');
+    const rowCount = TIPOS.reduce((n, t) => n + one.summary.divergences[t], 0);
+    expect(rowCount).toBeGreaterThan(1_800); // four parts of ~500 rows
+    expect(one.summary.outputs.divergences).toHaveLength(1);
+    const expected = (await readParquet(one.summary.outputs.divergences as string[])).rows;
+    for (const r of [parallel, sequential]) {
+      const files = r.summary.outputs.divergences as string[];
+      expect(files.map((f) => f.slice(f.lastIndexOf('/') + 1))).toEqual(
+        [1, 2, 3, 4].map((k) => `${r.summary.job_id}-part-${k}.parquet`),
+      );
+      // Even parts, in the output order: read one after another, the one file's rows.
+      const parts = await Promise.all(files.map((f) => readParquet([f])));
+      for (const part of parts) expect(Math.abs(part.rows.length - rowCount / 4)).toBeLessThanOrEqual(1);
+      expect(parts.flatMap((part) => part.rows)).toEqual(expected);
+      expect(r.summary.divergences).toEqual(one.summary.divergences);
+      expect(r.summary.by_severity).toEqual(one.summary.by_severity);
+      expect(await readFile(r.summary.outputs.rejects as string, 'utf8')).toBe(
+        await readFile(one.summary.outputs.rejects as string, 'utf8'),
+      );
+    }
   });
 });
 

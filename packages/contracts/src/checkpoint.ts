@@ -273,8 +273,8 @@ export async function resumeJob(
       mode === 'restart'
         ? Object.values(BARRIERS)
         : mode === 'match'
-          ? [BARRIERS.partition]
-          : ([] as string[]);
+          ? [BARRIERS.partition, BARRIERS.reportParts]
+          : [BARRIERS.reportParts];
     if (!(await jobs.reopen(jobId, RESUME_STATUS[mode], at, reset))) {
       throw resumeError(
         `job ${jobId} is ${existing.status}: only a job that ended FAILED, TIMEOUT or CANCELLED can be reprocessed${existing.status === 'SUCCEEDED' ? ' (it already SUCCEEDED; to reconcile the file again, run it with --force)' : ' (it is still running)'}`,

@@ -144,6 +144,18 @@ export type ShardReady = z.infer<typeof ShardReadySchema>;
 export const MatchingCompletedSchema = z.object({ jobId });
 export type MatchingCompleted = z.infer<typeof MatchingCompletedSchema>;
 
+/**
+ * The reporter writes the job's Parquet in `parts` files (rows split evenly, in the output order)
+ * and asks for part `part` to be written by whichever reporter is free: the report's CPU-bound
+ * encoding then runs on several cores at once. The last part written finishes the report.
+ */
+export const ReportPartRequestedSchema = z.object({
+  jobId,
+  part: z.number().int().min(1),
+  parts: z.number().int().min(2),
+});
+export type ReportPartRequested = z.infer<typeof ReportPartRequestedSchema>;
+
 export const JobSucceededSchema = z.object({
   jobId,
   referenceDate: isoDate,
@@ -224,6 +236,7 @@ export const EVENT_SCHEMAS = {
   'partition.side-completed': PartitionSideCompletedSchema,
   'shard.ready': ShardReadySchema,
   'matching.completed': MatchingCompletedSchema,
+  'report.part-requested': ReportPartRequestedSchema,
   'job.succeeded': JobSucceededSchema,
   'job.failed': JobFailedSchema,
   'alert.raised': AlertRaisedSchema,

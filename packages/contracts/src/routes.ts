@@ -18,6 +18,7 @@ export const ROUTES: Readonly<Record<EventType, readonly QueueName[]>> = {
   'partition.side-completed': ['partition'],
   'shard.ready': ['matcher'],
   'matching.completed': ['reporter'],
+  'report.part-requested': ['reporter'],
   'job.succeeded': ['notifier'],
   'job.failed': ['reporter', 'notifier'],
   'alert.raised': ['notifier'],

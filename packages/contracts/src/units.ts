@@ -42,6 +42,8 @@ export const BARRIERS = {
   base: 'base',
   partition: 'partition',
   shards: 'shards',
+  /** The Parquet files of a report written in parts (`report.part-requested`). */
+  reportParts: 'report-parts',
 } as const;
 
 /** A part object: shard `s` occupies bytes [offsets[s], offsets[s+1]). */

@@ -10,6 +10,12 @@ export interface ReporterOptions {
   onReported?: (summary: JobSummary, job: JobRecord) => void | Promise<void>;
   /** Rows per Parquet file; more rows give `<job_id>-part-N.parquet` files. */
   rowsPerFile: number;
+  /**
+   * How many reporters may write parts of one report at once (the embedded runtime's worker
+   * threads): a report of enough rows is then written as that many Parquet files, in parallel
+   * (`report.part-requested`). Unset or 1: one reporter writes every file.
+   */
+  reportParts?: number;
   /** Keep the job's intermediate objects (chunks, parts, shard results) after success. */
   keepWork: boolean;
   alerts: AlertPolicy;

@@ -1,9 +1,18 @@
-import type { DivergenceRow, JobRecord, ServiceContext, ShardCounts, TextColumnData } from '@recon/contracts';
+import { InMemoryJobStore } from '@recon/adapters/embedded';
+import {
+  BARRIERS,
+  type DivergenceRow,
+  type JobRecord,
+  resumeJob,
+  type ServiceContext,
+  type ShardCounts,
+  type TextColumnData,
+} from '@recon/contracts';
 import { jobRequest } from '@recon/contracts/testing';
 import { describe, expect, it } from 'vitest';
 import type { BiRefresh } from './bi-refresh.ts';
 import { csvField, rejectsCsv } from './csv-writer.ts';
-import { DEFAULT_REPORTER_OPTIONS, refreshBi } from './handlers/matching-completed.ts';
+import { DEFAULT_REPORTER_OPTIONS, partCount, refreshBi } from './handlers/matching-completed.ts';
 import { mergeOrder, sortKeyTexts } from './merge.ts';
 import { buildSummary, DEFAULT_ALERTS } from './summary.ts';
 
@@ -325,5 +334,56 @@ describe('shard results written by older matchers (version 1, JSON)', () => {
     expect(text(v1.divergences, 'data_base')).toBeNull();
     expect([text(v2.divergences, 'nome'), text(v2.divergences, 'data_base')]).toEqual(['Ana Souza', null]);
     expect(Array.from(v1.divergences.linhaArquivo)).toEqual(Array.from(v2.divergences.linhaArquivo));
+  });
+});
+
+describe('a report written in parts', () => {
+  it('has as many parts as rowsPerFile asks, or one per reporter when each gets 20,000 rows or more', () => {
+    const parts = (rows: number, reportParts?: number, rowsPerFile = 250_000) =>
+      partCount(rows, {
+        ...DEFAULT_REPORTER_OPTIONS,
+        rowsPerFile,
+        ...(reportParts === undefined ? {} : { reportParts }),
+      });
+    expect(parts(0)).toBe(1);
+    expect(parts(102_000)).toBe(1);
+    expect(parts(102_000, 2)).toBe(2);
+    expect(parts(39_999, 2)).toBe(1);
+    expect(parts(40_000, 2)).toBe(2);
+    expect(parts(50_000, 4)).toBe(2);
+    expect(parts(600_000, 2)).toBe(3);
+    expect(parts(2_000, 2, 600)).toBe(4);
+  });
+
+  it('finishes once per run: a report resumed after a stop fires its parts barrier again', async () => {
+    const jobs = new InMemoryJobStore();
+    const request = jobRequest('JOB-20261122-000007', { shardCount: 1, chunkBytes: 1 << 20 });
+    const at = '2026-11-22T06:00:00.000Z';
+    await jobs.createJob(request, at);
+    await jobs.mergeFacts(request.jobId, { vendor_chunks: 1 });
+    await jobs.completeUnit(request.jobId, BARRIERS.vendorChunks, '000000', null);
+    await jobs.completeUnit(request.jobId, BARRIERS.base, '000000', null);
+    await jobs.completeUnit(request.jobId, BARRIERS.shards, '000000', null);
+    await jobs.setStatus(request.jobId, 'REPORTING', at);
+    const writeParts = async () => {
+      await jobs.setExpected(request.jobId, BARRIERS.reportParts, 2);
+      return [
+        await jobs.completeUnit(request.jobId, BARRIERS.reportParts, '000002-000001', null),
+        await jobs.completeUnit(request.jobId, BARRIERS.reportParts, '000002-000002', null),
+      ];
+    };
+    expect(await writeParts()).toEqual([false, true]);
+    // Stopped before the report was announced (the deadline, say), then reprocessed.
+    await jobs.fail(
+      request.jobId,
+      'TIMEOUT',
+      { stage: 'reporting', code: 'DEADLINE_EXCEEDED', message: 'x' },
+      at,
+    );
+    const published: string[] = [];
+    const events = { publish: async (type: string) => void published.push(type) };
+    expect(await resumeJob({ jobs, events }, request.jobId, undefined, at)).toBe('report');
+    expect(published).toEqual(['matching.completed']);
+    expect(await writeParts()).toEqual([false, true]);
   });
 });

@@ -161,14 +161,20 @@ export class EmbeddedRuntime {
       events: this.bus.publisher('notifier'),
       log: this.log,
     };
+    const size = Math.max(1, config.workers ?? availableParallelism());
+    const options = config.options ?? DEFAULT_SERVICE_OPTIONS;
     const workerConfig: WorkerConfig = {
       ports: config.ports,
-      options: config.options ?? DEFAULT_SERVICE_OPTIONS,
+      // A large report is written in as many parts as there are workers, all at once.
+      options: {
+        ...options,
+        reporter: { ...options.reporter, reportParts: options.reporter.reportParts ?? size },
+      },
       logLevel,
       forwardLogs: config.logDestination !== undefined,
     };
     this.pool = new WorkerPool({
-      size: Math.max(1, config.workers ?? availableParallelism()),
+      size,
       boot: config.testWorkerBoot ?? workerBoot(),
       workerData: workerConfig,
       rpc: (target, method, args) => this.serve(target, method, args),

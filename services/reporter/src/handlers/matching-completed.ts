@@ -2,10 +2,13 @@ import { divergenceCopyRows } from '@recon/adapters/read-model/copy-rows';
 import {
   BARRIERS,
   type BaseUnit,
+  type JobRecord,
   type JobSummary,
   keys,
   type MatchingCompleted,
+  ReconError,
   type RejectedLine,
+  type ReportPartRequested,
   type ServiceContext,
   type ShardUnit,
   type VendorChunkUnit,
@@ -40,45 +43,173 @@ export async function handleMatchingCompleted(
   if (job === undefined || job.status !== 'REPORTING') return;
   const startedAt = ctx.clock.now().toISOString();
   const { jobId } = job;
-  const chunks = (await ctx.jobs.listUnits<VendorChunkUnit>(jobId, BARRIERS.vendorChunks)).map((u) => u.data);
-  const baseUnits = (await ctx.jobs.listUnits<BaseUnit>(jobId, BARRIERS.base)).map((u) => u.data);
-  const shards = (await ctx.jobs.listUnits<ShardUnit>(jobId, BARRIERS.shards)).map((u) => u.data);
+  // The shards' row counts give the parts before any result is read: every part but the first
+  // goes to whichever reporter is free at once; the last one written finishes the report.
+  const shardUnits = await ctx.jobs.listUnits<ShardUnit>(jobId, BARRIERS.shards);
+  const parts = partCount(
+    shardUnits.reduce((n, u) => n + u.data.counts.rows, 0),
+    options,
+  );
+  const parallel = (options.reportParts ?? 1) > 1 && parts > 1;
+  if (parallel) {
+    await ctx.jobs.setExpected(jobId, BARRIERS.reportParts, parts);
+    for (let part = 2; part <= parts; part++) {
+      await ctx.events.publish('report.part-requested', `report.part-requested:${jobId}:${parts}:${part}`, {
+        jobId,
+        part,
+        parts,
+      });
+    }
+  }
+  const report = await loadReport(ctx, jobId);
+  // The job may have timed out (or failed) while the shards were read: its work stops.
+  if (!(await stillReporting(ctx, jobId))) return;
+  const order = divergenceOrder(report.lists);
+  if (order.list.length !== shardUnits.reduce((n, u) => n + u.data.counts.rows, 0)) {
+    throw new ReconError(
+      'INTERNAL',
+      `job ${jobId}: the shard results hold another row count than their units`,
+    );
+  }
+  if (parallel) {
+    await writeReportPart(ctx, job, report, order, 1, parts, options, startedAt);
+    return;
+  }
+  for (let part = 1; part <= parts; part++) await writePart(ctx, job, report, order, part, parts);
+  await finishReport(ctx, job, report, order, parts, options, startedAt);
+}
 
+/** Writes one part of a report written in parts (see `handleMatchingCompleted`). */
+export async function handleReportPartRequested(
+  ctx: ServiceContext,
+  msg: ReportPartRequested,
+  options: ReporterOptions = DEFAULT_REPORTER_OPTIONS,
+): Promise<void> {
+  const job = await ctx.jobs.getJob(msg.jobId);
+  if (job === undefined || job.status !== 'REPORTING') return;
+  const startedAt = ctx.clock.now().toISOString();
+  const report = await loadReport(ctx, job.jobId);
+  if (!(await stillReporting(ctx, job.jobId))) return;
+  const order = divergenceOrder(report.lists);
+  await writeReportPart(ctx, job, report, order, msg.part, msg.parts, options, startedAt);
+}
+
+/** What every part of a report is written from: the shards' results, as the matchers left them. */
+interface LoadedReport {
+  chunks: VendorChunkUnit[];
+  baseUnits: BaseUnit[];
+  shards: ShardUnit[];
+  lists: DivergenceColumns[];
+  duplicates: ShardResult['vendorDuplicates'];
+  baseDuplicates: RejectedLine[];
+}
+
+async function loadReport(ctx: ServiceContext, jobId: string): Promise<LoadedReport> {
+  const [chunkUnits, baseUnitList, shardUnits] = await Promise.all([
+    ctx.jobs.listUnits<VendorChunkUnit>(jobId, BARRIERS.vendorChunks),
+    ctx.jobs.listUnits<BaseUnit>(jobId, BARRIERS.base),
+    ctx.jobs.listUnits<ShardUnit>(jobId, BARRIERS.shards),
+  ]);
+  const shards = shardUnits.map((u) => u.data);
   const lists: DivergenceColumns[] = [];
-  const rejects: RejectedLine[] = [];
-  const baseRejects: RejectedLine[] = [];
   const duplicates: ShardResult['vendorDuplicates'] = [];
+  const baseDuplicates: RejectedLine[] = [];
   const bodies = await Promise.all(shards.map((shard) => ctx.store.get(shard.resultKey)));
   for (let s = 0; s < shards.length; s++) {
     const result = decodeShardResult(bodies[s]!, shards[s]!.resultKey);
     bodies[s] = new Uint8Array(0);
     lists.push(result.divergences);
     duplicates.push(...result.vendorDuplicates);
-    baseRejects.push(...result.baseDuplicates);
+    baseDuplicates.push(...result.baseDuplicates);
   }
+  return {
+    chunks: chunkUnits.map((u) => u.data),
+    baseUnits: baseUnitList.map((u) => u.data),
+    shards,
+    lists,
+    duplicates,
+    baseDuplicates,
+  };
+}
+
+/**
+ * The report's Parquet files: as many as `rowsPerFile` asks, or one per reporter that may write a
+ * part at once (`reportParts`) when each then gets at least MIN_ROWS_PER_PART rows.
+ */
+export function partCount(rows: number, options: ReporterOptions): number {
+  const bySize = Math.max(1, Math.ceil(rows / options.rowsPerFile));
+  const byCores = Math.min(options.reportParts ?? 1, Math.floor(rows / MIN_ROWS_PER_PART));
+  return Math.max(bySize, byCores);
+}
+
+/** Below this many rows a part's encoding costs less than handing it to another reporter. */
+const MIN_ROWS_PER_PART = 20_000;
+
+/** Rows [from, to) of the output order that part `part` of `parts` holds: an even split. */
+function partRows(part: number, parts: number, rows: number): { from: number; to: number } {
+  return { from: Math.floor(((part - 1) * rows) / parts), to: Math.floor((part * rows) / parts) };
+}
+
+async function writePart(
+  ctx: ServiceContext,
+  job: JobRecord,
+  report: LoadedReport,
+  order: { list: Int32Array; at: Int32Array },
+  part: number,
+  parts: number,
+): Promise<void> {
+  const { from, to } = partRows(part, parts, order.list.length);
+  const key = keys.divergences(job.request.referenceDate, job.jobId, part, parts);
+  await ctx.store.put(key, encodeDivergenceColumnsParquet(report.lists, order.list, order.at, from, to));
+}
+
+/** Writes a part; the reporter that writes the last one finishes the report. */
+async function writeReportPart(
+  ctx: ServiceContext,
+  job: JobRecord,
+  report: LoadedReport,
+  order: { list: Int32Array; at: Int32Array },
+  part: number,
+  parts: number,
+  options: ReporterOptions,
+  startedAt: string,
+): Promise<void> {
+  await writePart(ctx, job, report, order, part, parts);
+  if (!(await stillReporting(ctx, job.jobId))) return;
+  await ctx.jobs.recordStageSpan(job.jobId, 'reporting', startedAt, ctx.clock.now().toISOString());
+  const unit = `${String(parts).padStart(6, '0')}-${String(part).padStart(6, '0')}`;
+  if (await ctx.jobs.completeUnit(job.jobId, BARRIERS.reportParts, unit, null)) {
+    await finishReport(ctx, job, report, order, parts, options, startedAt);
+  }
+}
+
+/** Rejects, summary, read model; then the job SUCCEEDED and is announced. */
+async function finishReport(
+  ctx: ServiceContext,
+  job: JobRecord,
+  report: LoadedReport,
+  order: { list: Int32Array; at: Int32Array },
+  parts: number,
+  options: ReporterOptions,
+  startedAt: string,
+): Promise<void> {
+  const { jobId } = job;
+  const { chunks, baseUnits, shards, lists } = report;
+  const rowCount = order.list.length;
+  const rejects: RejectedLine[] = [];
   for (const chunk of chunks) {
     if (chunk.rejectsKey !== null) rejects.push(...(await readJson<RejectedLine[]>(ctx, chunk.rejectsKey)));
   }
-  rejects.push(...(await withRawLines(ctx, chunks, duplicates)));
+  rejects.push(...(await withRawLines(ctx, chunks, report.duplicates)));
   rejects.sort((a, b) => a.linha - b.linha);
+  const baseRejects: RejectedLine[] = [...report.baseDuplicates];
   for (const unit of baseUnits) {
     if (unit.rejectsKey !== null) baseRejects.push(...(await readJson<RejectedLine[]>(ctx, unit.rejectsKey)));
   }
   baseRejects.sort((a, b) => a.linha - b.linha);
-
-  // The job may have timed out (or failed) while the shards were read: its work stops.
-  if (!(await stillReporting(ctx, jobId))) return;
-  const order = divergenceOrder(lists);
-  const rowCount = order.list.length;
-  const files = Math.max(1, Math.ceil(rowCount / options.rowsPerFile));
-  const parquetKeys: string[] = [];
-  for (let part = 0; part < files; part++) {
-    const key = keys.divergences(job.request.referenceDate, jobId, part + 1, files);
-    const from = part * options.rowsPerFile;
-    const to = Math.min(rowCount, from + options.rowsPerFile);
-    await ctx.store.put(key, encodeDivergenceColumnsParquet(lists, order.list, order.at, from, to));
-    parquetKeys.push(key);
-  }
+  const parquetKeys = Array.from({ length: parts }, (_, k) =>
+    keys.divergences(job.request.referenceDate, jobId, k + 1, parts),
+  );
   await ctx.store.put(keys.rejectsCsv(jobId), rejectsCsv(rejects));
   const outputs: Record<string, string | string[]> = {
     divergences: parquetKeys.map((k) => ctx.store.uri(k)),
