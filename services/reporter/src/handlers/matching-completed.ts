@@ -61,10 +61,9 @@ export async function handleMatchingCompleted(
       });
     }
   }
-  const report = await loadReport(ctx, jobId);
-  // The job may have timed out (or failed) while the shards were read: its work stops.
-  if (!(await stillReporting(ctx, jobId))) return;
-  const order = divergenceOrder(report.lists);
+  const loaded = await loadOrdered(ctx, jobId);
+  if (loaded === null) return;
+  const { report, order } = loaded;
   if (order.list.length !== shardUnits.reduce((n, u) => n + u.data.counts.rows, 0)) {
     throw new ReconError(
       'INTERNAL',
@@ -88,9 +87,9 @@ export async function handleReportPartRequested(
   const job = await ctx.jobs.getJob(msg.jobId);
   if (job === undefined || job.status !== 'REPORTING') return;
   const startedAt = ctx.clock.now().toISOString();
-  const report = await loadReport(ctx, job.jobId);
-  if (!(await stillReporting(ctx, job.jobId))) return;
-  const order = divergenceOrder(report.lists);
+  const loaded = await loadOrdered(ctx, job.jobId);
+  if (loaded === null) return;
+  const { report, order } = loaded;
   await writeReportPart(ctx, job, report, order, msg.part, msg.parts, options, startedAt);
 }
 
@@ -102,6 +101,19 @@ interface LoadedReport {
   lists: DivergenceColumns[];
   duplicates: ShardResult['vendorDuplicates'];
   baseDuplicates: RejectedLine[];
+}
+
+/**
+ * The shards' results and their merged output order; null when the job stopped reporting while
+ * they were read (timed out, failed): its work stops.
+ */
+async function loadOrdered(
+  ctx: ServiceContext,
+  jobId: string,
+): Promise<{ report: LoadedReport; order: { list: Int32Array; at: Int32Array } } | null> {
+  const report = await loadReport(ctx, jobId);
+  if (!(await stillReporting(ctx, jobId))) return null;
+  return { report, order: divergenceOrder(report.lists) };
 }
 
 async function loadReport(ctx: ServiceContext, jobId: string): Promise<LoadedReport> {
