@@ -46,10 +46,8 @@ export async function handleMatchingCompleted(
   // The shards' row counts give the parts before any result is read: every part but the first
   // goes to whichever reporter is free at once; the last one written finishes the report.
   const shardUnits = await ctx.jobs.listUnits<ShardUnit>(jobId, BARRIERS.shards);
-  const parts = partCount(
-    shardUnits.reduce((n, u) => n + u.data.counts.rows, 0),
-    options,
-  );
+  const rows = shardUnits.reduce((n, u) => n + u.data.counts.rows, 0);
+  const parts = partCount(rows, options);
   const parallel = (options.reportParts ?? 1) > 1 && parts > 1;
   if (parallel) {
     await ctx.jobs.setExpected(jobId, BARRIERS.reportParts, parts);
@@ -61,10 +59,10 @@ export async function handleMatchingCompleted(
       });
     }
   }
-  const loaded = await loadOrdered(ctx, jobId);
+  const loaded = await loadOrdered(ctx, jobId, shardUnits);
   if (loaded === null) return;
   const { report, order } = loaded;
-  if (order.list.length !== shardUnits.reduce((n, u) => n + u.data.counts.rows, 0)) {
+  if (order.list.length !== rows) {
     throw new ReconError(
       'INTERNAL',
       `job ${jobId}: the shard results hold another row count than their units`,
@@ -110,17 +108,23 @@ interface LoadedReport {
 async function loadOrdered(
   ctx: ServiceContext,
   jobId: string,
+  shardUnits?: { data: ShardUnit }[],
 ): Promise<{ report: LoadedReport; order: { list: Int32Array; at: Int32Array } } | null> {
-  const report = await loadReport(ctx, jobId);
+  const report = await loadReport(ctx, jobId, shardUnits);
   if (!(await stillReporting(ctx, jobId))) return null;
   return { report, order: divergenceOrder(report.lists) };
 }
 
-async function loadReport(ctx: ServiceContext, jobId: string): Promise<LoadedReport> {
+/** `listed`: the shards' units when the caller already listed them. */
+async function loadReport(
+  ctx: ServiceContext,
+  jobId: string,
+  listed?: { data: ShardUnit }[],
+): Promise<LoadedReport> {
   const [chunkUnits, baseUnitList, shardUnits] = await Promise.all([
     ctx.jobs.listUnits<VendorChunkUnit>(jobId, BARRIERS.vendorChunks),
     ctx.jobs.listUnits<BaseUnit>(jobId, BARRIERS.base),
-    ctx.jobs.listUnits<ShardUnit>(jobId, BARRIERS.shards),
+    listed ?? ctx.jobs.listUnits<ShardUnit>(jobId, BARRIERS.shards),
   ]);
   const shards = shardUnits.map((u) => u.data);
   const lists: DivergenceColumns[] = [];
