@@ -1,10 +1,8 @@
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EnvelopeSchema, type EventPayload, ReconError } from '@recon/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBridgeClient } from './clients.ts';
 import { EventBridgePublisher, EventPublishError } from './eventbridge-publisher.ts';
+import { closeServer, listenLocal } from './testing.ts';
 
 /**
  * EventBridge has no local emulator here, so these tests stand up a plain HTTP server that speaks
@@ -37,12 +35,6 @@ afterEach(async () => {
   for (const fake of running.splice(0)) await fake.close();
 });
 
-async function body(req: IncomingMessage): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const chunk of req) parts.push(chunk as Buffer);
-  return Buffer.concat(parts).toString('utf8');
-}
-
 async function fakeEventBridge(
   script: Script,
   options: { failRequests?: number } = {},
@@ -50,9 +42,9 @@ async function fakeEventBridge(
   const requests: FakeEventBridge['requests'] = [];
   const attempts = new Map<string, number>();
   let requestsToFail = options.failRequests ?? 0;
-  const server: Server = createServer(async (req, res) => {
+  const { server, origin } = await listenLocal((req, body, res) => {
     const target = req.headers['x-amz-target'] as string | undefined;
-    const json = JSON.parse(await body(req)) as { Entries: Omit<RecordedEntry, 'id'>[] };
+    const json = JSON.parse(body.toString('utf8')) as { Entries: Omit<RecordedEntry, 'id'>[] };
     const entries = json.Entries.map((e) => ({ ...e, id: (JSON.parse(e.Detail) as { id: string }).id }));
     requests.push({ target, entries });
     res.setHeader('content-type', 'application/x-amz-json-1.1');
@@ -71,12 +63,9 @@ async function fakeEventBridge(
       JSON.stringify({ FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results }),
     );
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
   const client = createEventBridgeClient({
     region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: origin,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: 1, // our own entry-level retries are under test, not the SDK's
   });
@@ -87,7 +76,7 @@ async function fakeEventBridge(
     async close() {
       client.destroy();
       server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await closeServer(server);
     },
   };
   running.push(fake);

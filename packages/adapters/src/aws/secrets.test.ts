@@ -1,8 +1,6 @@
-import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSecretsManagerClient, secretValueWriter } from './secrets.ts';
+import { closeServer, listenLocal } from './testing.ts';
 
 /**
  * Secrets Manager has no local emulator here: a plain HTTP server speaks its wire protocol (AWS
@@ -12,12 +10,6 @@ import { createSecretsManagerClient, secretValueWriter } from './secrets.ts';
 
 const KNOWN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:recon-admin-bootstrap-key-AbCdEf';
 
-async function body(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0)) await close();
@@ -25,8 +17,8 @@ afterEach(async () => {
 
 async function fakeSecretsManager() {
   const requests: { target: string | undefined; body: Record<string, unknown> }[] = [];
-  const server = createServer(async (req, res) => {
-    const parsed = JSON.parse(await body(req)) as Record<string, unknown>;
+  const { server, origin } = await listenLocal((req, body, res) => {
+    const parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     requests.push({ target: req.headers['x-amz-target'] as string | undefined, body: parsed });
     res.setHeader('content-type', 'application/x-amz-json-1.1');
     if (parsed.SecretId !== KNOWN) {
@@ -41,18 +33,15 @@ async function fakeSecretsManager() {
     }
     res.end(JSON.stringify({ ARN: KNOWN, Name: 'recon-admin-bootstrap-key', VersionId: 'v2' }));
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
   const client = createSecretsManagerClient({
     region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: origin,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: 1,
   });
   closers.push(async () => {
     client.destroy();
-    server.close();
-    await once(server, 'close');
+    await closeServer(server);
   });
   return { requests, client };
 }

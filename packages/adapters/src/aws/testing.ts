@@ -1,9 +1,34 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from '@recon/contracts';
 
 /**
- * Test helpers: wait on events with a deadline instead of sleeping. Used by the AWS adapter tests
- * and meant for the distributed end-to-end tests too; nothing here touches the network.
+ * Test helpers: wait on events with a deadline instead of sleeping, and stand-ins for the AWS
+ * APIs that have no local emulator (a plain HTTP server on 127.0.0.1 speaking their protocol to
+ * the real SDK). Used by the AWS adapter tests, the notifier's receivers and the distributed
+ * end-to-end tests.
  */
+
+/**
+ * An HTTP server on 127.0.0.1 and a random port that hands each request, with its whole body, to
+ * `answer`; resolves with the server and its origin (`http://127.0.0.1:<port>`).
+ */
+export async function listenLocal(
+  answer: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void,
+): Promise<{ server: Server; origin: string }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => answer(req, Buffer.concat(chunks), res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** Stops a stand-in's server (none started: nothing to do). */
+export function closeServer(server: { close(done: () => void): unknown } | undefined): Promise<void> {
+  return new Promise<void>((resolve) => server?.close(() => resolve()) ?? resolve());
+}
 
 /** Rejects with a message naming what was awaited if `promise` does not settle within `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

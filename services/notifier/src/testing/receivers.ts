@@ -3,8 +3,9 @@
  * SMTP server (smtp-server) receiving the email, and an HTTP server standing in for the Amazon
  * SES v2 API (nothing real can run SES here), all on 127.0.0.1 and a random port.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from '@recon/adapters/aws/testing';
 import { SMTPServer } from 'smtp-server';
 
 export interface ReceivedRequest {
@@ -12,27 +13,6 @@ export interface ReceivedRequest {
   status: number;
   body: string;
   json: unknown;
-}
-
-/**
- * An HTTP server on 127.0.0.1 and a random port that hands each request, with its whole body, to
- * `answer`; resolves with the server and its origin (`http://127.0.0.1:<port>`).
- */
-async function listenLocal(
-  answer: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void,
-): Promise<{ server: Server; origin: string }> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => answer(req, Buffer.concat(chunks), res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-/** Stops a receiver's server (none started: nothing to do). */
-function closeServer(server: { close(done: () => void): unknown } | undefined): Promise<void> {
-  return new Promise<void>((resolve) => server?.close(() => resolve()) ?? resolve());
 }
 
 /** The Slack webhook: answers each request with the next status of `statuses` (then 200). */
