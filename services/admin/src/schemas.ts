@@ -14,7 +14,10 @@ const integer = { type: 'integer' } as const;
 const number = { type: 'number' } as const;
 const nullable = <T extends { type: string }>(schema: T) => ({ ...schema, type: [schema.type, 'null'] });
 const isoTime = { type: 'string', description: 'ISO 8601, UTC' } as const;
-const day = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
+/** A calendar date, `YYYY-MM-DD` (parameters and answers alike). */
+export const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
+/** A job id, `JOB-YYYYMMDD-NNNNNN`. */
+export const JOB_ID = { type: 'string', pattern: '^JOB-\\d{8}-\\d{6}$' } as const;
 const jobStatus = { type: 'string', enum: [...JOB_STATUSES] } as const;
 
 /** An object whose every listed property is required. */
@@ -44,7 +47,7 @@ const NO_CONTENT = { type: 'null', description: 'No content' };
 const JOB_LIST_ITEM = object({
   job_id: string,
   status: jobStatus,
-  reference_date: day,
+  reference_date: DATE,
   file_sha256: nullable(string),
   total_lines: nullable(integer),
   divergences: nullable(integer),
@@ -79,7 +82,7 @@ const JOB_SUMMARY = {
     job_id: string,
     status: { type: 'string', enum: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'CANCELLED'] },
     file_sha256: nullable(string),
-    reference_date: day,
+    reference_date: DATE,
     total_lines: integer,
     valid_lines: integer,
     invalid_lines: integer,
@@ -130,15 +133,15 @@ const JOB_SUBMITTED = {
 
 const DIVERGENCE_ITEM = object({
   job_id: string,
-  dt: day,
+  dt: DATE,
   tipo_divergencia: { type: 'string', enum: [...TIPOS] },
   severidade: { type: 'string', enum: [...SEVERIDADES] },
   ordem_id: string,
   fornecedor_id: string,
   nome: { type: 'string', description: 'masked for viewers' },
   ativo_id: string,
-  data: day,
-  data_base: nullable(day),
+  data: DATE,
+  data_base: nullable(DATE),
   valor_csv: nullable({ type: 'string', description: 'exact decimal text, e.g. "1234.50"' }),
   valor_base: nullable(string),
   diferenca: nullable(string),
@@ -215,7 +218,7 @@ export const RESPONSES = {
       top_suppliers: topSuppliers,
       daily: {
         type: 'array',
-        items: object({ dt: day, divergences: integer, total_lines: integer, divergence_rate: number }),
+        items: object({ dt: DATE, divergences: integer, total_lines: integer, divergence_rate: number }),
       },
       jobs: integer,
     }),

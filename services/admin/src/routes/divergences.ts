@@ -14,11 +14,10 @@ import { ROLE_RANK, requireRole } from '../auth.ts';
 import { CSV_HEADER, csvRow } from '../csv.ts';
 import { ApiError } from '../errors.ts';
 import { maskItem } from '../masking.ts';
-import { RESPONSES } from '../schemas.ts';
+import { DATE, JOB_ID, RESPONSES } from '../schemas.ts';
 
-const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' };
 const FILTER_PROPERTIES = {
-  job_id: { type: 'string', pattern: '^JOB-\\d{8}-\\d{6}$' },
+  job_id: JOB_ID,
   dt_from: DATE,
   dt_to: DATE,
   tipo: { type: 'string', description: `comma-separated: ${TIPOS.join(', ')}, or TIPO_3 for all TIPO_3_*` },

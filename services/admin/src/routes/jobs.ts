@@ -17,12 +17,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AdminDeps, SubmitInput } from '../app.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError } from '../errors.ts';
-import { RESPONSES } from '../schemas.ts';
+import { DATE, JOB_ID, RESPONSES } from '../schemas.ts';
 import { validatedUpload } from '../upload.ts';
 
 export const JOBS_PAGE_SIZE = 50;
-const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' };
-const JOB_ID = { type: 'string', pattern: '^JOB-\\d{8}-\\d{6}$' };
 const SCOPES = ['date-window', 'all'] as const;
 const SUBMIT_OPTIONS = {
   reference_date: { ...DATE, description: 'default: D-1 of the arrival day (RULES §7)' },
