@@ -15,7 +15,7 @@ import {
   zeroPerTipo,
 } from '@recon/contracts';
 import { maskNome } from '@recon/rules';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/serve.ts';
@@ -79,6 +79,8 @@ async function call({ key, server, ...rest }: Request) {
  * (schemas.ts): a documented status, the documented media type, and JSON of the documented shape.
  */
 const ajv = new Ajv({ allErrors: true, strict: false });
+/** Each documented schema compiled once, for all the answers checked against it. */
+const validators = new WeakMap<object, ValidateFunction>();
 const ROUTES = Object.keys(RESPONSES).map((name) => {
   const [method, path] = name.split(' ') as [string, string];
   const pattern = new RegExp(`^${path.replaceAll('.', '\\.').replace(/:\w+/g, '[^/]+')}$`);
@@ -109,7 +111,11 @@ function checkAnswer(method: string, url: string, response: LightMyRequestRespon
     return;
   }
   expect(type, `${what}: media type`).toBe('application/json');
-  const validate = ajv.compile(schema as object);
+  let validate = validators.get(schema as object);
+  if (validate === undefined) {
+    validate = ajv.compile(schema as object);
+    validators.set(schema as object, validate);
+  }
   if (!validate(response.json())) {
     expect.fail(
       `${what}: the answer is not what the OpenAPI document says: ${ajv.errorsText(validate.errors)}`,
