@@ -3,13 +3,15 @@
  * shard lines) and matching (classifying shards). Wall times here are as noisy as the machine;
  * for small changes count instructions instead, with callgrind on the bundled script (no tsx):
  *
- *   tsx bench/micro.ts --phase prepare                 # once: the day's shards, for --phase match
+ *   tsx bench/micro.ts --phase prepare [--buckets 8]   # once: the day's shards, for --phase match
  *   tsx bench/micro.ts --phase partition|match [--reps 3] [--mb 16] [--side vendor|base] [--shards 4]
  *   valgrind --tool=callgrind node <bundle> --phase partition --reps 1   (and --phase none, to subtract)
  *
  * `--phase partition` encodes the first `--mb` MiB of the vendor file (its quoted lines included),
  * or of the base snapshot with `--side base`;
- * `--phase match` classifies the first `--shards` shards of the day (32 shards, as a job would).
+ * `--phase match` classifies the first `--shards` shards of the day (32 shards, as a job would;
+ * `--shard-count` to prepare others), each in the buckets `--phase prepare --buckets N` wrote
+ * (default 8, as the job's parts on the 1M-line day; 1: a shard in one piece).
  * `--phase report` classifies every shard once, then times the reporter's work on their results:
  * merging them into output order, the Arrow columns, the IPC stream, and the Parquet file.
  */
@@ -23,6 +25,7 @@ import {
   type RejectedLine,
 } from '../packages/contracts/src/index.ts';
 import {
+  bucketBitsOf,
   FastRecordEncoder,
   normalizeRecord,
   RecordBlockReader,
@@ -45,12 +48,17 @@ const { values } = parseArgs({
     shards: { type: 'string', default: '4' },
     /** How the matcher gets its slices: the parts' bytes (today), or latin1 text (before). */
     input: { type: 'string', default: 'bytes' },
+    'shard-count': { type: 'string', default: '32' },
+    buckets: { type: 'string', default: '8' },
   },
 });
 const day = resolve(values.day as string);
 const work = resolve(values.work as string);
 const reps = Number(values.reps);
-const SHARDS = 32;
+const SHARDS = Number(values['shard-count']);
+/** Buckets per shard, as a job's parts keep them (`JobRequested.shardBuckets`). */
+const BUCKETS = Number(values.buckets);
+const BITS = bucketBitsOf(BUCKETS);
 
 /** The first block of whole records of a file, about `bytes` long. */
 async function firstBlock(path: string, bytes: number) {
@@ -101,13 +109,18 @@ const phase = values.phase as string;
 if (phase === 'prepare') {
   await mkdir(work, { recursive: true });
   for (const side of ['vendor', 'base'] as const) {
-    const writer = new ShardWriter(SHARDS);
+    const writer = new ShardWriter(SHARDS, 0, BITS);
     const reader = new RecordBlockReader({ label: side, blockBytes: 8 << 20 });
     const path = join(day, `${side}.csv`);
     for await (const block of reader.blocks(createReadStream(path, { highWaterMark: 1 << 20 })))
       partition(block.bytes, block.firstLine, reader.columnOrder!, writer);
+    // Each shard's bytes, and the size of each of its buckets.
     const { body } = writer.take(side);
-    for (let s = 0; s < SHARDS; s++) await writeFile(join(work, `${side}-${s}.bin`), body[s]!);
+    for (let s = 0; s < SHARDS; s++) {
+      const buckets = body.slice(s * BUCKETS, (s + 1) * BUCKETS);
+      await writeFile(join(work, `${side}-${s}.bin`), Buffer.concat(buckets));
+      await writeFile(join(work, `${side}-${s}.json`), JSON.stringify(buckets.map((b) => b.length)));
+    }
   }
   console.log(`shards written to ${work}`);
 } else if (phase === 'partition') {
@@ -117,7 +130,7 @@ if (phase === 'prepare') {
   const times: number[] = [];
   let counts = { fast: 0, general: 0, rejects: 0 };
   for (let r = 0; r < reps; r++) {
-    const writer = new ShardWriter(SHARDS);
+    const writer = new ShardWriter(SHARDS, block.bytes.length, BITS);
     const started = performance.now();
     counts = partition(block.bytes, block.firstLine, block.order, writer);
     times.push(performance.now() - started);
@@ -126,14 +139,18 @@ if (phase === 'prepare') {
 } else if (phase === 'match') {
   const count = Number(values.shards);
   const asText = values.input === 'latin1';
-  const inputs: { vendor: Buffer | string; base: Buffer | string }[] = [];
+  const inputs: { vendor: Buffer | string; base: Buffer | string; vb?: number[]; bb?: number[] }[] = [];
   let records = 0;
   for (let s = 0; s < count; s++) {
     const vendor = await readFile(join(work, `vendor-${s}.bin`));
     const base = await readFile(join(work, `base-${s}.bin`));
     for (const byte of vendor) if (byte === 10) records++;
+    const vb = await bucketSizes(join(work, `vendor-${s}.json`));
+    const bb = await bucketSizes(join(work, `base-${s}.json`));
     inputs.push(
-      asText ? { vendor: vendor.toString('latin1'), base: base.toString('latin1') } : { vendor, base },
+      asText
+        ? { vendor: vendor.toString('latin1'), base: base.toString('latin1') }
+        : { vendor, base, vb, bb },
     );
   }
   const times: number[] = [];
@@ -187,13 +204,25 @@ if (phase === 'prepare') {
   throw new Error(`unknown phase ${phase}`);
 }
 
+/** A shard's bucket sizes written by `--phase prepare` (none: shards prepared before buckets). */
+async function bucketSizes(path: string): Promise<number[] | undefined> {
+  try {
+    const sizes = JSON.parse(await readFile(path, 'utf8')) as number[];
+    return sizes.length > 1 ? sizes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The matcher's classification of one shard, as a job's matcher runs it. */
-function classify(input: { vendor: Buffer | string; base: Buffer | string }) {
+function classify(input: { vendor: Buffer | string; base: Buffer | string; vb?: number[]; bb?: number[] }) {
   return classifyShard({
     jobId: 'JOB-20261122-000001',
     // The shapes both classifiers (before: latin1 text only) accept.
     vendor: [input.vendor] as string[],
     base: [input.base] as string[],
+    vendorBuckets: [input.vb],
+    baseBuckets: [input.bb],
     binary: true,
     scope: 'date-window',
     window: { from: '2026-10-22', to: '2026-11-20' },

@@ -1,8 +1,8 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openRuntime, reconcile } from '@recon/cli/reconcile';
-import { DEFAULT_SERVICE_OPTIONS } from '@recon/cli/runtime';
-import { TIPOS } from '@recon/contracts';
+import { DEFAULT_SERVICE_OPTIONS, type EmbeddedRuntime } from '@recon/cli/runtime';
+import { BARRIERS, TIPOS, type VendorChunkUnit } from '@recon/contracts';
 import type { GeneratedDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OracleRow, oracleReconcile } from '../oracle/duckdb-oracle.ts';
@@ -180,6 +180,46 @@ describe('determinism', () => {
     expect(await readFile(c.summary.outputs.rejects as string, 'utf8')).toBe(
       await readFile(a.summary.outputs.rejects as string, 'utf8'),
     );
+  });
+
+  it('writes the same files when the parts keep each shard in buckets (matched a bucket at a time)', async () => {
+    const runtimes: EmbeddedRuntime[] = [];
+    const run = (out: string, shardBuckets: number) =>
+      reconcile({
+        onRuntime: (runtime) => runtimes.push(runtime),
+        file: day.vendorPath,
+        base: { kind: 'csv', path: day.basePath },
+        out: join(dir, out),
+        scope: 'date-window',
+        workers: 2,
+        shards: 3,
+        shardBuckets,
+        chunkBytes: 64 << 10,
+        jobId: 'JOB-20261122-000046',
+        fixedNow: '2026-11-22T06:00:00.000Z',
+      });
+    const one = await run('buckets-1', 1);
+    const eight = await run('buckets-8', 8);
+    for (const r of [one, eight]) expect(r.summary.status, JSON.stringify(r.summary.error)).toBe('SUCCEEDED');
+    expect(eight.summary.divergences).toEqual(one.summary.divergences);
+    const [fileOne] = one.summary.outputs.divergences as string[];
+    const [fileEight] = eight.summary.outputs.divergences as string[];
+    expect(Buffer.compare(await readFile(fileOne!), await readFile(fileEight!))).toBe(0);
+    expect(await readFile(eight.summary.outputs.rejects as string, 'utf8')).toBe(
+      await readFile(one.summary.outputs.rejects as string, 'utf8'),
+    );
+    // The second job's parts were written in buckets (3 shards × 8), the first one's were not.
+    const [plain, bucketed] = await Promise.all(
+      runtimes.map((runtime) =>
+        runtime.jobs.listUnits<VendorChunkUnit>('JOB-20261122-000046', BARRIERS.vendorChunks),
+      ),
+    );
+    expect(plain!.length).toBeGreaterThan(1);
+    for (const unit of plain!) expect(unit.data.part.buckets).toBeUndefined();
+    for (const unit of bucketed!) {
+      expect(unit.data.part.buckets).toBe(8);
+      expect(unit.data.part.offsets).toHaveLength(3 * 8 + 1);
+    }
   });
 
   it('jobs on a shared runtime (warm workers) write the same files as jobs on runtimes of their own', async () => {

@@ -64,6 +64,8 @@ describe.each(['date-window', 'all'] as const)(
         out: join(dir, `out-${scope}`),
         scope,
         shards: 4,
+        // Each shard's lines in buckets, matched a bucket at a time (the lookups' lines too).
+        shardBuckets: 4,
         chunkBytes: 96 << 10,
       });
       const expected = day.expected[scope];
@@ -166,6 +168,7 @@ describe('a hand-made base in PostgreSQL', () => {
         fixedNow: '2026-11-22T10:00:00.000Z',
         jobId: 'JOB-20261122-000077',
         shards: 2,
+        shardBuckets: 8,
         logLevel: 'info',
         logDestination: (line) => logs.push(line),
       });

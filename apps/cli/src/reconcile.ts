@@ -18,6 +18,7 @@ import {
 } from '@recon/contracts';
 import {
   csvBaseSliceCount,
+  defaultShardBuckets,
   defaultShardCount,
   isValidJobId,
   nextJobId,
@@ -55,6 +56,8 @@ export interface ReconcileParams {
   referenceDate?: string;
   jobId?: string;
   shards?: number;
+  /** Buckets per shard (a power of two up to 64; default: `defaultShardBuckets`). */
+  shardBuckets?: number;
   /** Vendor chunk size in bytes (default 8 MiB). */
   chunkBytes?: number;
   workers?: number;
@@ -174,6 +177,7 @@ export async function reconcile(p: ReconcileParams, shared?: SharedRuntime): Pro
       `job ${jobId} already exists in ${out}; choose another --job-id or --out`,
     );
   }
+  const shardCount = p.shards ?? defaultShardCount(fileSize, baseSize);
   const request: JobRequested = {
     jobId,
     file: { key: ingressKey(file) },
@@ -185,7 +189,8 @@ export async function reconcile(p: ReconcileParams, shared?: SharedRuntime): Pro
     referenceDate: resolveReferenceDate(file, p.referenceDate, startedAt),
     arrivedAt: startedAt.toISOString(),
     maxInvalidRate: p.maxInvalidRate ?? DEFAULT_MAX_INVALID_RATE,
-    shardCount: p.shards ?? defaultShardCount(fileSize, baseSize),
+    shardCount,
+    shardBuckets: p.shardBuckets ?? defaultShardBuckets(fileSize, baseSize, shardCount),
     chunkBytes: p.chunkBytes ?? 8 << 20,
     // A database base is read in one slice per worker, a CSV snapshot in chunk-sized byte ranges.
     baseSlices:

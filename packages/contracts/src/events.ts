@@ -26,8 +26,21 @@ export const PartRefSchema = z.object({
   key: z.string(),
   start: z.number().int().nonnegative(),
   end: z.number().int().nonnegative(),
+  /**
+   * The slice's lines in buckets (`PartInfo.buckets`): the byte length of each, in order (they add
+   * up to `end - start`). Absent: one bucket.
+   */
+  buckets: z.array(z.number().int().nonnegative()).min(1).max(64).optional(),
 });
 export type PartRef = z.infer<typeof PartRefSchema>;
+
+/** Buckets per shard (`JobRequested.shardBuckets`): a power of two, at most 64. */
+export const ShardBucketsSchema = z
+  .number()
+  .int()
+  .min(1)
+  .max(64)
+  .refine((n) => (n & (n - 1)) === 0, 'expected a power of two');
 
 export const SideSchema = z.enum(['vendor', 'base']);
 export type Side = z.infer<typeof SideSchema>;
@@ -51,6 +64,11 @@ export const JobRequestedSchema = z.object({
   maxInvalidRate: z.number().min(0).max(1),
   /** Number of shards; both sides must use the same. */
   shardCount: z.number().int().min(1).max(4096),
+  /**
+   * Each shard's lines are kept in this many buckets of their parts (by the order's hash), which
+   * the matcher matches one at a time on tables that stay in the cache. Absent: 1.
+   */
+  shardBuckets: ShardBucketsSchema.optional(),
   /** Target size of a vendor/base chunk in bytes. */
   chunkBytes: z.number().int().min(1024),
   /**
@@ -79,6 +97,8 @@ export const ChunkWrittenSchema = z.object({
   /** For each canonical column (COLUMNS order), its position in the file's header. */
   columnOrder: z.array(z.number().int().nonnegative()).length(6),
   shardCount: z.number().int().positive(),
+  /** `JobRequested.shardBuckets`. */
+  shardBuckets: ShardBucketsSchema.optional(),
 });
 export type ChunkWritten = z.infer<typeof ChunkWrittenSchema>;
 
@@ -95,6 +115,8 @@ export const BaseExtractRequestedSchema = z.object({
   scope: ScopeSchema,
   window: DateWindowSchema.nullable(),
   shardCount: z.number().int().positive(),
+  /** `JobRequested.shardBuckets`. */
+  shardBuckets: ShardBucketsSchema.optional(),
   /** Vendor shard slices whose `ordem_id`s this base slice must bring even out of the window. */
   vendorParts: z.array(PartRefSchema),
   /**

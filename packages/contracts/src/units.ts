@@ -46,10 +46,17 @@ export const BARRIERS = {
   reportParts: 'report-parts',
 } as const;
 
-/** A part object: shard `s` occupies bytes [offsets[s], offsets[s+1]). */
+/**
+ * A part object: shard `s` occupies bytes [offsets[s], offsets[s+1]). With `buckets` (b > 1), each
+ * shard's lines are in b buckets (`ShardWriter`), side by side: bucket `k` of shard `s` occupies
+ * bytes [offsets[s·b + k], offsets[s·b + k + 1]), and shard `s` the bytes [offsets[s·b],
+ * offsets[(s+1)·b]).
+ */
 export interface PartInfo {
   key: string;
   offsets: number[];
+  /** Buckets per shard (a power of two); absent: 1. */
+  buckets?: number;
 }
 
 export interface VendorChunkUnit {

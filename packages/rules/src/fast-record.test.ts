@@ -151,13 +151,16 @@ describe('text below U+0300 is NFC in any combination', () => {
   });
 });
 
-/** One growable buffer per shard, as the partition's ShardWriter. */
+/** One growable buffer per shard (or per bucket of a shard), as the partition's ShardWriter. */
 class Sink implements ShardSink {
   buffers: Buffer[];
   lengths: number[];
-  constructor(readonly shardCount: number) {
-    this.buffers = Array.from({ length: shardCount }, () => Buffer.alloc(16));
-    this.lengths = new Array(shardCount).fill(0);
+  constructor(
+    readonly shardCount: number,
+    readonly bucketBits = 0,
+  ) {
+    this.buffers = Array.from({ length: shardCount << bucketBits }, () => Buffer.alloc(16));
+    this.lengths = new Array(shardCount << bucketBits).fill(0);
   }
   room(shard: number, need: number): Buffer {
     const b = this.buffers[shard]!;
@@ -184,6 +187,17 @@ class Sink implements ShardSink {
   }
 }
 
+/**
+ * Where the general path puts an order's line: its shard (`shardOf`), and in it the bucket of the
+ * top `bucketBits` bits of the same FNV-1a hash, computed here on its own.
+ */
+function slotOf(ordemId: string, shards: number, bucketBits: number): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < ordemId.length; k++) h = Math.imul(h ^ ordemId.charCodeAt(k), 0x01000193);
+  const bucket = bucketBits === 0 ? 0 : Math.floor((h >>> 0) / 2 ** (32 - bucketBits));
+  return shardOf(ordemId, shards) * 2 ** bucketBits + bucket;
+}
+
 interface Outcome {
   shards: string[];
   rejects: RejectedLine[];
@@ -196,8 +210,8 @@ interface Outcome {
 }
 
 /** The path before the fast one: decode, scanRecords, normalizeRecord, encodeShardRecord, shardOf. */
-function generalPath(bytes: Buffer, order: number[], shards: number): Outcome {
-  const sink = new Sink(shards);
+function generalPath(bytes: Buffer, order: number[], shards: number, bucketBits = 0): Outcome {
+  const sink = new Sink(shards, bucketBits);
   const rejects: RejectedLine[] = [];
   let valid = 0;
   let min = Number.POSITIVE_INFINITY;
@@ -211,13 +225,13 @@ function generalPath(bytes: Buffer, order: number[], shards: number): Outcome {
     valid++;
     min = Math.min(min, dataKeyOf(r.record.data));
     max = Math.max(max, dataKeyOf(r.record.data));
-    sink.add(shardOf(r.record.ordem_id, shards), encodeShardRecord(linha, r.record));
+    sink.add(slotOf(r.record.ordem_id, shards, bucketBits), encodeShardRecord(linha, r.record));
   });
   return { shards: sink.text(), rejects, records: scan.records, lines: scan.lines, valid, min, max, fast: 0 };
 }
 
-function fastPath(bytes: Buffer, order: number[], shards: number): Outcome {
-  const sink = new Sink(shards);
+function fastPath(bytes: Buffer, order: number[], shards: number, bucketBits = 0): Outcome {
+  const sink = new Sink(shards, bucketBits);
   const encoder = new FastRecordEncoder(order);
   const rejects: RejectedLine[] = [];
   let valid = 0;
@@ -244,7 +258,7 @@ function fastPath(bytes: Buffer, order: number[], shards: number): Outcome {
       valid++;
       min = Math.min(min, dataKeyOf(r.record.data));
       max = Math.max(max, dataKeyOf(r.record.data));
-      sink.add(shardOf(r.record.ordem_id, shards), encodeShardRecord(linha, r.record));
+      sink.add(slotOf(r.record.ordem_id, shards, bucketBits), encodeShardRecord(linha, r.record));
     },
   );
   return { shards: sink.text(), rejects, records: scan.records, lines: scan.lines, valid, min, max, fast };
@@ -354,6 +368,22 @@ describe('fast partition path = general path', () => {
       expect(fast.fast).toBeGreaterThan(1000);
       expect(general.rejects.length).toBeGreaterThan(50);
       expect({ ...fast, fast: 0 }).toEqual(general);
+    }
+  });
+
+  it('puts each line in the same bucket of its shard as the general path', () => {
+    for (const [shards, bucketBits] of [
+      [7, 3],
+      [8, 2],
+      [1, 6],
+    ] as const) {
+      const bytes = randomChunk(10 + bucketBits, 4000, [0, 1, 2, 3, 4, 5]);
+      const general = generalPath(bytes, [0, 1, 2, 3, 4, 5], shards, bucketBits);
+      const fast = fastPath(bytes, [0, 1, 2, 3, 4, 5], shards, bucketBits);
+      expect({ ...fast, fast: 0 }).toEqual(general);
+      expect(fast.fast).toBeGreaterThan(1000);
+      // The buckets are used, not all lines in one of them.
+      expect(general.shards.filter((lines) => lines.length > 0).length).toBeGreaterThan(shards * 2);
     }
   });
 
@@ -535,14 +565,16 @@ describe('FastRecordEncoder.encodeFields = normalizeRecord + encodeShardRecord',
           plain ? pick(r, canonicalValores) : pick(r, [...otherValores, null]),
         ];
         const fields = order.map((_, filePos) => canonical[order.indexOf(filePos)]!);
-        const sink = new Sink(5);
+        // Half the rows into 4 buckets per shard.
+        const bucketBits = k % 2 === 0 ? 0 : 2;
+        const sink = new Sink(5, bucketBits);
         const ok = encoder.encodeFields(fields, k, sink);
         const general = normalizeRecord(
           fields.map((v) => v ?? ''),
           order,
         );
         if (!ok) {
-          expect(sink.lengths).toEqual([0, 0, 0, 0, 0]);
+          expect(sink.lengths.every((n) => n === 0)).toBe(true);
           continue;
         }
         fast++;
@@ -550,8 +582,8 @@ describe('FastRecordEncoder.encodeFields = normalizeRecord + encodeShardRecord',
         expect(general.ok).toBe(true);
         if (!general.ok) continue;
         for (let c = 0; c < 6; c++) expect(general.record[NAMES_OF[c]!]).toBe(canonical[c]);
-        const expected = new Sink(5);
-        expected.add(shardOf(general.record.ordem_id, 5), encodeShardRecord(k, general.record));
+        const expected = new Sink(5, bucketBits);
+        expected.add(slotOf(general.record.ordem_id, 5, bucketBits), encodeShardRecord(k, general.record));
         expect(sink.text()).toEqual(expected.text());
         expect(encoder.dataKey).toBe(dataKeyOf(general.record.data));
       }

@@ -50,6 +50,18 @@ export function shardOfHash(hash: number, shardCount: number): number {
   return ((((hash >>> 16) % shardCount) << 16) + (hash & 0xffff)) % shardCount;
 }
 
+/**
+ * Where a line of the order hashed `hash` goes in a part: the buffer of its shard's bucket, the
+ * buckets of a shard side by side (`shard << bucketBits | bucket`). A bucket is the hash's top
+ * `bucketBits` bits: the buckets of 2^b buckets nest in those of fewer (bucket k of 2^(b-1) is
+ * buckets 2k and 2k+1 of 2^b), and with a power-of-two shard count (the low bits) they are
+ * independent of the shard.
+ */
+export function slotOfHash(hash: number, shardCount: number, bucketBits: number): number {
+  const shard = shardOfHash(hash, shardCount);
+  return bucketBits === 0 ? shard : (shard << bucketBits) | (hash >>> (32 - bucketBits));
+}
+
 /** decimal(18,2): at most 16 digits before the decimal point (as `MAX_INTEGER_DIGITS`). */
 const MAX_UNITS = 16;
 
@@ -257,15 +269,20 @@ function escapeText(value: string): string {
   );
 }
 
-/** Where encoded lines go: one growable byte buffer per shard (the partition's `ShardWriter`). */
+/**
+ * Where encoded lines go: one growable byte buffer per shard, or per bucket of a shard (the
+ * partition's `ShardWriter`), addressed by `slotOfHash`.
+ */
 export interface ShardSink {
   readonly shardCount: number;
-  /** The buffer of `shard`, grown when needed so that index `need - 1` exists (content kept). */
-  room(shard: number, need: number): Buffer;
-  /** Bytes already in `shard`. */
-  lengthOf(shard: number): number;
-  /** `shard` now holds `length` bytes (the line just written after the old length). */
-  commit(shard: number, length: number): void;
+  /** Each shard's lines are kept in 2^bucketBits buckets (`slotOfHash`); 0: one per shard. */
+  readonly bucketBits: number;
+  /** The buffer of `slot`, grown when needed so that index `need - 1` exists (content kept). */
+  room(slot: number, need: number): Buffer;
+  /** Bytes already in `slot`. */
+  lengthOf(slot: number): number;
+  /** `slot` now holds `length` bytes (the line just written after the old length). */
+  commit(slot: number, length: number): void;
 }
 
 /**
@@ -447,7 +464,7 @@ export class FastRecordEncoder {
     const vs = starts[order[5]!]!;
     const ve = ends[order[5]!]!;
     if (ve - vs + 8 > this.scratch.length) this.scratch = new Uint8Array(2 * (ve - vs) + 8);
-    const shard = shardOfHash(h, sink.shardCount);
+    const shard = slotOfHash(h, sink.shardCount, sink.bucketBits);
     const lineStart = sink.lengthOf(shard);
 
     // The line is written past the shard's length; only `commit` keeps it, so a data or valor
@@ -528,7 +545,7 @@ export class FastRecordEncoder {
       h ^= ordemId.charCodeAt(k);
       h = Math.imul(h, 0x01000193);
     }
-    const shard = shardOfHash(h, sink.shardCount);
+    const shard = slotOfHash(h, sink.shardCount, sink.bucketBits);
     const lineStart = sink.lengthOf(shard);
     // Text below U+0300 takes at most 2 UTF-8 bytes per unit; 40 covers linha, tabs and LF.
     const need =

@@ -7,12 +7,17 @@ import type { NormalizedRecord } from '@recon/contracts';
  * meet in the same shard.
  */
 export function shardOf(ordemId: string, shardCount: number): number {
+  return (orderHash(ordemId) >>> 0) % shardCount;
+}
+
+/** FNV-1a (32 bit, as an int32) over the UTF-16 code units of a normalized `ordem_id`. */
+export function orderHash(ordemId: string): number {
   let h = 0x811c9dc5;
   for (let k = 0; k < ordemId.length; k++) {
     h ^= ordemId.charCodeAt(k);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) % shardCount;
+  return h;
 }
 
 /** The canonical normalized line: the six fields in canonical order joined by `;`. */

@@ -1,12 +1,30 @@
 import { encodeShardRecord, type NormalizedRecord, type PartInfo } from '@recon/contracts';
-import type { ShardSink } from './fast-record.ts';
-import { shardOf } from './hash.ts';
+import { type ShardSink, slotOfHash } from './fast-record.ts';
+import { orderHash } from './hash.ts';
+
+/** Most buckets a shard's lines are kept in (`ShardWriter`): 2^6. */
+export const MAX_BUCKET_BITS = 6;
+
+/** The `bucketBits` of a number of buckets per shard (`JobRequested.shardBuckets`; absent: 1). */
+export function bucketBitsOf(buckets: number | undefined): number {
+  const n = buckets ?? 1;
+  const bits = Math.log2(n);
+  if (!Number.isInteger(bits) || bits < 0 || bits > MAX_BUCKET_BITS) {
+    throw new RangeError(`${n} buckets per shard: expected a power of two from 1 to ${1 << MAX_BUCKET_BITS}`);
+  }
+  return bits;
+}
 
 /**
  * Encodes records straight into one growable byte buffer per shard, then lays the shards out
  * one after another as a part object, with the byte offsets the matchers use for ranged reads.
  * Writing bytes at once (instead of keeping a string per record) lets each record's strings die
  * young: at a million records, keeping them alive made garbage collection the main cost.
+ *
+ * With `bucketBits` b > 0, each shard's lines are kept in 2^b buckets by their order's hash
+ * (`slotOfHash`), one buffer each, laid out side by side: a shard's slice of the part is still one
+ * byte range, and the matcher matches it a bucket at a time, on tables small enough to stay in the
+ * cache (an order's lines all fall in one bucket, on both sides).
  */
 export class ShardWriter implements ShardSink {
   private buffers: Buffer[];
@@ -19,52 +37,60 @@ export class ShardWriter implements ShardSink {
   private readonly initial: number[];
   private total = 0;
   readonly shardCount: number;
+  readonly bucketBits: number;
+  /** Buffers: shardCount × 2^bucketBits. */
+  private readonly slots: number;
 
   /**
    * `expectedBytes`: about how many bytes of lines the part will hold (e.g. the size of the input
    * it is encoded from); each shard's buffer starts with its share and some room, so a part of the
    * expected size is written without growing (and copying) the buffers again and again.
    */
-  constructor(shardCount: number, expectedBytes = 0) {
+  constructor(shardCount: number, expectedBytes = 0, bucketBits = 0) {
+    if (!Number.isInteger(bucketBits) || bucketBits < 0 || bucketBits > MAX_BUCKET_BITS) {
+      throw new RangeError(`bucketBits ${bucketBits}: expected an integer from 0 to ${MAX_BUCKET_BITS}`);
+    }
     this.shardCount = shardCount;
-    const share = Math.ceil((expectedBytes * 1.25) / Math.max(1, shardCount));
-    const initial = Math.max(1 << 16, Math.min(share + (1 << 12), 64 << 20));
-    this.initial = new Array(shardCount).fill(initial);
-    this.buffers = Array.from({ length: shardCount }, () => Buffer.allocUnsafe(initial));
-    this.lengths = new Array(shardCount).fill(0);
+    this.bucketBits = bucketBits;
+    this.slots = shardCount << bucketBits;
+    const share = Math.ceil((expectedBytes * 1.25) / Math.max(1, this.slots));
+    const initial = Math.max(1 << (bucketBits === 0 ? 16 : 12), Math.min(share + (1 << 12), 64 << 20));
+    this.initial = new Array(this.slots).fill(initial);
+    this.buffers = Array.from({ length: this.slots }, () => Buffer.allocUnsafe(initial));
+    this.lengths = new Array(this.slots).fill(0);
   }
 
   /** `plain`: the caller knows no text field holds a tab, line break or backslash. */
   add(linha: number, record: NormalizedRecord, plain = false): void {
     const line = encodeShardRecord(linha, record, plain);
-    const shard = shardOf(record.ordem_id, this.shardCount);
-    const at = this.lengths[shard]!;
+    const slot = slotOfHash(orderHash(record.ordem_id), this.shardCount, this.bucketBits);
+    const at = this.lengths[slot]!;
     // A line takes at most 3 bytes per UTF-16 code unit.
-    const written = this.room(shard, at + line.length * 3).write(line, at, 'utf8');
-    this.lengths[shard] = at + written;
+    const written = this.room(slot, at + line.length * 3).write(line, at, 'utf8');
+    this.lengths[slot] = at + written;
     this.total += written;
   }
 
   /**
-   * `ShardSink`: the buffer of `shard` with at least `need` bytes (the fast path writes into it);
-   * a shard whose buffer `take` handed on starts a new one here.
+   * `ShardSink`: the buffer of `slot` with at least `need` bytes (the fast path writes into it);
+   * a slot whose buffer `take` handed on starts a new one here.
    */
-  room(shard: number, need: number): Buffer {
-    const buffer = this.buffers[shard]!;
+  room(slot: number, need: number): Buffer {
+    const buffer = this.buffers[slot]!;
     if (need <= buffer.length) return buffer;
-    const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, need, this.initial[shard]!));
+    const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, need, this.initial[slot]!));
     buffer.copy(grown, 0, 0, buffer.length);
-    this.buffers[shard] = grown;
+    this.buffers[slot] = grown;
     return grown;
   }
 
-  lengthOf(shard: number): number {
-    return this.lengths[shard]!;
+  lengthOf(slot: number): number {
+    return this.lengths[slot]!;
   }
 
-  commit(shard: number, length: number): void {
-    this.total += length - this.lengths[shard]!;
-    this.lengths[shard] = length;
+  commit(slot: number, length: number): void {
+    this.total += length - this.lengths[slot]!;
+    this.lengths[slot] = length;
   }
 
   /** Bytes buffered so far. */
@@ -73,15 +99,15 @@ export class ShardWriter implements ShardSink {
   }
 
   /**
-   * The part's bytes, in parts (each shard's, in order; ObjectStore.put writes them without
-   * joining them), and its offsets: the shard buffers themselves, handed on. Empties the writer; a
-   * shard written again starts a buffer of its own, as large as the one handed on.
+   * The part's bytes, in parts (each shard's, or each bucket's, in order; ObjectStore.put writes
+   * them without joining them), and its offsets: the buffers themselves, handed on. Empties the
+   * writer; a slot written again starts a buffer of its own, as large as the one handed on.
    */
   take(key: string): { body: Buffer[]; part: PartInfo } {
     const body: Buffer[] = [];
     const offsets = [0];
     let at = 0;
-    for (let s = 0; s < this.shardCount; s++) {
+    for (let s = 0; s < this.slots; s++) {
       const length = this.lengths[s]!;
       const buffer = this.buffers[s]!;
       body.push(buffer.subarray(0, length));
@@ -92,7 +118,10 @@ export class ShardWriter implements ShardSink {
     }
     this.lengths.fill(0);
     this.total = 0;
-    return { body, part: { key, offsets } };
+    return {
+      body,
+      part: this.bucketBits === 0 ? { key, offsets } : { key, offsets, buckets: 1 << this.bucketBits },
+    };
   }
 }
 

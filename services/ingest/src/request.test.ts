@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalFolderStore } from '@recon/adapters';
 import { describe, expect, it } from 'vitest';
-import { defaultShardCount, nextJobId, resolveReferenceDate } from './request.ts';
+import { defaultShardBuckets, defaultShardCount, nextJobId, resolveReferenceDate } from './request.ts';
 
 describe('reference date (RULES §6)', () => {
   const started = new Date('2026-11-22T03:00:00Z');
@@ -42,5 +42,17 @@ describe('shard count', () => {
     expect(defaultShardCount(1000, 1000)).toBe(8);
     expect(defaultShardCount(70 << 20, 73 << 20)).toBe(32);
     expect(defaultShardCount(700 << 20, 730 << 20)).toBe(256);
+  });
+});
+
+describe('buckets per shard', () => {
+  it('keeps a bucket at 256 KiB of input or more, up to 64 per shard', () => {
+    expect(defaultShardBuckets(1000, 1000, 8)).toBe(1);
+    // The 1M-line day: 32 shards of ~2.3 MB.
+    expect(defaultShardBuckets(69_227_397, 72_762_433, 32)).toBe(8);
+    expect(defaultShardBuckets(1 << 20, 0, 2)).toBe(2);
+    expect(defaultShardBuckets((1 << 20) - 1, 0, 2)).toBe(1);
+    expect(defaultShardBuckets(4 * 2 ** 30, 0, 1)).toBe(64);
+    expect(defaultShardBuckets(1 << 30, 0, 0)).toBe(64);
   });
 });

@@ -62,6 +62,20 @@ export function defaultShardCount(vendorBytes: number, baseBytes: number): numbe
 }
 
 /**
+ * Buckets per shard (`JobRequested.shardBuckets`) so that a bucket of either side holds about
+ * 256 KiB of input or more: a shard's lines are matched a bucket at a time, on tables and lines
+ * that stay in the cache. On the 1M-line day (32 shards of ~2.3 MB) that is 8 buckets, and
+ * matching took ~22% less time in one thread (`bench/micro.ts --phase match`, 32 shards, warm);
+ * a small day keeps one bucket per shard.
+ */
+export function defaultShardBuckets(vendorBytes: number, baseBytes: number, shardCount: number): number {
+  const perShard = Math.max(vendorBytes, baseBytes) / Math.max(1, shardCount);
+  let buckets = 1;
+  while (buckets < 64 && perShard / (2 * buckets) >= 256 << 10) buckets *= 2;
+  return buckets;
+}
+
+/**
  * A CSV base snapshot is read in byte ranges of about `chunkBytes` (the vendor file's chunk size):
  * every worker shares it as they share the vendor file's chunks, and memory stays bounded by the
  * chunk size, not the snapshot's.

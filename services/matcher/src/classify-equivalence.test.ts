@@ -9,7 +9,7 @@ import {
   type ShardRecord,
   type TipoDivergencia,
 } from '@recon/contracts';
-import { hashLinha, subtractValor } from '@recon/rules';
+import { hashLinha, ShardWriter, subtractValor } from '@recon/rules';
 import { describe, expect, it } from 'vitest';
 import { pick, rng } from '../../../test/support/random.ts';
 import {
@@ -624,9 +624,10 @@ describe('a shard whose base slices hold the window only, its unmatched orders l
         mensagem: 'data vazia',
         conteudo: ';X;;;;',
       };
-      const out = match.finish(Buffer.from(found.map((x) => encodeShardRecord(x.linha, x)).join('')), [
-        reject,
-      ]);
+      const out = match.finish(
+        [Buffer.from(found.map((x) => encodeShardRecord(x.linha, x)).join(''))],
+        [reject],
+      );
       const expected = classify(windowShard(vendor, slices([...windowLines, ...found], r)));
       expected.baseDuplicates.push(reject);
       expect({ ...out, divergences: divergenceColumnsToRows(out.divergences) }).toEqual(expected);
@@ -654,5 +655,132 @@ describe('a shard whose base slices hold the window only, its unmatched orders l
     expect({ ...match.finish(null, []), divergences: expect.anything() }).toMatchObject({
       counts: classify(input).counts,
     });
+  });
+});
+
+/**
+ * Parts as the partition writes them with buckets: the records cut into parts in file order, each
+ * part's lines in 2^bits buckets of one shard (`ShardWriter`), with the size of each bucket.
+ */
+function bucketedParts(
+  records: readonly ShardRecord[],
+  r: () => number,
+  bits: (part: number) => number,
+): { slices: Buffer[]; buckets: (number[] | undefined)[] } {
+  const slices: Buffer[] = [];
+  const buckets: (number[] | undefined)[] = [];
+  for (let at = 0; at < records.length; ) {
+    const end = Math.min(records.length, at + 1 + Math.floor(r() * 400));
+    const writer = new ShardWriter(1, 0, bits(slices.length));
+    for (const x of records.slice(at, end)) writer.add(x.linha, x);
+    const { body } = writer.take('part');
+    slices.push(Buffer.concat(body));
+    buckets.push(body.length === 1 ? undefined : body.map((b) => b.length));
+    at = end;
+  }
+  return { slices, buckets };
+}
+
+/** Rejected lines in a fixed order: bucket by bucket, a shard meets them in another one. */
+function byLine<T extends { linha: number; mensagem: string }>(lines: readonly T[]): T[] {
+  return [...lines].sort((a, b) => a.linha - b.linha || a.mensagem.localeCompare(b.mensagem));
+}
+
+function sameOutput(actual: RowsOutput, expected: RowsOutput): void {
+  expect({
+    ...actual,
+    vendorDuplicates: byLine(actual.vendorDuplicates),
+    baseDuplicates: byLine(actual.baseDuplicates),
+  }).toEqual({
+    ...expected,
+    vendorDuplicates: byLine(expected.vendorDuplicates),
+    baseDuplicates: byLine(expected.baseDuplicates),
+  });
+}
+
+describe('a shard whose parts keep its lines in buckets', () => {
+  it('is matched a region at a time, with the rows, rejects and counts of the shard in one piece', () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const r = rng(seed * 3571);
+      const { vendor, base } = shard(seed + 200, 1500);
+      const scope = seed % 3 === 0 ? 'all' : 'date-window';
+      const expected = classify(shardInput(scope, encoded(vendor), encoded(base)));
+      expect(expected.vendorDuplicates.length + expected.baseDuplicates.length).toBeGreaterThan(0);
+      // Every part in 8 buckets; then some parts in 4 (regions: 4); then one part in 1 (regions: 1).
+      for (const [vendorBits, baseBits, regions] of [
+        [() => 3, () => 3, 8],
+        [() => 3, (k: number) => (k % 2 === 0 ? 3 : 2), 4],
+        [(k: number) => (k === 1 ? 0 : 3), () => 3, 1],
+      ] as const) {
+        const v = bucketedParts(vendor, r, vendorBits);
+        const b = bucketedParts(base, r, baseBits);
+        const input = {
+          ...shardInput(scope, [], []),
+          vendor: v.slices,
+          base: b.slices,
+          vendorBuckets: v.buckets,
+          baseBuckets: b.buckets,
+        };
+        const match = matchShard(input);
+        expect(match.regions).toBe(regions);
+        const out = match.finish(null, []);
+        sameOutput({ ...out, divergences: divergenceColumnsToRows(out.divergences) }, expected);
+      }
+    }
+  });
+
+  it('takes the base lines looked up for its unmatched orders in buckets of its regions', () => {
+    const inWindow = (x: ShardRecord) => x.data >= WINDOW.from && x.data <= WINDOW.to;
+    for (let seed = 1; seed <= 4; seed++) {
+      const r = rng(seed * 7727);
+      const generated = shard(seed + 300, 1500);
+      const seen = new Set<string>();
+      const base = generated.base.filter((x) => !seen.has(x.ordem_id) && seen.add(x.ordem_id) !== null);
+      const windowLines = base.filter(inWindow);
+      const outside = base.filter((x) => !inWindow(x));
+      const v = bucketedParts(generated.vendor, r, () => 3);
+      const b = bucketedParts(windowLines, r, () => 3);
+      const match = matchShard({
+        ...windowShard([], []),
+        vendor: v.slices,
+        base: b.slices,
+        vendorBuckets: v.buckets,
+        baseBuckets: b.buckets,
+      });
+      expect(match.regions).toBe(8);
+      const unmatched = new Set(match.unmatchedOrders());
+      // As a lookup brings them: the asked orders' lines, one of an order nobody asked for, and a
+      // second line of an asked order (a base duplicate), in buckets of the shard's regions.
+      const asked = outside.filter((x) => unmatched.has(x.ordem_id));
+      expect(asked.length).toBeGreaterThan(10);
+      const extra = outside.filter((x) => !unmatched.has(x.ordem_id)).slice(0, 3);
+      const found = [...asked, ...extra, { ...asked[0]!, valor: '3.21' }];
+      const writer = new ShardWriter(1, 0, 3);
+      for (const x of found) writer.add(x.linha, x);
+      const out = match.finish(writer.take('lookup').body, []);
+      const expected = classify(windowShard(encoded(generated.vendor), encoded([...windowLines, ...found])));
+      sameOutput({ ...out, divergences: divergenceColumnsToRows(out.divergences) }, expected);
+      expect(out.baseDuplicates.some((d) => d.conteudo.includes('3.21'))).toBe(true);
+    }
+  });
+
+  it('refuses buckets that do not add up to their slice, counts that are not powers of two, and lookups in other buckets', () => {
+    const { vendor, base } = shard(400, 200);
+    const v = bucketedParts(vendor, rng(1), () => 2);
+    const b = bucketedParts(base, rng(2), () => 2);
+    const input = { ...windowShard([], []), vendor: v.slices, base: b.slices, vendorBuckets: v.buckets };
+    const short = v.buckets.map((sizes, k) =>
+      k === 0 ? sizes!.map((n, i) => (i === 3 ? n - 1 : n)) : sizes,
+    );
+    expect(() => matchShard({ ...input, baseBuckets: b.buckets, vendorBuckets: short })).toThrow(
+      /has buckets of \d+ bytes/,
+    );
+    const three = b.buckets.map((sizes) => [sizes![0]!, sizes![1]!, sizes![2]! + sizes![3]!]);
+    expect(() => matchShard({ ...input, baseBuckets: three })).toThrow('3 buckets: expected a power of two');
+    const match = matchShard({ ...input, baseBuckets: b.buckets });
+    expect(match.regions).toBe(4);
+    expect(() => match.finish([Buffer.from(encodeShardRecord(2, base[0]!))], [])).toThrow(
+      'looked-up base lines came in 1 buckets for a shard matched in 4 regions',
+    );
   });
 });

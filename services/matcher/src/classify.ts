@@ -27,6 +27,13 @@ export interface ShardInput {
   /** The shard's base slices, encoded, in file order (the first occurrence of an order wins). */
   base: readonly (Uint8Array | string)[];
   /**
+   * Per vendor slice, the byte lengths of its buckets (`PartRef.buckets`), or undefined (one
+   * bucket). When every slice of both sides has buckets, the shard is matched a bucket at a time.
+   */
+  vendorBuckets?: readonly (readonly number[] | undefined)[];
+  /** Per base slice, as `vendorBuckets`. */
+  baseBuckets?: readonly (readonly number[] | undefined)[];
+  /**
    * Text slices are the parts' UTF-8 bytes decoded as latin1 (one char per byte); default false
    * (text slices are the decoded text). Byte slices are always UTF-8.
    */
@@ -69,6 +76,82 @@ function joinSlices(slices: readonly (Uint8Array | string)[], binary: boolean): 
   return Buffer.concat(pieces);
 }
 const NEWLINE = Buffer.from('\n');
+
+/**
+ * How many regions a shard is matched in: the fewest buckets any slice of either side has (a
+ * power of two; buckets nest, see `slotOfHash`), 1 when a slice has none.
+ */
+function regionCount(
+  sides: readonly (readonly (readonly number[] | undefined)[] | undefined)[],
+  slices: readonly number[],
+): number {
+  let regions = Number.POSITIVE_INFINITY;
+  for (let side = 0; side < sides.length; side++) {
+    const buckets = sides[side];
+    for (let i = 0; i < slices[side]!; i++) {
+      const n = buckets?.[i]?.length ?? 1;
+      if ((n & (n - 1)) !== 0) {
+        throw new ReconError('INTERNAL', `a shard slice has ${n} buckets: expected a power of two`);
+      }
+      regions = Math.min(regions, n);
+    }
+  }
+  return regions === Number.POSITIVE_INFINITY ? 1 : regions;
+}
+
+/**
+ * The slices' lines region by region (region r: the lines of every slice's buckets in it, the
+ * slices in order), as one buffer, and where each region starts in it (`regions + 1` offsets).
+ */
+function joinRegions(
+  slices: readonly (Uint8Array | string)[],
+  buckets: readonly (readonly number[] | undefined)[] | undefined,
+  regions: number,
+  binary: boolean,
+): { bytes: Buffer; starts: Int32Array } {
+  if (regions === 1) {
+    const bytes = joinSlices(slices, binary);
+    return { bytes, starts: Int32Array.of(0, bytes.length) };
+  }
+  const pieces: Uint8Array[] = [];
+  const starts = new Int32Array(regions + 1);
+  const ends: Int32Array[] = [];
+  const views = slices.map((slice, i) => {
+    const bytes = typeof slice === 'string' ? Buffer.from(slice, binary ? 'latin1' : 'utf8') : slice;
+    // Where each region ends in the slice: its buckets are grouped `sizes.length / regions` a region.
+    const sizes = buckets![i]!;
+    const group = sizes.length / regions;
+    const regionEnds = new Int32Array(regions);
+    let at = 0;
+    for (let k = 0; k < sizes.length; k++) {
+      at += sizes[k]!;
+      if ((k + 1) % group === 0) regionEnds[(k + 1) / group - 1] = at;
+    }
+    if (at !== bytes.length) {
+      throw new ReconError('INTERNAL', `a shard slice of ${bytes.length} bytes has buckets of ${at} bytes`);
+    }
+    ends.push(regionEnds);
+    return bytes;
+  });
+  let total = 0;
+  for (let r = 0; r < regions; r++) {
+    starts[r] = total;
+    for (let i = 0; i < views.length; i++) {
+      const from = r === 0 ? 0 : ends[i]![r - 1]!;
+      const to = ends[i]![r]!;
+      if (to === from) continue;
+      const piece = views[i]!.subarray(from, to);
+      pieces.push(piece);
+      total += piece.length;
+      if (piece[piece.length - 1] !== LF) {
+        pieces.push(NEWLINE);
+        total++;
+      }
+    }
+  }
+  starts[regions] = total;
+  return { bytes: Buffer.concat(pieces, total), starts };
+}
 /** Four line breaks: a word XOR this has a zero byte where the word has a line break. */
 const LF_WORD = 0x0a0a0a0a;
 
@@ -126,27 +209,64 @@ class Orders {
    * the vendor linha + 1 of the line that claimed the order (CLAIMED_BY; 0 while none did).
    */
   private entries: Int32Array;
-  /** Two int32s per slot (mask + 1 slots): the key's hash and its entry + 1 (0: empty). */
+  /**
+   * The current region's slots: two int32s per slot (mask + 1 slots), the key's hash and its
+   * entry + 1 (0: empty). Each region (`enter`) has a table of its own, for the orders of its
+   * buckets: matched a region at a time, a shard's lookups stay in a table a fraction of its size.
+   */
   private slots: Int32Array;
   private mask: number;
+  /** Entries whose key is in the current region's table. */
+  private inRegion = 0;
+  private region = 0;
+  private readonly regionSlots: (Int32Array | undefined)[];
+  readonly regions: number;
+  private readonly regionSizes: Int32Array;
   private lastSlot = 0;
 
   /** The same bytes, read four at a time. */
   baseWords: DataView;
   readonly vendorWords: DataView;
 
+  /** `expected`: a first guess of the orders' count (the arrays grow when needed). */
   constructor(
     private base: Buffer,
     private readonly vendor: Buffer,
     expected: number,
+    regions: number,
   ) {
     this.baseWords = new DataView(base.buffer, base.byteOffset, base.byteLength);
     this.vendorWords = new DataView(vendor.buffer, vendor.byteOffset, vendor.byteLength);
-    let capacity = 1024;
-    while (capacity < expected * 2) capacity *= 2;
-    this.slots = new Int32Array(2 * capacity);
-    this.mask = capacity - 1;
-    this.entries = new Int32Array((capacity >> 1) * STRIDE);
+    this.entries = new Int32Array(Math.max(512, expected) * STRIDE);
+    this.regions = regions;
+    this.regionSlots = new Array(regions).fill(undefined);
+    this.regionSizes = new Int32Array(regions);
+    this.slots = EMPTY_SLOTS;
+    this.mask = -1;
+  }
+
+  /**
+   * Keys found and added from now on are in `region`'s table (made on the region's first visit,
+   * for about `expected` orders). Every key of an order must always be looked for in one region.
+   */
+  enter(region: number, expected: number): void {
+    if (this.mask >= 0) {
+      this.regionSlots[this.region] = this.slots;
+      this.regionSizes[this.region] = this.inRegion;
+    }
+    this.region = region;
+    const slots = this.regionSlots[region];
+    if (slots === undefined) {
+      let capacity = 1024;
+      while (capacity < expected * 2) capacity *= 2;
+      this.slots = new Int32Array(2 * capacity);
+      this.mask = capacity - 1;
+      this.inRegion = 0;
+    } else {
+      this.slots = slots;
+      this.mask = (slots.length >> 1) - 1;
+      this.inRegion = this.regionSizes[region]!;
+    }
   }
 
   keyEnd(entry: number): number {
@@ -220,6 +340,7 @@ class Orders {
   add(keyStart: number, keyEnd: number, hash: number, lineStart: number, claimedBy: number): void {
     const entry = this.count++;
     const e = entry * STRIDE;
+    if (e + STRIDE > this.entries.length) this.growEntries();
     const entries = this.entries;
     entries[e + KEY_START] = keyStart;
     entries[e + KEY_END] = keyEnd;
@@ -227,14 +348,17 @@ class Orders {
     entries[e + CLAIMED_BY] = claimedBy;
     this.slots[2 * this.lastSlot] = hash;
     this.slots[2 * this.lastSlot + 1] = entry + 1;
-    if (this.count * 2 >= this.mask + 1) this.grow();
+    if (++this.inRegion * 2 >= this.mask + 1) this.grow();
+  }
+
+  private growEntries(): void {
+    const entries = new Int32Array(2 * this.entries.length);
+    entries.set(this.entries);
+    this.entries = entries;
   }
 
   private grow(): void {
     const capacity = 2 * (this.mask + 1);
-    const entries = new Int32Array((capacity >> 1) * STRIDE);
-    entries.set(this.entries);
-    this.entries = entries;
     const old = this.slots;
     this.slots = new Int32Array(2 * capacity);
     this.mask = capacity - 1;
@@ -248,6 +372,8 @@ class Orders {
     }
   }
 }
+
+const EMPTY_SLOTS = new Int32Array(0);
 
 /** CLAIMED_BY of the vendor line `linha`: linha + 1, an int32 as `linha_arquivo` is (RULES §6). */
 function claimOf(linha: number): number {
@@ -301,25 +427,37 @@ export function classifyShard(input: ShardInput): ShardOutput {
  * the base slices hold only the window: RULES §5 also takes every base row of an order of the file).
  */
 export interface ShardMatch {
-  /** The `ordem_id`s of the vendor orders no base line matched, in file order. */
+  /**
+   * The regions the shard was matched in (a power of two): its slices' buckets, or fewer when
+   * the slices have different numbers of them (buckets nest).
+   */
+  readonly regions: number;
+  /** The `ordem_id`s of the vendor orders no base line matched, in file order within each region. */
   unmatchedOrders(): string[];
   /**
    * Classifies the rest. `found`: base lines (shard format, whole lines) of unmatched orders,
-   * looked up by id; `rejects`: looked-up rows that broke a rule (reported as base rejects).
+   * looked up by id, one buffer per region (a `ShardWriter` of one shard in `regions` buckets
+   * lays them out so); `rejects`: looked-up rows that broke a rule (reported as base rejects).
    */
-  finish(found: Uint8Array | null, rejects: readonly RejectedLine[]): ShardOutput;
+  finish(found: readonly Uint8Array[] | null, rejects: readonly RejectedLine[]): ShardOutput;
 }
 
 /** Reads the shard's base slices and lets each vendor line claim its order (see `classifyShard`). */
 export function matchShard(input: ShardInput): ShardMatch {
   const binary = input.binary === true;
-  const B = joinSlices(input.base, binary);
-  const V = joinSlices(input.vendor, binary);
+  const regions = regionCount(
+    [input.vendorBuckets, input.baseBuckets],
+    [input.vendor.length, input.base.length],
+  );
+  const base = joinRegions(input.base, input.baseBuckets, regions, binary);
+  const vendor = joinRegions(input.vendor, input.vendorBuckets, regions, binary);
+  const B = base.bytes;
+  const V = vendor.bytes;
   const state: ShardState = {
     B,
     V,
-    // Lines take ~60 bytes: a first guess of the orders' count (the table grows when needed).
-    orders: new Orders(B, V, (B.length + V.length) >> 6),
+    // Lines take ~60 bytes: a first guess of the orders' count (the tables grow when needed).
+    orders: new Orders(B, V, (B.length + V.length) >> 6, regions),
     counts: emptyCounts(),
     divergences: new DivergenceLog(V, B, {
       jobId: input.jobId,
@@ -331,15 +469,24 @@ export function matchShard(input: ShardInput): ShardMatch {
     unmatched: new Int32Array(2 * 256),
     unmatchedCount: 0,
   };
-  readBase(state);
-  claimVendor(state);
+  // Region by region: its base lines into its table, then its vendor lines claim their orders.
+  for (let r = 0; r < regions; r++) {
+    const bFrom = base.starts[r]!;
+    const bTo = base.starts[r + 1]!;
+    const vFrom = vendor.starts[r]!;
+    const vTo = vendor.starts[r + 1]!;
+    state.orders.enter(r, (bTo - bFrom + vTo - vFrom) >> 6);
+    readBase(state, bFrom, bTo);
+    claimVendor(state, vFrom, vTo);
+  }
   let finished = false;
   return {
+    regions,
     unmatchedOrders: () => unmatchedOrders(state),
     finish(found, rejects) {
       if (finished) throw new ReconError('INTERNAL', 'a shard match was finished twice');
       finished = true;
-      if (found !== null && found.length > 0) readFound(state, found);
+      if (found !== null) readFound(state, found);
       state.baseDuplicates.push(...rejects);
       settleUnmatched(state);
       // Base rows no vendor record matched: TIPO_2 when in scope (RULES §5).
@@ -362,10 +509,9 @@ export function matchShard(input: ShardInput): ShardMatch {
  * base duplicate. A line found after the vendor lines were read (`readFound`) may be the order of
  * a vendor line no base line had matched: it attaches to that line's entry.
  */
-function readBase(state: ShardState, from = 0): void {
+function readBase(state: ShardState, from: number, to: number): void {
   const { B, orders } = state;
-  const nb = B.length;
-  for (let pos = from; pos < nb; ) {
+  for (let pos = from; pos < to; ) {
     if (B[pos] === LF) {
       pos++;
       continue;
@@ -398,14 +544,13 @@ function baseDuplicate(state: ShardState, first: number, pos: number, end: numbe
  * Each vendor line claims its order: a duplicate when another line claimed it, TIPO_1 when the
  * base lacks it, else compared with the base line (equal bytes from `fornecedor_id` on: no row).
  */
-function claimVendor(state: ShardState): void {
+function claimVendor(state: ShardState, from: number, to: number): void {
   const { B, V, orders, counts } = state;
-  const nv = V.length;
   const VW = orders.vendorWords;
   const BW = orders.baseWords;
   const lastWordV = V.length - 4;
   const lastWordB = B.length - 4;
-  for (let pos = 0; pos < nv; ) {
+  for (let pos = from; pos < to; ) {
     if (V[pos] === LF) {
       pos++;
       continue;
@@ -495,13 +640,28 @@ function unmatchedOrders(state: ShardState): string[] {
  * line's order that asked for it (a second line of an order is a base duplicate; a line no vendor
  * line asked for is a base order like any other).
  */
-function readFound(state: ShardState, found: Uint8Array): void {
-  const from = state.B.length;
-  const B = joinSlices([state.B, found], false);
+function readFound(state: ShardState, found: readonly Uint8Array[]): void {
+  if (found.length !== state.orders.regions) {
+    throw new ReconError(
+      'INTERNAL',
+      `looked-up base lines came in ${found.length} buckets for a shard matched in ${state.orders.regions} regions`,
+    );
+  }
+  let from = state.B.length;
+  const B = joinSlices([state.B, ...found], false);
+  if (B.length === from) return;
   state.B = B;
   state.orders.rebase(B);
   state.divergences.rebase(B);
-  readBase(state, from);
+  for (let r = 0; r < found.length; r++) {
+    const length = found[r]!.length;
+    if (length === 0) continue;
+    // joinSlices ends every piece with a line break: a piece without one got one more byte.
+    const to = from + length + (found[r]![length - 1] === LF ? 0 : 1);
+    state.orders.enter(r, length >> 6);
+    readBase(state, from, to);
+    from = to;
+  }
 }
 
 /** Each unmatched vendor line: compared with the base line looked up for it, else TIPO_1. */

@@ -8,7 +8,7 @@ import {
 } from '@recon/contracts';
 import { jobRequest } from '@recon/contracts/testing';
 import { describe, expect, it } from 'vitest';
-import { handleSideCompleted } from './fan-in.ts';
+import { handleSideCompleted, shardSlices } from './fan-in.ts';
 
 const AT = '2026-11-22T06:00:00.000Z';
 const request = jobRequest('JOB-20261122-000001', {
@@ -152,5 +152,33 @@ describe('handleSideCompleted with a database base in date-window scope', () => 
   it('refuses base slices that disagree on it', async () => {
     const { completed } = await run(true, [{ lookupMissing: true }, {}]);
     await expect(completed).rejects.toThrow('some base slices read the window only');
+  });
+});
+
+describe('shardSlices', () => {
+  it('gives each part’s slice of a shard, skipping empty ones', () => {
+    const parts = [
+      { key: 'a', offsets: [0, 10, 10, 25] },
+      { key: 'b', offsets: [0, 0, 7, 9] },
+    ];
+    expect(shardSlices(parts, 0)).toEqual([{ key: 'a', start: 0, end: 10 }]);
+    expect(shardSlices(parts, 1)).toEqual([{ key: 'b', start: 0, end: 7 }]);
+    expect(shardSlices(parts, 2)).toEqual([
+      { key: 'a', start: 10, end: 25 },
+      { key: 'b', start: 7, end: 9 },
+    ]);
+  });
+
+  it('gives a bucketed part’s slice of a shard as one range, with the size of each bucket', () => {
+    // 2 shards × 4 buckets.
+    const parts = [
+      { key: 'a', offsets: [0, 5, 5, 9, 20, 21, 30, 30, 44], buckets: 4 },
+      { key: 'b', offsets: [0, 0, 0, 0, 0, 3, 3, 3, 3], buckets: 4 },
+    ];
+    expect(shardSlices(parts, 0)).toEqual([{ key: 'a', start: 0, end: 20, buckets: [5, 0, 4, 11] }]);
+    expect(shardSlices(parts, 1)).toEqual([
+      { key: 'a', start: 20, end: 44, buckets: [1, 9, 0, 14] },
+      { key: 'b', start: 0, end: 3, buckets: [3, 0, 0, 0] },
+    ]);
   });
 });

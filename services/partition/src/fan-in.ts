@@ -36,13 +36,21 @@ export function vendorWindow(units: readonly VendorChunkUnit[]): DateWindow | nu
   return from === null || to === null ? null : { from, to };
 }
 
-/** The slice of each part that holds `shard`, skipping empty ones. */
+/** The slice of each part that holds `shard` (with its buckets' sizes), skipping empty ones. */
 export function shardSlices(parts: readonly PartInfo[], shard: number): PartRef[] {
   const out: PartRef[] = [];
   for (const p of parts) {
-    const start = p.offsets[shard]!;
-    const end = p.offsets[shard + 1]!;
-    if (end > start) out.push({ key: p.key, start, end });
+    const b = p.buckets ?? 1;
+    const start = p.offsets[shard * b]!;
+    const end = p.offsets[(shard + 1) * b]!;
+    if (end <= start) continue;
+    if (b === 1) {
+      out.push({ key: p.key, start, end });
+      continue;
+    }
+    const buckets: number[] = [];
+    for (let k = 0; k < b; k++) buckets.push(p.offsets[shard * b + k + 1]! - p.offsets[shard * b + k]!);
+    out.push({ key: p.key, start, end, buckets });
   }
   return out;
 }
@@ -82,6 +90,7 @@ export async function handleSideCompleted(
         scope: req.scope,
         window,
         shardCount: req.shardCount,
+        ...(req.shardBuckets === undefined ? {} : { shardBuckets: req.shardBuckets }),
         vendorParts,
         ...(lookupMissing ? { lookupMissing } : {}),
       });

@@ -17,6 +17,7 @@ import {
 } from '@recon/contracts';
 import {
   DEFAULT_OBJECT_CREATED_OPTIONS,
+  defaultShardBuckets,
   defaultShardCount,
   objectSha256,
   resolveReferenceDate,
@@ -97,6 +98,7 @@ export class DistributedJobControl implements JobControl {
     // could be taken in between (another server, a job of the same id), and this server would then
     // announce that job as its own.
     const day = now.toISOString().slice(0, 10).replaceAll('-', '');
+    const shardCount = defaultShardCount(size, 0);
     for (let attempt = 0; attempt < 100; attempt++) {
       const jobId = `JOB-${day}-${String(randomInt(1_000_000)).padStart(6, '0')}`;
       const request: JobRequested = {
@@ -108,7 +110,8 @@ export class DistributedJobControl implements JobControl {
         arrivedAt: now.toISOString(),
         // As a file dropped in the bucket (ingest's Object Created route).
         maxInvalidRate: DEFAULT_OBJECT_CREATED_OPTIONS.maxInvalidRate,
-        shardCount: defaultShardCount(size, 0),
+        shardCount,
+        shardBuckets: defaultShardBuckets(size, 0, shardCount),
         chunkBytes: DEFAULT_OBJECT_CREATED_OPTIONS.chunkBytes,
         fileSha256,
       };

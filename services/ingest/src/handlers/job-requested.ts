@@ -52,6 +52,7 @@ export async function handleJobRequested(ctx: ServiceContext, req: JobRequested)
         scope: req.scope,
         window: null,
         shardCount: req.shardCount,
+        ...(req.shardBuckets === undefined ? {} : { shardBuckets: req.shardBuckets }),
         vendorParts: [],
       });
     }
@@ -86,6 +87,7 @@ export async function handleJobRequested(ctx: ServiceContext, req: JobRequested)
           firstLine: block.firstLine,
           columnOrder: reader.columnOrder!,
           shardCount: req.shardCount,
+          ...(req.shardBuckets === undefined ? {} : { shardBuckets: req.shardBuckets }),
         });
         if (index === 0) await ctx.jobs.setStatus(jobId, 'PARTITIONING', ctx.clock.now().toISOString());
       })();

@@ -7,7 +7,7 @@ import {
   type Scope,
   type ServiceContext,
 } from '@recon/contracts';
-import { defaultShardCount, objectSha256, resolveReferenceDate } from '../request.ts';
+import { defaultShardBuckets, defaultShardCount, objectSha256, resolveReferenceDate } from '../request.ts';
 
 /** What a job started by a file drop looks like: the request fields no event carries. */
 export interface ObjectCreatedOptions {
@@ -74,6 +74,7 @@ export async function handleObjectCreated(
     );
     return;
   }
+  const shardCount = options.shardCount ?? defaultShardCount(msg.size, 0);
   const request: JobRequested = {
     jobId,
     file: { key: msg.key },
@@ -82,7 +83,8 @@ export async function handleObjectCreated(
     referenceDate: resolveReferenceDate(msg.key, undefined, at),
     arrivedAt: at.toISOString(),
     maxInvalidRate: options.maxInvalidRate,
-    shardCount: options.shardCount ?? defaultShardCount(msg.size, 0),
+    shardCount,
+    shardBuckets: defaultShardBuckets(msg.size, 0, shardCount),
     chunkBytes: options.chunkBytes,
     fileSha256,
   };

@@ -60,6 +60,8 @@ export async function handleShardReady(
     jobId: msg.jobId,
     vendor,
     base,
+    vendorBuckets: msg.vendorParts.map((p) => p.buckets),
+    baseBuckets: msg.baseParts.map((p) => p.buckets),
     scope: msg.scope,
     window: msg.window,
     timestamp: startedAt.getTime(),
@@ -67,7 +69,13 @@ export async function handleShardReady(
   });
   const found =
     msg.lookupMissing === true && msg.window !== null && job.request.base.kind === 'postgres'
-      ? await lookUpUnmatched(ctx, job.request.base.relation, msg.window, match.unmatchedOrders())
+      ? await lookUpUnmatched(
+          ctx,
+          job.request.base.relation,
+          msg.window,
+          match.unmatchedOrders(),
+          match.regions,
+        )
       : { lines: null, rejects: [], asked: 0, rows: 0 };
   const output = match.finish(found.lines, found.rejects);
   if (found.asked > 0) {
@@ -113,15 +121,17 @@ async function readRecords(ctx: ServiceContext, parts: readonly PartRef[]): Prom
 
 /**
  * The base rows of `ordemIds` out of the window (RULES §5: every base row of an order of the file
- * takes part), encoded as base lines, and the rows that broke a rule. Asked in batches: a shard's
- * unmatched orders are few (the day's TIPO_1 and moved dates), but nothing bounds them.
+ * takes part), encoded as base lines in the shard's `regions` buckets, and the rows that broke a
+ * rule. Asked in batches: a shard's unmatched orders are few (the day's TIPO_1 and moved dates),
+ * but nothing bounds them.
  */
 async function lookUpUnmatched(
   ctx: ServiceContext,
   relation: string,
   window: DateWindow,
   ordemIds: string[],
-): Promise<{ lines: Buffer | null; rejects: RejectedLine[]; asked: number; rows: number }> {
+  regions: number,
+): Promise<{ lines: Buffer[] | null; rejects: RejectedLine[]; asked: number; rows: number }> {
   const rejects: RejectedLine[] = [];
   const asked = ordemIds.length;
   if (asked === 0) return { lines: null, rejects, asked, rows: 0 };
@@ -131,7 +141,7 @@ async function lookUpUnmatched(
       'the base is a database relation but no database is configured for the matcher (DATABASE_URL)',
     );
   }
-  const writer = new ShardWriter(1);
+  const writer = new ShardWriter(1, 0, Math.log2(regions));
   const encoder = baseRowEncoder();
   let rows = 0;
   for (let at = 0; at < asked; at += LOOKUP_BATCH) {
@@ -139,8 +149,8 @@ async function lookUpUnmatched(
     for (const row of batch) addBaseRow(row, encoder, writer, rejects);
     rows += batch.length;
   }
-  // One shard: its buffer is the whole body.
-  const lines = writer.size === 0 ? null : writer.take('lookup').body[0]!;
+  // One shard: its buckets' buffers are the whole body.
+  const lines = writer.size === 0 ? null : writer.take('lookup').body;
   return { lines, rejects, asked, rows };
 }
 

@@ -15,6 +15,7 @@ import {
 import {
   addBaseRow,
   baseRowEncoder,
+  bucketBitsOf,
   CANONICAL_ORDER,
   FastRecordEncoder,
   normalizeRecord,
@@ -43,6 +44,7 @@ export async function handleBaseExtractRequested(
   const writer = new ShardWriter(
     msg.shardCount,
     msg.range === undefined ? 0 : msg.range.end - msg.range.start,
+    bucketBitsOf(msg.shardBuckets),
   );
   const parts: PartInfo[] = [];
   const rejects: RejectedLine[] = [];
