@@ -28,7 +28,8 @@ export interface ShardInput {
   base: readonly (Uint8Array | string)[];
   /**
    * Per vendor slice, the byte lengths of its buckets (`PartRef.buckets`), or undefined (one
-   * bucket). When every slice of both sides has buckets, the shard is matched a bucket at a time.
+   * bucket). The shard is matched a region at a time, in as many regions as the slice of either
+   * side with the fewest buckets has (`ShardMatch.regions`).
    */
   vendorBuckets?: readonly (readonly number[] | undefined)[];
   /** Per base slice, as `vendorBuckets`. */
