@@ -1,7 +1,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openRuntime, reconcile } from '@recon/cli/reconcile';
-import { DEFAULT_SERVICE_OPTIONS, type EmbeddedRuntime } from '@recon/cli/runtime';
+import { DEFAULT_SERVICE_OPTIONS, type EmbeddedRuntime, type JobOutcome } from '@recon/cli/runtime';
 import { BARRIERS, TIPOS, type VendorChunkUnit } from '@recon/contracts';
 import type { GeneratedDay } from '@recon/generator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,25 +154,40 @@ describe('a report written in parts', () => {
 });
 
 describe('determinism', () => {
+  /** A job of the day, small chunks and 3 shards, writing under `out`. */
+  const dayJob = (out: string) => ({
+    file: day.vendorPath,
+    base: { kind: 'csv' as const, path: day.basePath },
+    out: join(dir, out),
+    scope: 'date-window' as const,
+    workers: 2,
+    shards: 3,
+    chunkBytes: 64 << 10,
+  });
+
+  /** Both jobs succeeded with the same counts, the same Parquet bytes and the same rejects. */
+  async function expectSameFiles(a: JobOutcome, b: JobOutcome): Promise<void> {
+    for (const r of [a, b]) expect(r.summary.status, JSON.stringify(r.summary.error)).toBe('SUCCEEDED');
+    expect(b.summary.divergences).toEqual(a.summary.divergences);
+    const [fileA] = a.summary.outputs.divergences as string[];
+    const [fileB] = b.summary.outputs.divergences as string[];
+    expect(Buffer.compare(await readFile(fileA!), await readFile(fileB!))).toBe(0);
+    expect(await readFile(b.summary.outputs.rejects as string, 'utf8')).toBe(
+      await readFile(a.summary.outputs.rejects as string, 'utf8'),
+    );
+  }
+
   it('gives byte-identical Parquet for the same inputs, job id and clock, and the same rows otherwise', async () => {
     const run = (out: string, fixed: boolean) =>
       reconcile({
-        file: day.vendorPath,
-        base: { kind: 'csv', path: day.basePath },
-        out: join(dir, out),
-        scope: 'date-window',
-        workers: 2,
-        shards: 3,
-        chunkBytes: 64 << 10,
+        ...dayJob(out),
         ...(fixed ? { jobId: 'JOB-20261122-000042', fixedNow: '2026-11-22T06:00:00.000Z' } : {}),
       });
     const a = await run('det-a', true);
     const b = await run('det-b', true);
-    // A job that did not succeed has no divergence file: say why rather than fail on its absence.
-    for (const r of [a, b]) expect(r.summary.status, JSON.stringify(r.summary.error)).toBe('SUCCEEDED');
+    // (A job that did not succeed has no divergence file: its status is checked first, with why.)
+    await expectSameFiles(a, b);
     const fileA = (a.summary.outputs.divergences as string[])[0]!;
-    const fileB = (b.summary.outputs.divergences as string[])[0]!;
-    expect(Buffer.compare(await readFile(fileA), await readFile(fileB))).toBe(0);
     const c = await run('det-c', false);
     expect((await readParquet(c.summary.outputs.divergences as string[])).rows).toEqual(
       (await readParquet([fileA])).rows,
@@ -186,28 +201,13 @@ describe('determinism', () => {
     const runtimes: EmbeddedRuntime[] = [];
     const run = (out: string, shardBuckets: number) =>
       reconcile({
+        ...dayJob(out),
         onRuntime: (runtime) => runtimes.push(runtime),
-        file: day.vendorPath,
-        base: { kind: 'csv', path: day.basePath },
-        out: join(dir, out),
-        scope: 'date-window',
-        workers: 2,
-        shards: 3,
         shardBuckets,
-        chunkBytes: 64 << 10,
         jobId: 'JOB-20261122-000046',
         fixedNow: '2026-11-22T06:00:00.000Z',
       });
-    const one = await run('buckets-1', 1);
-    const eight = await run('buckets-8', 8);
-    for (const r of [one, eight]) expect(r.summary.status, JSON.stringify(r.summary.error)).toBe('SUCCEEDED');
-    expect(eight.summary.divergences).toEqual(one.summary.divergences);
-    const [fileOne] = one.summary.outputs.divergences as string[];
-    const [fileEight] = eight.summary.outputs.divergences as string[];
-    expect(Buffer.compare(await readFile(fileOne!), await readFile(fileEight!))).toBe(0);
-    expect(await readFile(eight.summary.outputs.rejects as string, 'utf8')).toBe(
-      await readFile(one.summary.outputs.rejects as string, 'utf8'),
-    );
+    await expectSameFiles(await run('buckets-1', 1), await run('buckets-8', 8));
     // The second job's parts were written in buckets (3 shards × 8), the first one's were not.
     const [plain, bucketed] = await Promise.all(
       runtimes.map((runtime) =>
@@ -223,16 +223,7 @@ describe('determinism', () => {
   });
 
   it('jobs on a shared runtime (warm workers) write the same files as jobs on runtimes of their own', async () => {
-    const params = {
-      file: day.vendorPath,
-      base: { kind: 'csv' as const, path: day.basePath },
-      out: join(dir, 'shared'),
-      scope: 'date-window' as const,
-      workers: 2,
-      shards: 3,
-      chunkBytes: 64 << 10,
-      fixedNow: '2026-11-22T06:00:00.000Z',
-    };
+    const params = { ...dayJob('shared'), fixedNow: '2026-11-22T06:00:00.000Z' };
     const alone = await reconcile({ ...params, out: join(dir, 'alone'), jobId: 'JOB-20261122-000043' });
     const shared = openRuntime(params);
     const used: unknown[] = [];
@@ -243,14 +234,7 @@ describe('determinism', () => {
       // The same runtime (the same workers) ran both.
       expect(used).toHaveLength(2);
       for (const runtime of used) expect(runtime).toBe(shared.runtime);
-      expect(second.summary.status).toBe('SUCCEEDED');
-      expect(second.summary.divergences).toEqual(alone.summary.divergences);
-      const [file] = second.summary.outputs.divergences as string[];
-      const [aloneFile] = alone.summary.outputs.divergences as string[];
-      expect(Buffer.compare(await readFile(file!), await readFile(aloneFile!))).toBe(0);
-      expect(await readFile(second.summary.outputs.rejects as string, 'utf8')).toBe(
-        await readFile(alone.summary.outputs.rejects as string, 'utf8'),
-      );
+      await expectSameFiles(alone, second);
       // A job for another output folder cannot use it: its services write where it was opened for.
       await expect(
         reconcile({ ...params, out: join(dir, 'elsewhere'), jobId: 'JOB-20261122-000045' }, shared),

@@ -597,17 +597,28 @@ function rec(ordem: string, linha: number): ShardRecord {
   };
 }
 
+/**
+ * A shard for the lookup: its base as a uniquely indexed relation holds it (the first row of each
+ * order), split into the lines in WINDOW and those out of it.
+ */
+function lookupShard(seed: number, orders: number) {
+  const generated = shard(seed, orders);
+  const inWindow = (x: ShardRecord) => x.data >= WINDOW.from && x.data <= WINDOW.to;
+  const seen = new Set<string>();
+  const base = generated.base.filter((x) => !seen.has(x.ordem_id) && seen.add(x.ordem_id) !== null);
+  return {
+    vendor: generated.vendor,
+    windowLines: base.filter(inWindow),
+    outside: base.filter((x) => !inWindow(x)),
+  };
+}
+
 describe('a shard whose base slices hold the window only, its unmatched orders looked up', () => {
   it('classifies as the shard whose slices held every base line of its orders', () => {
-    const inWindow = (x: ShardRecord) => x.data >= WINDOW.from && x.data <= WINDOW.to;
     for (let seed = 1; seed <= 8; seed++) {
       const r = rng(seed * 104_729);
-      const generated = shard(seed + 50, 1200);
-      // The lookup needs one base row per order (a unique index): the first of each is kept.
-      const seen = new Set<string>();
-      const base = generated.base.filter((x) => !seen.has(x.ordem_id) && seen.add(x.ordem_id) !== null);
-      const windowLines = base.filter(inWindow);
-      const outside = base.filter((x) => !inWindow(x));
+      const generated = lookupShard(seed + 50, 1200);
+      const { windowLines, outside } = generated;
       const vendor = slices(generated.vendor, r);
       const match = matchShard(windowShard(vendor, slices(windowLines, r)));
       const unmatched = new Set(match.unmatchedOrders());
@@ -730,14 +741,10 @@ describe('a shard whose parts keep its lines in buckets', () => {
   });
 
   it('takes the base lines looked up for its unmatched orders in buckets of its regions', () => {
-    const inWindow = (x: ShardRecord) => x.data >= WINDOW.from && x.data <= WINDOW.to;
     for (let seed = 1; seed <= 4; seed++) {
       const r = rng(seed * 7727);
-      const generated = shard(seed + 300, 1500);
-      const seen = new Set<string>();
-      const base = generated.base.filter((x) => !seen.has(x.ordem_id) && seen.add(x.ordem_id) !== null);
-      const windowLines = base.filter(inWindow);
-      const outside = base.filter((x) => !inWindow(x));
+      const generated = lookupShard(seed + 300, 1500);
+      const { windowLines, outside } = generated;
       const v = bucketedParts(generated.vendor, r, () => 3);
       const b = bucketedParts(windowLines, r, () => 3);
       const match = matchShard({
