@@ -25,7 +25,6 @@ import {
   type RejectedLine,
 } from '../packages/contracts/src/index.ts';
 import {
-  bucketBitsOf,
   FastRecordEncoder,
   normalizeRecord,
   RecordBlockReader,
@@ -58,7 +57,6 @@ const reps = Number(values.reps);
 const SHARDS = Number(values['shard-count']);
 /** Buckets per shard, as a job's parts keep them (`JobRequested.shardBuckets`). */
 const BUCKETS = Number(values.buckets);
-const BITS = bucketBitsOf(BUCKETS);
 
 /** The first block of whole records of a file, about `bytes` long. */
 async function firstBlock(path: string, bytes: number) {
@@ -109,7 +107,7 @@ const phase = values.phase as string;
 if (phase === 'prepare') {
   await mkdir(work, { recursive: true });
   for (const side of ['vendor', 'base'] as const) {
-    const writer = new ShardWriter(SHARDS, 0, BITS);
+    const writer = new ShardWriter(SHARDS, 0, BUCKETS);
     const reader = new RecordBlockReader({ label: side, blockBytes: 8 << 20 });
     const path = join(day, `${side}.csv`);
     for await (const block of reader.blocks(createReadStream(path, { highWaterMark: 1 << 20 })))
@@ -130,7 +128,7 @@ if (phase === 'prepare') {
   const times: number[] = [];
   let counts = { fast: 0, general: 0, rejects: 0 };
   for (let r = 0; r < reps; r++) {
-    const writer = new ShardWriter(SHARDS, block.bytes.length, BITS);
+    const writer = new ShardWriter(SHARDS, block.bytes.length, BUCKETS);
     const started = performance.now();
     counts = partition(block.bytes, block.firstLine, block.order, writer);
     times.push(performance.now() - started);

@@ -51,7 +51,7 @@ describe('ShardWriter', () => {
   });
 
   it('keeps each shard’s lines in buckets by the top bits of the order’s hash, side by side', () => {
-    const writer = new ShardWriter(SHARDS, 1000, 3);
+    const writer = new ShardWriter(SHARDS, 1000, 8);
     for (let i = 0; i < 3000; i++) writer.add(i + 2, record(i));
     const { body, part } = writer.take('k');
     expect(part.buckets).toBe(8);
@@ -77,8 +77,8 @@ describe('ShardWriter', () => {
   });
 
   it('nests buckets: bucket k of 2^(b-1) holds the lines of buckets 2k and 2k+1 of 2^b', () => {
-    const four = filled(0, 3000, new ShardWriter(SHARDS, 1000, 2)).take('four').body;
-    const eight = filled(0, 3000, new ShardWriter(SHARDS, 1000, 3)).take('eight').body;
+    const four = filled(0, 3000, new ShardWriter(SHARDS, 1000, 4)).take('four').body;
+    const eight = filled(0, 3000, new ShardWriter(SHARDS, 1000, 8)).take('eight').body;
     for (let s = 0; s < SHARDS; s++) {
       for (let k = 0; k < 4; k++) {
         const halves = eight[s * 8 + 2 * k]!.toString('utf8') + eight[s * 8 + 2 * k + 1]!.toString('utf8');
@@ -99,7 +99,7 @@ describe('ShardWriter', () => {
     expect(bucketBitsOf(8)).toBe(3);
     expect(bucketBitsOf(64)).toBe(6);
     for (const bad of [0, 3, 12, 128, 0.5]) expect(() => bucketBitsOf(bad)).toThrow('power of two');
-    expect(() => new ShardWriter(4, 0, 7)).toThrow('bucketBits 7');
-    expect(() => new ShardWriter(4, 0, -1)).toThrow('bucketBits -1');
+    expect(() => new ShardWriter(4, 0, 128)).toThrow('128 buckets per shard');
+    expect(() => new ShardWriter(4, 0, 3)).toThrow('3 buckets per shard');
   });
 });

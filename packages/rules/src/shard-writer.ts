@@ -21,7 +21,7 @@ export function bucketBitsOf(buckets: number | undefined): number {
  * Writing bytes at once (instead of keeping a string per record) lets each record's strings die
  * young: at a million records, keeping them alive made garbage collection the main cost.
  *
- * With `bucketBits` b > 0, each shard's lines are kept in 2^b buckets by their order's hash
+ * With `buckets` 2^b > 1, each shard's lines are kept in 2^b buckets by their order's hash
  * (`slotOfHash`), one buffer each, laid out side by side: a shard's slice of the part is still one
  * byte range, and the matcher matches it a bucket at a time, on tables small enough to stay in the
  * cache (an order's lines all fall in one bucket, on both sides).
@@ -42,14 +42,13 @@ export class ShardWriter implements ShardSink {
   private readonly slots: number;
 
   /**
+   * `buckets`: per shard (`JobRequested.shardBuckets`; a power of two up to 64).
    * `expectedBytes`: about how many bytes of lines the part will hold (e.g. the size of the input
    * it is encoded from); each shard's buffer starts with its share and some room, so a part of the
    * expected size is written without growing (and copying) the buffers again and again.
    */
-  constructor(shardCount: number, expectedBytes = 0, bucketBits = 0) {
-    if (!Number.isInteger(bucketBits) || bucketBits < 0 || bucketBits > MAX_BUCKET_BITS) {
-      throw new RangeError(`bucketBits ${bucketBits}: expected an integer from 0 to ${MAX_BUCKET_BITS}`);
-    }
+  constructor(shardCount: number, expectedBytes = 0, buckets = 1) {
+    const bucketBits = bucketBitsOf(buckets);
     this.shardCount = shardCount;
     this.bucketBits = bucketBits;
     this.slots = shardCount << bucketBits;

@@ -682,7 +682,7 @@ function bucketedParts(
   const buckets: (number[] | undefined)[] = [];
   for (let at = 0; at < records.length; ) {
     const end = Math.min(records.length, at + 1 + Math.floor(r() * 400));
-    const writer = new ShardWriter(1, 0, bits(slices.length));
+    const writer = new ShardWriter(1, 0, 2 ** bits(slices.length));
     for (const x of records.slice(at, end)) writer.add(x.linha, x);
     const { body } = writer.take('part');
     slices.push(Buffer.concat(body));
@@ -762,7 +762,7 @@ describe('a shard whose parts keep its lines in buckets', () => {
       expect(asked.length).toBeGreaterThan(10);
       const extra = outside.filter((x) => !unmatched.has(x.ordem_id)).slice(0, 3);
       const found = [...asked, ...extra, { ...asked[0]!, valor: '3.21' }];
-      const writer = new ShardWriter(1, 0, 3);
+      const writer = new ShardWriter(1, 0, 8);
       for (const x of found) writer.add(x.linha, x);
       const out = match.finish(writer.take('lookup').body, []);
       const expected = classify(windowShard(encoded(generated.vendor), encoded([...windowLines, ...found])));

@@ -61,43 +61,59 @@ export interface ShardOutput {
 const TAB = 9;
 const LF = 10;
 
-/** The slices as one byte buffer of whole lines, each ending with a line break. */
-function joinSlices(slices: readonly (Uint8Array | string)[], binary: boolean): Buffer {
+/** A slice's bytes (text slices: latin1 when `binary`, else UTF-8). */
+function bytesOf(slice: Uint8Array | string, binary: boolean): Uint8Array {
+  return typeof slice === 'string' ? Buffer.from(slice, binary ? 'latin1' : 'utf8') : slice;
+}
+
+/**
+ * Groups of pieces as one byte buffer of whole lines (a piece without a final line break gets
+ * one; empty pieces are skipped), the groups one after another, and where each group starts in it
+ * (`groups.length + 1` offsets). A single piece is the buffer itself, not a copy.
+ */
+function joinGroups(groups: readonly (readonly Uint8Array[])[]): { bytes: Buffer; starts: Int32Array } {
   const pieces: Uint8Array[] = [];
-  for (const slice of slices) {
-    const bytes = typeof slice === 'string' ? Buffer.from(slice, binary ? 'latin1' : 'utf8') : slice;
-    if (bytes.length === 0) continue;
-    pieces.push(bytes);
-    if (bytes[bytes.length - 1] !== LF) pieces.push(NEWLINE);
+  const starts = new Int32Array(groups.length + 1);
+  let total = 0;
+  for (let g = 0; g < groups.length; g++) {
+    starts[g] = total;
+    for (const piece of groups[g]!) {
+      if (piece.length === 0) continue;
+      pieces.push(piece);
+      total += piece.length;
+      if (piece[piece.length - 1] !== LF) {
+        pieces.push(NEWLINE);
+        total++;
+      }
+    }
   }
+  starts[groups.length] = total;
   if (pieces.length === 1) {
     const only = pieces[0]!;
-    return Buffer.isBuffer(only) ? only : Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+    const bytes = Buffer.isBuffer(only) ? only : Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+    return { bytes, starts };
   }
-  return Buffer.concat(pieces);
+  return { bytes: Buffer.concat(pieces, total), starts };
 }
 const NEWLINE = Buffer.from('\n');
 
 /**
- * How many regions a shard is matched in: the fewest buckets any slice of either side has (a
- * power of two; buckets nest, see `slotOfHash`), 1 when a slice has none.
+ * The fewest buckets a slice of this side has (a power of two; buckets nest, see `slotOfHash`):
+ * 1 when a slice has none, infinity when the side has no slice.
  */
-function regionCount(
-  sides: readonly (readonly (readonly number[] | undefined)[] | undefined)[],
-  slices: readonly number[],
+function fewestBuckets(
+  slices: readonly unknown[],
+  buckets: readonly (readonly number[] | undefined)[] | undefined,
 ): number {
-  let regions = Number.POSITIVE_INFINITY;
-  for (let side = 0; side < sides.length; side++) {
-    const buckets = sides[side];
-    for (let i = 0; i < slices[side]!; i++) {
-      const n = buckets?.[i]?.length ?? 1;
-      if ((n & (n - 1)) !== 0) {
-        throw new ReconError('INTERNAL', `a shard slice has ${n} buckets: expected a power of two`);
-      }
-      regions = Math.min(regions, n);
+  let fewest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < slices.length; i++) {
+    const n = buckets?.[i]?.length ?? 1;
+    if ((n & (n - 1)) !== 0) {
+      throw new ReconError('INTERNAL', `a shard slice has ${n} buckets: expected a power of two`);
     }
+    fewest = Math.min(fewest, n);
   }
-  return regions === Number.POSITIVE_INFINITY ? 1 : regions;
+  return fewest;
 }
 
 /**
@@ -110,49 +126,29 @@ function joinRegions(
   regions: number,
   binary: boolean,
 ): { bytes: Buffer; starts: Int32Array } {
-  if (regions === 1) {
-    const bytes = joinSlices(slices, binary);
-    return { bytes, starts: Int32Array.of(0, bytes.length) };
-  }
-  const pieces: Uint8Array[] = [];
-  const starts = new Int32Array(regions + 1);
-  const ends: Int32Array[] = [];
-  const views = slices.map((slice, i) => {
-    const bytes = typeof slice === 'string' ? Buffer.from(slice, binary ? 'latin1' : 'utf8') : slice;
-    // Where each region ends in the slice: its buckets are grouped `sizes.length / regions` a region.
+  const views = slices.map((slice) => bytesOf(slice, binary));
+  if (regions === 1) return joinGroups([views]);
+  const groups: Uint8Array[][] = Array.from({ length: regions }, () => []);
+  for (let i = 0; i < views.length; i++) {
+    // A slice's buckets, `sizes.length / regions` a region.
     const sizes = buckets![i]!;
     const group = sizes.length / regions;
-    const regionEnds = new Int32Array(regions);
     let at = 0;
-    for (let k = 0; k < sizes.length; k++) {
-      at += sizes[k]!;
-      if ((k + 1) % group === 0) regionEnds[(k + 1) / group - 1] = at;
+    for (let r = 0; r < regions; r++) {
+      const from = at;
+      for (let k = r * group; k < (r + 1) * group; k++) at += sizes[k]!;
+      groups[r]!.push(views[i]!.subarray(from, at));
     }
-    if (at !== bytes.length) {
-      throw new ReconError('INTERNAL', `a shard slice of ${bytes.length} bytes has buckets of ${at} bytes`);
-    }
-    ends.push(regionEnds);
-    return bytes;
-  });
-  let total = 0;
-  for (let r = 0; r < regions; r++) {
-    starts[r] = total;
-    for (let i = 0; i < views.length; i++) {
-      const from = r === 0 ? 0 : ends[i]![r - 1]!;
-      const to = ends[i]![r]!;
-      if (to === from) continue;
-      const piece = views[i]!.subarray(from, to);
-      pieces.push(piece);
-      total += piece.length;
-      if (piece[piece.length - 1] !== LF) {
-        pieces.push(NEWLINE);
-        total++;
-      }
+    if (at !== views[i]!.length) {
+      throw new ReconError(
+        'INTERNAL',
+        `a shard slice of ${views[i]!.length} bytes has buckets of ${at} bytes`,
+      );
     }
   }
-  starts[regions] = total;
-  return { bytes: Buffer.concat(pieces, total), starts };
+  return joinGroups(groups);
 }
+
 /** Four line breaks: a word XOR this has a zero byte where the word has a line break. */
 const LF_WORD = 0x0a0a0a0a;
 
@@ -446,10 +442,11 @@ export interface ShardMatch {
 /** Reads the shard's base slices and lets each vendor line claim its order (see `classifyShard`). */
 export function matchShard(input: ShardInput): ShardMatch {
   const binary = input.binary === true;
-  const regions = regionCount(
-    [input.vendorBuckets, input.baseBuckets],
-    [input.vendor.length, input.base.length],
+  const fewest = Math.min(
+    fewestBuckets(input.vendor, input.vendorBuckets),
+    fewestBuckets(input.base, input.baseBuckets),
   );
+  const regions = fewest === Number.POSITIVE_INFINITY ? 1 : fewest;
   const base = joinRegions(input.base, input.baseBuckets, regions, binary);
   const vendor = joinRegions(input.vendor, input.vendorBuckets, regions, binary);
   const B = base.bytes;
@@ -648,20 +645,18 @@ function readFound(state: ShardState, found: readonly Uint8Array[]): void {
       `looked-up base lines came in ${found.length} buckets for a shard matched in ${state.orders.regions} regions`,
     );
   }
-  let from = state.B.length;
-  const B = joinSlices([state.B, ...found], false);
-  if (B.length === from) return;
+  // Group 0: the shard's base lines; group r + 1: region r's found lines.
+  const { bytes: B, starts } = joinGroups([[state.B], ...found.map((lines) => [lines])]);
+  if (B.length === state.B.length) return;
   state.B = B;
   state.orders.rebase(B);
   state.divergences.rebase(B);
   for (let r = 0; r < found.length; r++) {
-    const length = found[r]!.length;
-    if (length === 0) continue;
-    // joinSlices ends every piece with a line break: a piece without one got one more byte.
-    const to = from + length + (found[r]![length - 1] === LF ? 0 : 1);
-    state.orders.enter(r, length >> 6);
+    const from = starts[r + 1]!;
+    const to = starts[r + 2]!;
+    if (to === from) continue;
+    state.orders.enter(r, (to - from) >> 6);
     readBase(state, from, to);
-    from = to;
   }
 }
 

@@ -141,7 +141,7 @@ async function lookUpUnmatched(
       'the base is a database relation but no database is configured for the matcher (DATABASE_URL)',
     );
   }
-  const writer = new ShardWriter(1, 0, Math.log2(regions));
+  const writer = new ShardWriter(1, 0, regions);
   const encoder = baseRowEncoder();
   let rows = 0;
   for (let at = 0; at < asked; at += LOOKUP_BATCH) {

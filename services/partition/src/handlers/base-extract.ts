@@ -15,7 +15,6 @@ import {
 import {
   addBaseRow,
   baseRowEncoder,
-  bucketBitsOf,
   CANONICAL_ORDER,
   FastRecordEncoder,
   normalizeRecord,
@@ -44,7 +43,7 @@ export async function handleBaseExtractRequested(
   const writer = new ShardWriter(
     msg.shardCount,
     msg.range === undefined ? 0 : msg.range.end - msg.range.start,
-    bucketBitsOf(msg.shardBuckets),
+    msg.shardBuckets,
   );
   const parts: PartInfo[] = [];
   const rejects: RejectedLine[] = [];

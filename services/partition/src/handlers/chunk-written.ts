@@ -7,7 +7,6 @@ import {
   type VendorChunkUnit,
 } from '@recon/contracts';
 import {
-  bucketBitsOf,
   dataKeyOf,
   dataOfKey,
   FastRecordEncoder,
@@ -26,7 +25,7 @@ export async function handleChunkWritten(ctx: ServiceContext, msg: ChunkWritten)
   const startedAt = ctx.clock.now().toISOString();
   const stored = await ctx.store.get(msg.key);
   const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
-  const writer = new ShardWriter(msg.shardCount, bytes.length, bucketBitsOf(msg.shardBuckets));
+  const writer = new ShardWriter(msg.shardCount, bytes.length, msg.shardBuckets);
   const rejects: RejectedLine[] = [];
   let valid = 0;
   // Dates as YYYYMMDD numbers: same order as the ISO strings, no string per record.
