@@ -97,9 +97,9 @@ describe.each(['date-window', 'all'] as const)('a generated day, CSV base, scope
 });
 
 describe('a report written in parts', () => {
-  it('by several reporters at once, or by one, holds the rows of the one-file report, in the same order', async () => {
+  it('by several reporters at once, or by one, holding the shard results or reading them again, holds the rows of the one-file report, in the same order', async () => {
     const logs: string[] = [];
-    const run = (out: string, workers: number, rowsPerFile?: number) =>
+    const run = (out: string, workers: number, rowsPerFile?: number, heldResultBytes?: number) =>
       reconcile({
         file: day.vendorPath,
         base: { kind: 'csv', path: day.basePath },
@@ -115,7 +115,11 @@ describe('a report written in parts', () => {
           : {
               options: {
                 ...DEFAULT_SERVICE_OPTIONS,
-                reporter: { ...DEFAULT_SERVICE_OPTIONS.reporter, rowsPerFile },
+                reporter: {
+                  ...DEFAULT_SERVICE_OPTIONS.reporter,
+                  rowsPerFile,
+                  ...(heldResultBytes === undefined ? {} : { heldResultBytes }),
+                },
               },
             }),
       });
@@ -129,13 +133,15 @@ describe('a report written in parts', () => {
       .map((l) => l.event_id!.split(':').slice(-2).join('/'));
     expect(handledParts.sort()).toEqual(['4/2', '4/3', '4/4']);
     const sequential = await run('parts-sequential', 1, 600);
-    for (const r of [one, parallel, sequential])
+    // Each reporter holding no result: every part reads the results again for its own rows.
+    const reread = await run('parts-reread', 2, 600, 0);
+    for (const r of [one, parallel, sequential, reread])
       expect(r.summary.status, JSON.stringify(r.summary.error)).toBe('SUCCEEDED');
     const rowCount = TIPOS.reduce((n, t) => n + one.summary.divergences[t], 0);
     expect(rowCount).toBeGreaterThan(1_800); // four parts of ~500 rows
     expect(one.summary.outputs.divergences).toHaveLength(1);
     const expected = (await readParquet(one.summary.outputs.divergences as string[])).rows;
-    for (const r of [parallel, sequential]) {
+    for (const r of [parallel, sequential, reread]) {
       const files = r.summary.outputs.divergences as string[];
       expect(files.map((f) => f.slice(f.lastIndexOf('/') + 1))).toEqual(
         [1, 2, 3, 4].map((k) => `${r.summary.job_id}-part-${k}.parquet`),

@@ -11,10 +11,16 @@ import { z } from 'zod';
 import { reporterHandlers } from './app.ts';
 import { createGlueQuickSightBiRefresh } from './bi-refresh.ts';
 import { DEFAULT_REPORTER_OPTIONS } from './handlers/matching-completed.ts';
+import { DEFAULT_HELD_RESULT_BYTES } from './options.ts';
 
 const ReporterEnvSchema = CommonEnvSchema.extend({
   /** Rows per Parquet file; more rows give `<job_id>-part-N.parquet` files. */
   RECON_ROWS_PER_FILE: z.coerce.number().int().min(1).default(DEFAULT_REPORTER_OPTIONS.rowsPerFile),
+  /**
+   * Bytes of shard results a reporter keeps in memory while writing a report (default 64 MiB);
+   * past it, each Parquet part reads the results again for its own rows.
+   */
+  RECON_HELD_RESULT_BYTES: z.coerce.number().int().min(0).default(DEFAULT_HELD_RESULT_BYTES),
   /** Keep the job's intermediate objects (work/<job>/) after success. */
   RECON_KEEP_WORK: envFlag,
   /** Glue catalog of the divergences table; with the QuickSight ids, turns the BI refresh on. */
@@ -47,6 +53,7 @@ runMain(() =>
     handlers: reporterHandlers({
       ...DEFAULT_REPORTER_OPTIONS,
       rowsPerFile: env.RECON_ROWS_PER_FILE,
+      heldResultBytes: env.RECON_HELD_RESULT_BYTES,
       keepWork: env.RECON_KEEP_WORK,
       ...(env.RECON_GLUE_DATABASE !== undefined &&
       env.RECON_QUICKSIGHT_ACCOUNT_ID !== undefined &&

@@ -16,10 +16,19 @@ export interface ReporterOptions {
    * (`report.part-requested`). Unset or 1: one reporter writes every file.
    */
   reportParts?: number;
+  /**
+   * Bytes of shard results a reporter keeps in memory after reading them for the output order
+   * (default DEFAULT_HELD_RESULT_BYTES). The others are read again by each part, which copies out
+   * only its own rows: a report's memory is bounded by its parts, not by the day.
+   */
+  heldResultBytes?: number;
   /** Keep the job's intermediate objects (chunks, parts, shard results) after success. */
   keepWork: boolean;
   alerts: AlertPolicy;
 }
+
+/** 64 MiB: the results of a 1M-line day (~32 MB) are read once. */
+export const DEFAULT_HELD_RESULT_BYTES = 64 << 20;
 
 export const DEFAULT_REPORTER_OPTIONS: ReporterOptions = {
   rowsPerFile: 250_000,

@@ -15,12 +15,14 @@ function text(column: TextColumnData, i: number): string {
 
 /**
  * The COPY text ReportSink.load takes, from the reporter's divergence columns in their merged
- * (Parquet) order: row k is row `at[k]` of `lists[list[k]]`; `dt` is the job's reference date.
+ * (Parquet) order: row k is row `at[k]` of `lists[list[k]]`, the report's row `firstRow + k`;
+ * `dt` is the job's reference date.
  */
 export function* divergenceCopyRows(
   lists: readonly DivergenceColumns[],
   order: { list: Int32Array; at: Int32Array },
   dt: string,
+  firstRow = 0,
 ): Generator<Uint8Array> {
   const fields = DIVERGENCE_ITEM_COLUMNS.length + 1;
   const line: string[] = new Array(fields);
@@ -36,7 +38,7 @@ export function* divergenceCopyRows(
       lastMs = ms;
       lastIso = new Date(ms).toISOString();
     }
-    line[0] = String(k);
+    line[0] = String(firstRow + k);
     line[1] = text(t.job_id, i);
     line[2] = dt;
     line[3] = text(t.tipo_divergencia, i);

@@ -1,4 +1,3 @@
-import { divergenceCopyRows } from '@recon/adapters/read-model/copy-rows';
 import {
   BARRIERS,
   type BaseUnit,
@@ -15,10 +14,10 @@ import {
 } from '@recon/contracts';
 import { scanRecords } from '@recon/rules';
 import { rejectsCsv } from '../csv-writer.ts';
-import { divergenceOrder } from '../merge.ts';
-import { DEFAULT_REPORTER_OPTIONS, type ReporterOptions } from '../options.ts';
-import { type DivergenceColumns, encodeDivergenceColumnsParquet } from '../parquet.ts';
-import { decodeShardResult, type ShardResult } from '../shard-result.ts';
+import { DEFAULT_HELD_RESULT_BYTES, DEFAULT_REPORTER_OPTIONS, type ReporterOptions } from '../options.ts';
+import { encodeDivergenceColumnsParquet } from '../parquet.ts';
+import { readModelRows, readShardResults, type ShardResults } from '../results.ts';
+import type { ShardResult } from '../shard-result.ts';
 import { buildSummary } from '../summary.ts';
 
 export { DEFAULT_REPORTER_OPTIONS, type ReporterOptions } from '../options.ts';
@@ -59,21 +58,20 @@ export async function handleMatchingCompleted(
       });
     }
   }
-  const loaded = await loadOrdered(ctx, jobId, shardUnits);
-  if (loaded === null) return;
-  const { report, order } = loaded;
-  if (order.list.length !== rows) {
+  const report = await loadReport(ctx, jobId, options, shardUnits);
+  if (report === null) return;
+  if (report.results.order.list.length !== rows) {
     throw new ReconError(
       'INTERNAL',
       `job ${jobId}: the shard results hold another row count than their units`,
     );
   }
   if (parallel) {
-    await writeReportPart(ctx, job, report, order, 1, parts, options, startedAt);
+    await writeReportPart(ctx, job, report, 1, parts, options, startedAt);
     return;
   }
-  for (let part = 1; part <= parts; part++) await writePart(ctx, job, report, order, part, parts);
-  await finishReport(ctx, job, report, order, parts, options, startedAt);
+  for (let part = 1; part <= parts; part++) await writePart(ctx, job, report, part, parts);
+  await finishReport(ctx, job, report, parts, options, startedAt);
 }
 
 /** Writes one part of a report written in parts (see `handleMatchingCompleted`). */
@@ -85,10 +83,9 @@ export async function handleReportPartRequested(
   const job = await ctx.jobs.getJob(msg.jobId);
   if (job === undefined || job.status !== 'REPORTING') return;
   const startedAt = ctx.clock.now().toISOString();
-  const loaded = await loadOrdered(ctx, job.jobId);
-  if (loaded === null) return;
-  const { report, order } = loaded;
-  await writeReportPart(ctx, job, report, order, msg.part, msg.parts, options, startedAt);
+  const report = await loadReport(ctx, job.jobId, options);
+  if (report === null) return;
+  await writeReportPart(ctx, job, report, msg.part, msg.parts, options, startedAt);
 }
 
 /** What every part of a report is written from: the shards' results, as the matchers left them. */
@@ -96,55 +93,37 @@ interface LoadedReport {
   chunks: VendorChunkUnit[];
   baseUnits: BaseUnit[];
   shards: ShardUnit[];
-  lists: DivergenceColumns[];
-  duplicates: ShardResult['vendorDuplicates'];
-  baseDuplicates: RejectedLine[];
+  results: ShardResults;
 }
 
 /**
- * The shards' results and their merged output order; null when the job stopped reporting while
- * they were read (timed out, failed): its work stops.
+ * The shards' results, read for their merged order (see results.ts); null when the job stopped
+ * reporting while they were read (timed out, failed): its work stops. `listed`: the shards'
+ * units when the caller already listed them.
  */
-async function loadOrdered(
-  ctx: ServiceContext,
-  jobId: string,
-  shardUnits?: { data: ShardUnit }[],
-): Promise<{ report: LoadedReport; order: { list: Int32Array; at: Int32Array } } | null> {
-  const report = await loadReport(ctx, jobId, shardUnits);
-  if (!(await stillReporting(ctx, jobId))) return null;
-  return { report, order: divergenceOrder(report.lists) };
-}
-
-/** `listed`: the shards' units when the caller already listed them. */
 async function loadReport(
   ctx: ServiceContext,
   jobId: string,
+  options: ReporterOptions,
   listed?: { data: ShardUnit }[],
-): Promise<LoadedReport> {
+): Promise<LoadedReport | null> {
   const [chunkUnits, baseUnitList, shardUnits] = await Promise.all([
     ctx.jobs.listUnits<VendorChunkUnit>(jobId, BARRIERS.vendorChunks),
     ctx.jobs.listUnits<BaseUnit>(jobId, BARRIERS.base),
     listed ?? ctx.jobs.listUnits<ShardUnit>(jobId, BARRIERS.shards),
   ]);
   const shards = shardUnits.map((u) => u.data);
-  const lists: DivergenceColumns[] = [];
-  const duplicates: ShardResult['vendorDuplicates'] = [];
-  const baseDuplicates: RejectedLine[] = [];
-  const bodies = await Promise.all(shards.map((shard) => ctx.store.get(shard.resultKey)));
-  for (let s = 0; s < shards.length; s++) {
-    const result = decodeShardResult(bodies[s]!, shards[s]!.resultKey);
-    bodies[s] = new Uint8Array(0);
-    lists.push(result.divergences);
-    duplicates.push(...result.vendorDuplicates);
-    baseDuplicates.push(...result.baseDuplicates);
-  }
+  const results = await readShardResults(
+    ctx.store,
+    shards.map((shard) => shard.resultKey),
+    { heldBytes: options.heldResultBytes ?? DEFAULT_HELD_RESULT_BYTES },
+  );
+  if (!(await stillReporting(ctx, jobId))) return null;
   return {
     chunks: chunkUnits.map((u) => u.data),
     baseUnits: baseUnitList.map((u) => u.data),
     shards,
-    lists,
-    duplicates,
-    baseDuplicates,
+    results,
   };
 }
 
@@ -170,13 +149,13 @@ async function writePart(
   ctx: ServiceContext,
   job: JobRecord,
   report: LoadedReport,
-  order: { list: Int32Array; at: Int32Array },
   part: number,
   parts: number,
 ): Promise<void> {
-  const { from, to } = partRows(part, parts, order.list.length);
+  const { from, to } = partRows(part, parts, report.results.order.list.length);
   const key = keys.divergences(job.request.referenceDate, job.jobId, part, parts);
-  await ctx.store.put(key, encodeDivergenceColumnsParquet(report.lists, order.list, order.at, from, to));
+  const { sources, list, at } = await report.results.rows(from, to);
+  await ctx.store.put(key, encodeDivergenceColumnsParquet(sources, list, at, 0, to - from));
 }
 
 /** Writes a part; the reporter that writes the last one finishes the report. */
@@ -184,18 +163,17 @@ async function writeReportPart(
   ctx: ServiceContext,
   job: JobRecord,
   report: LoadedReport,
-  order: { list: Int32Array; at: Int32Array },
   part: number,
   parts: number,
   options: ReporterOptions,
   startedAt: string,
 ): Promise<void> {
-  await writePart(ctx, job, report, order, part, parts);
+  await writePart(ctx, job, report, part, parts);
   if (!(await stillReporting(ctx, job.jobId))) return;
   await ctx.jobs.recordStageSpan(job.jobId, 'reporting', startedAt, ctx.clock.now().toISOString());
   const unit = `${String(parts).padStart(6, '0')}-${String(part).padStart(6, '0')}`;
   if (await ctx.jobs.completeUnit(job.jobId, BARRIERS.reportParts, unit, null)) {
-    await finishReport(ctx, job, report, order, parts, options, startedAt);
+    await finishReport(ctx, job, report, parts, options, startedAt);
   }
 }
 
@@ -204,21 +182,20 @@ async function finishReport(
   ctx: ServiceContext,
   job: JobRecord,
   report: LoadedReport,
-  order: { list: Int32Array; at: Int32Array },
   parts: number,
   options: ReporterOptions,
   startedAt: string,
 ): Promise<void> {
   const { jobId } = job;
-  const { chunks, baseUnits, shards, lists } = report;
-  const rowCount = order.list.length;
+  const { chunks, baseUnits, shards, results } = report;
+  const rowCount = results.order.list.length;
   const rejects: RejectedLine[] = [];
   for (const chunk of chunks) {
     if (chunk.rejectsKey !== null) rejects.push(...(await readJson<RejectedLine[]>(ctx, chunk.rejectsKey)));
   }
-  rejects.push(...(await withRawLines(ctx, chunks, report.duplicates)));
+  rejects.push(...(await withRawLines(ctx, chunks, results.vendorDuplicates)));
   rejects.sort((a, b) => a.linha - b.linha);
-  const baseRejects: RejectedLine[] = [...report.baseDuplicates];
+  const baseRejects: RejectedLine[] = [...results.baseDuplicates];
   for (const unit of baseUnits) {
     if (unit.rejectsKey !== null) baseRejects.push(...(await readJson<RejectedLine[]>(ctx, unit.rejectsKey)));
   }
@@ -255,7 +232,7 @@ async function finishReport(
   if (ctx.reports !== undefined) {
     // The read model (admin API, dashboard) gets the rows before the job is announced done.
     const loadStarted = performance.now();
-    await ctx.reports.load(summary, divergenceCopyRows(lists, order, job.request.referenceDate));
+    await ctx.reports.load(summary, readModelRows(results, job.request.referenceDate, options.rowsPerFile));
     ctx.log.info(
       { job_id: jobId, rows: rowCount, duration_ms: Math.round(performance.now() - loadStarted) },
       'read model loaded',
