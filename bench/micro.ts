@@ -4,7 +4,7 @@
  * for small changes count instructions instead, with callgrind on the bundled script (no tsx):
  *
  *   tsx bench/micro.ts --phase prepare [--buckets 8]   # once: the day's shards, for --phase match
- *   tsx bench/micro.ts --phase partition|match [--reps 3] [--mb 16] [--side vendor|base] [--shards 4]
+ *   tsx bench/micro.ts --phase partition|match [--reps 3] [--mb 16] [--side vendor|base] [--wasm false] [--shards 4]
  *   valgrind --tool=callgrind node <bundle> --phase partition --reps 1   (and --phase none, to subtract)
  *
  * `--phase partition` encodes the first `--mb` MiB of the vendor file (its quoted lines included),
@@ -25,11 +25,10 @@ import {
   type RejectedLine,
 } from '../packages/contracts/src/index.ts';
 import {
-  FastRecordEncoder,
+  encodeRecordBlock,
   normalizeRecord,
   RecordBlockReader,
   ShardWriter,
-  scanRecordBytes,
 } from '../packages/rules/src/index.ts';
 import { classifyShard } from '../services/matcher/src/classify.ts';
 import { DEFAULT_SEVERITY } from '../services/matcher/src/severity.ts';
@@ -49,6 +48,8 @@ const { values } = parseArgs({
     input: { type: 'string', default: 'bytes' },
     'shard-count': { type: 'string', default: '32' },
     buckets: { type: 'string', default: '8' },
+    /** `--wasm false`: the partition without the WebAssembly encoder (its TypeScript fast path). */
+    wasm: { type: 'string', default: 'true' },
   },
 });
 const day = resolve(values.day as string);
@@ -72,28 +73,27 @@ async function firstBlock(path: string, bytes: number) {
   throw new Error(`${path}: no records`);
 }
 
-/** chunk-written's loop: the fast path, else the general one. */
+/**
+ * chunk-written's loop: the WebAssembly encoder (unless `--wasm false`), else the TypeScript fast
+ * path, else the general one.
+ */
 function partition(bytes: Buffer, firstLine: number, order: readonly number[], writer: ShardWriter) {
-  const encoder = new FastRecordEncoder(order);
   const rejects: RejectedLine[] = [];
-  let fast = 0;
   let general = 0;
-  scanRecordBytes(
+  const scan = encodeRecordBlock(
     bytes,
     firstLine,
-    (start, end, linha) => {
-      if (!encoder.encode(bytes, start, end, linha, writer)) return false;
-      fast++;
-      return true;
-    },
+    order,
+    writer,
     (fields, linha, raw) => {
       general++;
       const result = normalizeRecord(fields, order);
       if (result.ok) writer.add(linha, result.record);
       else rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
     },
+    { wasm: values.wasm !== 'false' },
   );
-  return { fast, general, rejects: rejects.length };
+  return { wasm: scan.wasm, fast: scan.fast - scan.wasm, general, rejects: rejects.length };
 }
 
 function report(what: string, records: number, times: number[]) {
@@ -126,14 +126,18 @@ if (phase === 'prepare') {
   if (side !== 'vendor' && side !== 'base') throw new Error(`--side ${side}: expected vendor or base`);
   const block = await firstBlock(join(day, `${side}.csv`), Number(values.mb) << 20);
   const times: number[] = [];
-  let counts = { fast: 0, general: 0, rejects: 0 };
+  let counts = { wasm: 0, fast: 0, general: 0, rejects: 0 };
   for (let r = 0; r < reps; r++) {
     const writer = new ShardWriter(SHARDS, block.bytes.length, BUCKETS);
     const started = performance.now();
     counts = partition(block.bytes, block.firstLine, block.order, writer);
     times.push(performance.now() - started);
   }
-  report(`partition (fast ${counts.fast}, general ${counts.general})`, block.records, times);
+  report(
+    `partition (WebAssembly ${counts.wasm}, TypeScript ${counts.fast}, general ${counts.general})`,
+    block.records,
+    times,
+  );
 } else if (phase === 'match') {
   const count = Number(values.shards);
   const asText = values.input === 'latin1';

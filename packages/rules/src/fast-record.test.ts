@@ -14,7 +14,9 @@ import {
 } from './fast-record.ts';
 import { shardOf } from './hash.ts';
 import { normalizeRecord } from './record.ts';
+import { ShardWriter } from './shard-writer.ts';
 import { parseValor } from './valor.ts';
+import { encodeRecordBlock } from './wasm-record.ts';
 
 function valorViaBytes(raw: string): string | null {
   const src = Buffer.from(raw, 'latin1');
@@ -264,6 +266,40 @@ function fastPath(bytes: Buffer, order: number[], shards: number, bucketBits = 0
   return { shards: sink.text(), rejects, records: scan.records, lines: scan.lines, valid, min, max, fast };
 }
 
+/**
+ * `encodeRecordBlock` as the partition's handlers run it (a `ShardWriter`, the WebAssembly encoder
+ * first); `fast` counts only the lines the WebAssembly encoder wrote.
+ */
+function wasmPath(bytes: Buffer, order: number[], shards: number, bucketBits = 0): Outcome {
+  const writer = new ShardWriter(shards, bytes.length, 2 ** bucketBits);
+  const rejects: RejectedLine[] = [];
+  let valid = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  const scan = encodeRecordBlock(bytes, 2, order, writer, (fields, linha, raw) => {
+    const r = normalizeRecord(fields, order);
+    if (!r.ok) {
+      rejects.push({ linha, motivo: r.motivo, mensagem: r.mensagem, conteudo: raw });
+      return;
+    }
+    valid++;
+    min = Math.min(min, dataKeyOf(r.record.data));
+    max = Math.max(max, dataKeyOf(r.record.data));
+    writer.add(linha, r.record);
+  });
+  const { body } = writer.take('part');
+  return {
+    shards: body.map((b) => b.toString('utf8')),
+    rejects,
+    records: scan.records,
+    lines: scan.lines,
+    valid: valid + scan.fast,
+    min: Math.min(min, scan.minDataKey),
+    max: Math.max(max, scan.maxDataKey),
+    fast: scan.wasm,
+  };
+}
+
 const NAMES = [
   'Maria Silva',
   'João Conceição',
@@ -365,9 +401,12 @@ describe('fast partition path = general path', () => {
       const bytes = randomChunk(seed, 4000, [...order]);
       const general = generalPath(bytes, [...order], 7);
       const fast = fastPath(bytes, [...order], 7);
+      const wasm = wasmPath(bytes, [...order], 7);
       expect(fast.fast).toBeGreaterThan(1000);
+      expect(wasm.fast).toBeGreaterThan(1000);
       expect(general.rejects.length).toBeGreaterThan(50);
       expect({ ...fast, fast: 0 }).toEqual(general);
+      expect({ ...wasm, fast: 0 }).toEqual(general);
     }
   });
 
@@ -380,8 +419,11 @@ describe('fast partition path = general path', () => {
       const bytes = randomChunk(10 + bucketBits, 4000, [0, 1, 2, 3, 4, 5]);
       const general = generalPath(bytes, [0, 1, 2, 3, 4, 5], shards, bucketBits);
       const fast = fastPath(bytes, [0, 1, 2, 3, 4, 5], shards, bucketBits);
+      const wasm = wasmPath(bytes, [0, 1, 2, 3, 4, 5], shards, bucketBits);
       expect({ ...fast, fast: 0 }).toEqual(general);
+      expect({ ...wasm, fast: 0 }).toEqual(general);
       expect(fast.fast).toBeGreaterThan(1000);
+      expect(wasm.fast).toBeGreaterThan(1000);
       // The buckets are used, not all lines in one of them.
       expect(general.shards.filter((lines) => lines.length > 0).length).toBeGreaterThan(shards * 2);
     }
@@ -425,8 +467,36 @@ describe('fast partition path = general path', () => {
     const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
     const general = generalPath(bytes, [0, 1, 2, 3, 4, 5], 5);
     const fast = fastPath(bytes, [0, 1, 2, 3, 4, 5], 5);
+    const wasm = wasmPath(bytes, [0, 1, 2, 3, 4, 5], 5);
     expect(fast.fast).toBeGreaterThan(15_000);
+    // Names with a character from U+0340 on (which NFC may change otherwise) go to the TypeScript
+    // encoder; the test below has only the pairs the WebAssembly encoder composes.
+    expect(wasm.fast).toBeGreaterThan(2_000);
     expect({ ...fast, fast: 0 }).toEqual(general);
+    expect({ ...wasm, fast: 0 }).toEqual(general);
+  });
+
+  it('composes in WebAssembly what the TypeScript encoder composes: letters with marks U+0300–U+033F', () => {
+    // Pairs of an ASCII character and one mark of the first half of the range (UTF-8 lead byte
+    // 0xCC: composed, kept, or reordered by NFC), one after another, in every text field.
+    const r = rng(12);
+    const lines: string[] = [];
+    for (let k = 0; k < 10_000; k++) {
+      const text = () => {
+        let value = pick(r, [' x', 'x', 'y ']);
+        for (let j = 1 + Math.floor(r() * 4); j > 0; j--)
+          value +=
+            pick(r, ['a', 'o', 'C', 'u', 'n', '=', '<', ' ']) +
+            String.fromCharCode(0x300 + Math.floor(r() * 64));
+        return value;
+      };
+      lines.push(`${text()};ORD-${k};${text()};${text()};2026-11-20;${k},5`);
+    }
+    const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    const general = generalPath(bytes, [0, 1, 2, 3, 4, 5], 4, 2);
+    const wasm = wasmPath(bytes, [0, 1, 2, 3, 4, 5], 4, 2);
+    expect(wasm.fast).toBeGreaterThan(9_000);
+    expect({ ...wasm, fast: 0 }).toEqual(general);
   });
 
   it('takes quoted lines too, reading every quote shape as scanRecords does', () => {
@@ -468,23 +538,27 @@ describe('fast partition path = general path', () => {
       const bytes = Buffer.from(lines.join(eol), 'utf8');
       const fast = fastPath(bytes, [0, 1, 2, 3, 4, 5], 5);
       const general = generalPath(bytes, [0, 1, 2, 3, 4, 5], 5);
+      const wasm = wasmPath(bytes, [0, 1, 2, 3, 4, 5], 5);
       // All but the `1\r\r` lines (an invalid valor: rejected by the general path).
       expect(fast.fast).toBe(shapes.length * 3);
       expect({ ...fast, fast: 0 }).toEqual(general);
+      // The same lines but the emoji's (U+1F600: the TypeScript encoder takes them, normalizing).
+      expect(wasm.fast).toBe(shapes.length * 3 - 3);
+      expect({ ...wasm, fast: 0 }).toEqual(general);
     }
   });
 
   it('handles a record of a single line without a final line break, and blank lines', () => {
-    for (const text of [
-      'a;1;n;x;2026-01-01;1',
-      '\n\n  \na;1;n;x;2026-01-01;1\r\n\r\n',
-      'a;1;"n\n\nm";x;01/01/2026;1,5',
-    ]) {
+    for (const [text, inWasm] of [
+      ['a;1;n;x;2026-01-01;1', 1],
+      ['\n\n  \na;1;n;x;2026-01-01;1\r\n\r\n', 1],
+      ['a;1;n;x;2026-01-01;1\r', 1],
+      ['a;1;"n\n\nm";x;01/01/2026;1,5', 0],
+    ] as const) {
       const bytes = Buffer.from(text, 'utf8');
-      expect(fastPath(bytes, [0, 1, 2, 3, 4, 5], 3)).toEqual({
-        ...generalPath(bytes, [0, 1, 2, 3, 4, 5], 3),
-        fast: expect.any(Number),
-      });
+      const general = generalPath(bytes, [0, 1, 2, 3, 4, 5], 3);
+      expect(fastPath(bytes, [0, 1, 2, 3, 4, 5], 3)).toEqual({ ...general, fast: expect.any(Number) });
+      expect(wasmPath(bytes, [0, 1, 2, 3, 4, 5], 3)).toEqual({ ...general, fast: inWasm });
     }
   });
 });

@@ -234,7 +234,7 @@ export function parseValorBytes(
  * (no precomposed form), or 0 when NFC changes it otherwise (U+0374, U+037E…): the general path
  * decides. Asked of String.prototype.normalize once per pair, then remembered.
  */
-function composeMark(letter: number, mark: number): number {
+export function composeMark(letter: number, mark: number): number {
   const index = letter * 128 + (mark - 0x300);
   let known = COMPOSED[index]!;
   if (known === UNKNOWN) {
@@ -709,17 +709,32 @@ function writeInt(out: Uint8Array, at: number, value: number): number {
 }
 
 /**
+ * Lines taken in bulk by `scanRecordBytes`'s caller (the WebAssembly encoder, `encodeRecordBlock`):
+ * `run(pos, line)` writes the records of the lines from byte `pos` (physical line `line`) on, up
+ * to a line it does not take, and sets `pos`, `lines` and `records` to where it stopped, the lines
+ * it consumed and the records it wrote.
+ */
+export interface BulkLines {
+  run(pos: number, line: number): void;
+  pos: number;
+  lines: number;
+  records: number;
+}
+
+/**
  * `scanRecords` over UTF-8 bytes (a block of whole records). Each non-blank line is first offered
  * to `onLine(start, end, linha)` (its byte range without the line break and a CR before it), quoted
  * or not; when it returns false (as it must for a quoted field going on past the line), the
  * record's bytes are decoded and go through `scanRecords`, so `onRecord` sees exactly what
- * `scanRecords` on the decoded text would give.
+ * `scanRecords` on the decoded text would give. With `bulk`, the lines are first offered to it,
+ * and only the line it stops at goes the way above.
  */
 export function scanRecordBytes(
   bytes: Buffer,
   firstLine: number,
   onLine: (start: number, end: number, linha: number) => boolean,
   onRecord: OnRecord,
+  bulk?: BulkLines,
 ): ScanResult {
   // Delimiters are ASCII, never part of a UTF-8 character: Buffer.indexOf finds them natively.
   const n = bytes.length;
@@ -728,6 +743,13 @@ export function scanRecordBytes(
   let records = 0;
   let nextQuote = bytes.indexOf(QUOTE);
   while (pos < n) {
+    if (bulk !== undefined) {
+      bulk.run(pos, line);
+      records += bulk.records;
+      line += bulk.lines;
+      pos = bulk.pos;
+      if (pos >= n) break;
+    }
     let nl = bytes.indexOf(LF, pos);
     if (nl === -1) nl = n;
     if (nextQuote !== -1 && nextQuote < pos) nextQuote = bytes.indexOf(QUOTE, pos);

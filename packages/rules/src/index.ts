@@ -10,3 +10,4 @@ export * from './record.ts';
 export * from './shard-writer.ts';
 export * from './text.ts';
 export * from './valor.ts';
+export * from './wasm-record.ts';

@@ -59,10 +59,17 @@ export class ShardWriter implements ShardSink {
     this.lengths = new Array(this.slots).fill(0);
   }
 
+  /**
+   * Called with a slot before a line is written to it (`add`, `lengthOf`): lines held elsewhere for
+   * that slot (the WebAssembly encoder's, `encodeRecordBlock`) come first, through `append`.
+   */
+  beforeWrite: ((slot: number) => void) | null = null;
+
   /** `plain`: the caller knows no text field holds a tab, line break or backslash. */
   add(linha: number, record: NormalizedRecord, plain = false): void {
     const line = encodeShardRecord(linha, record, plain);
     const slot = slotOfHash(orderHash(record.ordem_id), this.shardCount, this.bucketBits);
+    this.beforeWrite?.(slot);
     const at = this.lengths[slot]!;
     // A line takes at most 3 bytes per UTF-16 code unit.
     const written = this.room(slot, at + line.length * 3).write(line, at, 'utf8');
@@ -84,7 +91,17 @@ export class ShardWriter implements ShardSink {
   }
 
   lengthOf(slot: number): number {
+    this.beforeWrite?.(slot);
     return this.lengths[slot]!;
+  }
+
+  /** Whole encoded lines, bytes [from, to) of `src`, after the lines of `slot`. */
+  append(slot: number, src: Uint8Array, from: number, to: number): void {
+    const at = this.lengths[slot]!;
+    const buffer = this.room(slot, at + to - from);
+    buffer.set(src.subarray(from, to), at);
+    this.lengths[slot] = at + to - from;
+    this.total += to - from;
   }
 
   commit(slot: number, length: number): void {

@@ -16,11 +16,10 @@ import {
   addBaseRow,
   baseRowEncoder,
   CANONICAL_ORDER,
-  FastRecordEncoder,
+  encodeRecordBlock,
   normalizeRecord,
   RecordBlockReader,
   ShardWriter,
-  scanRecordBytes,
   storeRangeSource,
 } from '@recon/rules';
 import { isJobOpen } from '../fan-in.ts';
@@ -135,35 +134,24 @@ export async function handleBaseExtractRequested(
  */
 class CsvBaseRecords {
   rows = 0;
-  private readonly encoder: FastRecordEncoder;
 
   constructor(
     private readonly columnOrder: readonly number[],
     private readonly writer: ShardWriter,
     private readonly rejects: RejectedLine[],
-  ) {
-    this.encoder = new FastRecordEncoder(columnOrder);
-  }
+  ) {}
 
   /** Whole records, the first starting on physical line `firstLine`. */
   add(bytes: Buffer, firstLine: number): void {
-    const { encoder, writer, rejects, columnOrder } = this;
-    scanRecordBytes(
-      bytes,
-      firstLine,
-      (start, end, linha) => {
-        if (!encoder.encode(bytes, start, end, linha, writer)) return false;
+    const { writer, rejects, columnOrder } = this;
+    const scan = encodeRecordBlock(bytes, firstLine, columnOrder, writer, (fields, linha, raw) => {
+      const result = normalizeRecord(fields, columnOrder);
+      if (result.ok) {
+        writer.add(linha, result.record);
         this.rows++;
-        return true;
-      },
-      (fields, linha, raw) => {
-        const result = normalizeRecord(fields, columnOrder);
-        if (result.ok) {
-          writer.add(linha, result.record);
-          this.rows++;
-        } else rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
-      },
-    );
+      } else rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
+    });
+    this.rows += scan.fast;
   }
 }
 

@@ -6,14 +6,7 @@ import {
   type ServiceContext,
   type VendorChunkUnit,
 } from '@recon/contracts';
-import {
-  dataKeyOf,
-  dataOfKey,
-  FastRecordEncoder,
-  normalizeRecord,
-  ShardWriter,
-  scanRecordBytes,
-} from '@recon/rules';
+import { dataKeyOf, dataOfKey, encodeRecordBlock, normalizeRecord, ShardWriter } from '@recon/rules';
 import { isJobOpen } from '../fan-in.ts';
 
 /** A raw line without these characters yields text fields that need no escaping in a shard part. */
@@ -31,31 +24,21 @@ export async function handleChunkWritten(ctx: ServiceContext, msg: ChunkWritten)
   // Dates as YYYYMMDD numbers: same order as the ISO strings, no string per record.
   let minKey = Number.POSITIVE_INFINITY;
   let maxKey = Number.NEGATIVE_INFINITY;
-  const encoder = new FastRecordEncoder(msg.columnOrder);
-  const scan = scanRecordBytes(
-    bytes,
-    msg.firstLine,
-    (start, end, linha) => {
-      if (!encoder.encode(bytes, start, end, linha, writer)) return false;
-      valid++;
-      const key = encoder.dataKey;
-      if (key < minKey) minKey = key;
-      if (key > maxKey) maxKey = key;
-      return true;
-    },
-    (fields, linha, raw) => {
-      const result = normalizeRecord(fields, msg.columnOrder);
-      if (!result.ok) {
-        rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
-        return;
-      }
-      valid++;
-      const key = dataKeyOf(result.record.data);
-      if (key < minKey) minKey = key;
-      if (key > maxKey) maxKey = key;
-      writer.add(linha, result.record, !NEEDS_ESCAPE.test(raw));
-    },
-  );
+  const scan = encodeRecordBlock(bytes, msg.firstLine, msg.columnOrder, writer, (fields, linha, raw) => {
+    const result = normalizeRecord(fields, msg.columnOrder);
+    if (!result.ok) {
+      rejects.push({ linha, motivo: result.motivo, mensagem: result.mensagem, conteudo: raw });
+      return;
+    }
+    valid++;
+    const key = dataKeyOf(result.record.data);
+    if (key < minKey) minKey = key;
+    if (key > maxKey) maxKey = key;
+    writer.add(linha, result.record, !NEEDS_ESCAPE.test(raw));
+  });
+  valid += scan.fast;
+  minKey = Math.min(minKey, scan.minDataKey);
+  maxKey = Math.max(maxKey, scan.maxDataKey);
   const minData = valid > 0 ? dataOfKey(minKey) : null;
   const maxData = valid > 0 ? dataOfKey(maxKey) : null;
 
