@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadBundle } from './bundle-loader.mjs';
+import { loadBundle, runCachePath } from './bundle-loader.mjs';
 import { type BundleSite, bundle, codeCachePath, findOrBuildBundle, withoutTsx } from './worker-bundle.ts';
 
 const dirs: string[] = [];
@@ -25,13 +25,25 @@ async function site(): Promise<BundleSite> {
   return { entry: join(root, 'src', 'entry.ts'), root, cacheDir: join(root, 'cache') };
 }
 
-/** loadBundle in a new worker thread (a fresh V8 isolate): the bundle's answer and the cache's fate. */
-async function loadInThread(path: string, cachePath: string): Promise<{ answer: string; cache: string }> {
+/**
+ * loadBundle in a new worker thread (a fresh V8 isolate): the bundle's answer and the cache's fate.
+ * `run`: then call the bundle's `work` and have the loader write the code cache after that run.
+ */
+async function loadInThread(
+  path: string,
+  cachePath: string,
+  run = false,
+): Promise<{ answer: string; cache: string; afterRun?: boolean; written?: boolean }> {
   const loader = new URL('./bundle-loader.mjs', import.meta.url).href;
   const worker = new Worker(
     `import(${JSON.stringify(loader)}).then((m) => {
       const r = m.loadBundle(${JSON.stringify(path)}, ${JSON.stringify(cachePath)});
-      require('node:worker_threads').parentPort.postMessage({ answer: r.exports.answer, cache: r.cache });
+      const out = { answer: r.exports.answer, cache: r.cache };
+      if (${run}) {
+        r.exports.work(1000);
+        Object.assign(out, { afterRun: r.afterRun, written: globalThis[m.CODE_CACHE].write() });
+      }
+      require('node:worker_threads').parentPort.postMessage(out);
     });`,
     { eval: true, execArgv: [] },
   );
@@ -75,6 +87,42 @@ describe('worker bundle', () => {
     await writeFile(cachePath, Buffer.alloc(4096, 7));
     expect(await loadInThread(path, cachePath)).toEqual({ answer: 'one', cache: 'rejected' });
     expect(await loadInThread(path, cachePath)).toEqual({ answer: 'one', cache: 'used' });
+  });
+
+  it('writes the code cache again after a run, with the functions that ran, and loads with that one', async () => {
+    const s = await site();
+    // A function compiled only when called (not on load): in the cache written after a run only.
+    await writeFile(
+      join(s.root, 'src', 'dep.ts'),
+      `export const value: string = 'one';\nexport function work(n: number): number {\n  let sum = 0;\n  for (let k = 0; k < n; k++) sum += k % 7 === 0 ? k * 3 : k ^ 5;\n  return sum;\n}\n`,
+    );
+    await writeFile(join(s.root, 'src', 'entry.ts'), "export { value as answer, work } from './dep.ts';\n");
+    const path = await bundle(s);
+    const cachePath = codeCachePath(path);
+    const afterRun = runCachePath(cachePath);
+    expect(await loadInThread(path, cachePath, true)).toEqual({
+      answer: 'one',
+      cache: 'created',
+      afterRun: false,
+      written: true,
+    });
+    expect((await stat(afterRun)).size).toBeGreaterThan((await stat(cachePath)).size);
+    expect(await loadInThread(path, cachePath, true)).toEqual({
+      answer: 'one',
+      cache: 'used',
+      afterRun: true,
+      written: true,
+    });
+    // Rejected (other code, another V8): deleted, and the cache written on load used meanwhile.
+    await writeFile(afterRun, Buffer.alloc(4096, 7));
+    expect(await loadInThread(path, cachePath)).toEqual({ answer: 'one', cache: 'rejected' });
+    await expect(stat(afterRun)).rejects.toThrow(/ENOENT/);
+    expect(await loadInThread(path, cachePath, true)).toEqual({
+      answer: 'one',
+      cache: 'used',
+      afterRun: false,
+      written: true,
+    });
   });
 
   it('runs the bundle without a cache where none can be written', async () => {

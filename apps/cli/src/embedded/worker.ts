@@ -47,7 +47,16 @@ const ctx: ServiceContext = {
 };
 const log = ctx.log as ReturnType<typeof createReconLogger>;
 
+/** What the loader of the bundle this worker runs from offers (bundle-loader.mjs), if any. */
+const codeCache = (globalThis as Record<symbol, unknown>)[Symbol.for('recon.worker.codeCache')] as
+  | { afterRun: boolean; write(): boolean }
+  | undefined;
+
 port.on('message', (message: MainToWorker) => {
+  if (message.kind === 'write-code-cache') {
+    port.postMessage({ kind: 'code-cache-written', ok: codeCache?.write() ?? false } satisfies WorkerToMain);
+    return;
+  }
   if (message.kind === 'rpc-result') {
     const call = calls.get(message.id);
     calls.delete(message.id);
@@ -72,4 +81,4 @@ port.on('message', (message: MainToWorker) => {
 });
 
 // Loaded: from now on a crash of this worker replaces it (see WorkerPool).
-port.postMessage({ kind: 'ready' } satisfies WorkerToMain);
+port.postMessage({ kind: 'ready', codeCacheAfterRun: codeCache?.afterRun ?? null } satisfies WorkerToMain);

@@ -23,11 +23,32 @@ appendFileSync(workerData.starts, 'x');
 throw new Error('cannot load: a dependency is missing');
 `;
 
+/**
+ * A worker loaded from a bundle (workerData.afterRun: whether with a code cache written after a
+ * run) that writes "its code cache" (a line in workerData.log) when asked, unless workerData.mute.
+ */
+const CACHING = `
+import { appendFileSync } from 'node:fs';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+parentPort.on('message', (m) => {
+  if (m.kind === 'write-code-cache') {
+    if (workerData.mute) return;
+    appendFileSync(workerData.log, 'cache by thread ' + threadId + '\\n');
+    parentPort.postMessage({ kind: 'code-cache-written', ok: true });
+  } else if (m.kind === 'task') {
+    appendFileSync(workerData.log, 'task on thread ' + threadId + '\\n');
+    parentPort.postMessage({ kind: 'done', id: m.id, ok: true });
+  }
+});
+parentPort.postMessage({ kind: 'ready', codeCacheAfterRun: workerData.afterRun });
+`;
+
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'recon-worker-pool-'));
   await writeFile(join(dir, 'healthy.mjs'), HEALTHY);
   await writeFile(join(dir, 'broken.mjs'), BROKEN);
+  await writeFile(join(dir, 'caching.mjs'), CACHING);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -46,6 +67,32 @@ function pool(module: string, workerData: unknown = {}) {
 }
 
 describe('WorkerPool', () => {
+  it('has the worker that ran the most tasks write its code cache when it closes, if none had one after a run', async () => {
+    const run = async (name: string, data: Record<string, unknown>, tasks: number) => {
+      const log = join(dir, `${name}.log`);
+      await writeFile(log, '');
+      const p = pool('caching.mjs', { log, ...data });
+      // One at a time: the first worker to take one takes them all (the other is never asked).
+      for (let k = 0; k < tasks; k++) await p.run('matcher', envelope());
+      const started = performance.now();
+      await p.close();
+      const lines = (await readFile(log, 'utf8')).trim().split('\n').filter(Boolean);
+      return { lines, closeMs: performance.now() - started };
+    };
+    const cold = await run('cold', { afterRun: false }, 3);
+    expect(cold.lines).toHaveLength(4);
+    const thread = cold.lines[0]!.replace('task on thread ', '');
+    expect(cold.lines[3]).toBe(`cache by thread ${thread}`);
+    // Compiled with such a cache already, or from TypeScript (no bundle), or nothing ran: no cache.
+    expect((await run('warm', { afterRun: true }, 3)).lines).toHaveLength(3);
+    expect((await run('tsx', { afterRun: null }, 3)).lines).toHaveLength(3);
+    expect((await run('idle', { afterRun: false }, 0)).lines).toHaveLength(0);
+    // A worker that does not answer is terminated after a while, as the others.
+    const mute = await run('mute', { afterRun: false, mute: true }, 1);
+    expect(mute.lines).toHaveLength(1);
+    expect(mute.closeMs).toBeGreaterThan(2500);
+  }, 20_000);
+
   it('runs tasks on its workers, and replaces a worker that crashes during a task', async () => {
     const p = pool('healthy.mjs');
     try {

@@ -39,6 +39,8 @@ export function fromWireError(wire: WireError): Error {
 
 export type MainToWorker =
   | { kind: 'task'; id: number; queue: QueueName; envelope: Envelope }
+  /** Write the code cache of the worker's bundle as its code is now (see `WorkerPool.close`). */
+  | { kind: 'write-code-cache' }
   | { kind: 'rpc-result'; id: number; ok: true; value: unknown }
   | { kind: 'rpc-result'; id: number; ok: false; error: WireError };
 
@@ -47,8 +49,12 @@ export type WorkerToMain =
   | { kind: 'done'; id: number; ok: false; error: WireError }
   | { kind: 'rpc'; id: number; target: string; method: string; args: unknown[] }
   | { kind: 'log'; line: string }
-  /** The worker's module has loaded: from now on a crash replaces the worker. */
-  | { kind: 'ready' };
+  /**
+   * The worker's module has loaded: from now on a crash replaces the worker. `codeCacheAfterRun`:
+   * whether its bundle was compiled with a code cache written after a run (null: no bundle).
+   */
+  | { kind: 'ready'; codeCacheAfterRun?: boolean | null }
+  | { kind: 'code-cache-written'; ok: boolean };
 
 /** Serves a worker's calls to the ports that live in the main thread (job store, event bus). */
 export type RpcServer = (target: string, method: string, args: unknown[]) => Promise<unknown>;
@@ -71,7 +77,16 @@ interface Slot {
   task: { id: number; resolve: () => void; reject: (e: Error) => void } | null;
   /** Its module loaded (it sent `ready`). */
   ready: boolean;
+  /** As its `ready` said (undefined: not said). */
+  codeCacheAfterRun?: boolean | null;
+  /** Tasks it ran to the end. */
+  tasksRun: number;
+  /** Resolves a `write-code-cache` request in flight. */
+  cacheWritten?: (ok: boolean) => void;
 }
+
+/** How long `close` waits for a worker to write its code cache. */
+const CODE_CACHE_WAIT_MS = 3000;
 
 /**
  * Worker threads that run service handlers, one message at a time each, so the CPU-bound stages
@@ -149,7 +164,31 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closed = true;
     await this.started;
+    await this.writeCodeCache();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  /**
+   * Whether the pool's workers were compiled without a code cache written after a run, and one of
+   * them has run tasks since: that worker (the one that ran the most, idle) writes its bundle's
+   * code cache as its code is now, with the functions compiled for the tasks, for the workers of
+   * the next pools (bundle-loader.mjs). Best effort: a worker that does not answer in time is
+   * terminated as the others.
+   */
+  private async writeCodeCache(): Promise<void> {
+    if (this.failure !== null || this.slots.some((s) => s.codeCacheAfterRun === true)) return;
+    const candidates = this.slots.filter(
+      (s) => s.ready && s.codeCacheAfterRun === false && s.task === null && s.tasksRun > 0,
+    );
+    if (candidates.length === 0) return;
+    const slot = candidates.reduce((a, b) => (b.tasksRun > a.tasksRun ? b : a));
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CODE_CACHE_WAIT_MS);
+      slot.cacheWritten = () => resolve();
+      slot.worker.postMessage({ kind: 'write-code-cache' } satisfies MainToWorker);
+    });
+    clearTimeout(timer);
   }
 
   /** A worker failed before its module loaded: no worker is started again, every task is refused. */
@@ -217,10 +256,16 @@ export class WorkerPool {
       ...(boot.argv === undefined ? {} : { argv: boot.argv }),
       resourceLimits: { maxYoungGenerationSizeMb: 192 },
     });
-    const slot: Slot = { worker, task: null, ready: false };
+    const slot: Slot = { worker, task: null, ready: false, tasksRun: 0 };
     worker.on('message', (message: WorkerToMain) => {
       if (message.kind === 'ready') {
         slot.ready = true;
+        slot.codeCacheAfterRun = message.codeCacheAfterRun;
+        return;
+      }
+      if (message.kind === 'code-cache-written') {
+        slot.cacheWritten?.(message.ok);
+        slot.cacheWritten = undefined;
         return;
       }
       if (message.kind === 'log') {
@@ -231,6 +276,7 @@ export class WorkerPool {
       if (message.kind === 'done') {
         const task = slot.task;
         slot.task = null;
+        slot.tasksRun++;
         if (task !== null) {
           if (message.ok) task.resolve();
           else task.reject(fromWireError(message.error));
