@@ -1,7 +1,7 @@
-import { encodeShardRecord, type RejectedLine } from '@recon/contracts';
+import { encodeShardRecord, type NormalizedRecord, type RejectedLine } from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
 import { pick, rng } from '../../../test/support/random.ts';
-import { scanRecordBoundaries, scanRecords } from './csv.ts';
+import { type OnRecord, scanRecordBoundaries, scanRecords } from './csv.ts';
 import { parseData } from './data.ts';
 import {
   dataKeyOf,
@@ -211,59 +211,59 @@ interface Outcome {
   fast: number;
 }
 
+/** The general path's records: normalized and written (counted, their dates kept), or rejected. */
+function generalRecords(order: number[], write: (linha: number, record: NormalizedRecord) => void) {
+  const seen = {
+    rejects: [] as RejectedLine[],
+    valid: 0,
+    min: Number.POSITIVE_INFINITY,
+    max: Number.NEGATIVE_INFINITY,
+  };
+  const onRecord: OnRecord = (fields, linha, raw) => {
+    const r = normalizeRecord(fields, order);
+    if (!r.ok) {
+      seen.rejects.push({ linha, motivo: r.motivo, mensagem: r.mensagem, conteudo: raw });
+      return;
+    }
+    seen.valid++;
+    seen.min = Math.min(seen.min, dataKeyOf(r.record.data));
+    seen.max = Math.max(seen.max, dataKeyOf(r.record.data));
+    write(linha, r.record);
+  };
+  return { seen, onRecord };
+}
+
 /** The path before the fast one: decode, scanRecords, normalizeRecord, encodeShardRecord, shardOf. */
 function generalPath(bytes: Buffer, order: number[], shards: number, bucketBits = 0): Outcome {
   const sink = new Sink(shards, bucketBits);
-  const rejects: RejectedLine[] = [];
-  let valid = 0;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  const scan = scanRecords(bytes.toString('utf8'), 2, true, (fields, linha, raw) => {
-    const r = normalizeRecord(fields, order);
-    if (!r.ok) {
-      rejects.push({ linha, motivo: r.motivo, mensagem: r.mensagem, conteudo: raw });
-      return;
-    }
-    valid++;
-    min = Math.min(min, dataKeyOf(r.record.data));
-    max = Math.max(max, dataKeyOf(r.record.data));
-    sink.add(slotOf(r.record.ordem_id, shards, bucketBits), encodeShardRecord(linha, r.record));
-  });
-  return { shards: sink.text(), rejects, records: scan.records, lines: scan.lines, valid, min, max, fast: 0 };
+  const { seen, onRecord } = generalRecords(order, (linha, record) =>
+    sink.add(slotOf(record.ordem_id, shards, bucketBits), encodeShardRecord(linha, record)),
+  );
+  const scan = scanRecords(bytes.toString('utf8'), 2, true, onRecord);
+  return { shards: sink.text(), ...seen, records: scan.records, lines: scan.lines, fast: 0 };
 }
 
 function fastPath(bytes: Buffer, order: number[], shards: number, bucketBits = 0): Outcome {
   const sink = new Sink(shards, bucketBits);
   const encoder = new FastRecordEncoder(order);
-  const rejects: RejectedLine[] = [];
-  let valid = 0;
+  const { seen, onRecord } = generalRecords(order, (linha, record) =>
+    sink.add(slotOf(record.ordem_id, shards, bucketBits), encodeShardRecord(linha, record)),
+  );
   let fast = 0;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
   const scan = scanRecordBytes(
     bytes,
     2,
     (start, end, linha) => {
       if (!encoder.encode(bytes, start, end, linha, sink)) return false;
-      valid++;
+      seen.valid++;
       fast++;
-      min = Math.min(min, encoder.dataKey);
-      max = Math.max(max, encoder.dataKey);
+      seen.min = Math.min(seen.min, encoder.dataKey);
+      seen.max = Math.max(seen.max, encoder.dataKey);
       return true;
     },
-    (fields, linha, raw) => {
-      const r = normalizeRecord(fields, order);
-      if (!r.ok) {
-        rejects.push({ linha, motivo: r.motivo, mensagem: r.mensagem, conteudo: raw });
-        return;
-      }
-      valid++;
-      min = Math.min(min, dataKeyOf(r.record.data));
-      max = Math.max(max, dataKeyOf(r.record.data));
-      sink.add(slotOf(r.record.ordem_id, shards, bucketBits), encodeShardRecord(linha, r.record));
-    },
+    onRecord,
   );
-  return { shards: sink.text(), rejects, records: scan.records, lines: scan.lines, valid, min, max, fast };
+  return { shards: sink.text(), ...seen, records: scan.records, lines: scan.lines, fast };
 }
 
 /**
@@ -272,30 +272,17 @@ function fastPath(bytes: Buffer, order: number[], shards: number, bucketBits = 0
  */
 function wasmPath(bytes: Buffer, order: number[], shards: number, bucketBits = 0): Outcome {
   const writer = new ShardWriter(shards, bytes.length, 2 ** bucketBits);
-  const rejects: RejectedLine[] = [];
-  let valid = 0;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  const scan = encodeRecordBlock(bytes, 2, order, writer, (fields, linha, raw) => {
-    const r = normalizeRecord(fields, order);
-    if (!r.ok) {
-      rejects.push({ linha, motivo: r.motivo, mensagem: r.mensagem, conteudo: raw });
-      return;
-    }
-    valid++;
-    min = Math.min(min, dataKeyOf(r.record.data));
-    max = Math.max(max, dataKeyOf(r.record.data));
-    writer.add(linha, r.record);
-  });
+  const { seen, onRecord } = generalRecords(order, (linha, record) => writer.add(linha, record));
+  const scan = encodeRecordBlock(bytes, 2, order, writer, onRecord);
   const { body } = writer.take('part');
   return {
     shards: body.map((b) => b.toString('utf8')),
-    rejects,
+    rejects: seen.rejects,
     records: scan.records,
     lines: scan.lines,
-    valid: valid + scan.fast,
-    min: Math.min(min, scan.minDataKey),
-    max: Math.max(max, scan.maxDataKey),
+    valid: seen.valid + scan.fast,
+    min: Math.min(seen.min, scan.minDataKey),
+    max: Math.max(seen.max, scan.maxDataKey),
     fast: scan.wasm,
   };
 }
