@@ -2,7 +2,7 @@
 // `pnpm --filter @recon/rules build:wasm` into ../src/wasm/record-encoder.wasm.ts.
 //
 // The partition's fast path (`FastRecordEncoder.encode`, ../src/fast-record.ts) over a whole block
-// of CSV lines: each line is split, trimmed, validated, normalized and written as a shard line into
+// of CSV lines (or `encodeTabbed` over PostgreSQL's COPY text, S_MODE): each line is split, trimmed, validated, normalized and written as a shard line into
 // its slot's region, exactly as the TypeScript encoder writes it. A line this code does not take
 // (a double-quoted field going on past the line, a character from U+0380 on, a field count
 // other than six, an empty or non-ASCII ordem_id, a bad data or valor, a blank line, a line too
@@ -18,6 +18,7 @@
 //   COMPOSED   128 × 128 int32s: NFC of an ASCII letter + a mark U+0300–U+037F (see composeMark
 //              in ../src/fast-record.ts), filled in by the caller when a run asks (RUN_NEED_PAIR)
 //   UNQUOTED   16 KiB: the fields of a line with double quotes, unquoted
+//   KIND_COPY  256 bytes: KIND for PostgreSQL's COPY text (S_MODE 1)
 
 const KIND: i32 = 0;
 const STATE: i32 = 256;
@@ -29,7 +30,8 @@ const COMPOSED: i32 = 1024;
 const UNQUOTED: i32 = COMPOSED + 128 * 128 * 4;
 /** Longest line with a double quote taken here (UNQUOTED holds its fields, unquoted). */
 const UNQUOTED_BYTES: i32 = 16384;
-export const LAYOUT_END: i32 = UNQUOTED + UNQUOTED_BYTES;
+const KIND_COPY: i32 = UNQUOTED + UNQUOTED_BYTES;
+export const LAYOUT_END: i32 = KIND_COPY + 256;
 
 // STATE fields (int32 indexes).
 const S_POS = 0; // in/out: where the next line starts
@@ -47,6 +49,12 @@ const S_FULL_SLOT = 11; // out: the slot without room (RUN_SLOT_FULL)
 const S_PAIR = 12; // out: letter * 128 + (mark - 0x300) (RUN_NEED_PAIR)
 const S_NEXT = 13; // where the line after the one just written starts
 const S_LIMIT = 14; // in: no line starting at or after this is begun (RUN_PAUSED)
+/**
+ * in: 0, CSV lines (`FastRecordEncoder.encode`); 1, the rows of PostgreSQL's COPY text, tab
+ * separated, a backslash refused (an escape or NULL), every line numbered S_LINHA
+ * (`FastRecordEncoder.encodeTabbed`; the caller sends whole lines).
+ */
+const S_MODE = 15;
 
 /** The block is done (S_POS is past its end). */
 const RUN_DONE = 0;
@@ -81,6 +89,8 @@ const SPECIAL: u8 = 1;
 const SEPARATOR: u8 = 2;
 const LINE_END: u8 = 3;
 const QUOTED: u8 = 4;
+/** Not taken here. */
+const REFUSE: u8 = 5;
 
 const UNKNOWN = 0x7fffffff;
 const MAX_UNITS = 16;
@@ -104,6 +114,12 @@ export function init(): void {
     else if (c === QUOTE) kind = QUOTED;
     else if (c < SPACE || c === BACKSLASH || c >= 0xcc) kind = SPECIAL;
     store<u8>(KIND + c, kind);
+    let copyKind = PLAIN;
+    if (c === TAB) copyKind = SEPARATOR;
+    else if (c === LF) copyKind = LINE_END;
+    else if (c === BACKSLASH) copyKind = REFUSE;
+    else if (c < SPACE || c >= 0xcc) copyKind = SPECIAL;
+    store<u8>(KIND_COPY + c, copyKind);
   }
   for (let k = 0; k < 128 * 128; k++) store<i32>(COMPOSED + (k << 2), UNKNOWN);
 }
@@ -130,6 +146,7 @@ export function run(): i32 {
   let linha = state(S_LINHA);
   const end = state(S_END);
   const limit = state(S_LIMIT);
+  const csv = state(S_MODE) === 0;
   let records = 0;
   let status = RUN_DONE;
   while (pos < end) {
@@ -137,10 +154,10 @@ export function run(): i32 {
       status = RUN_PAUSED;
       break;
     }
-    status = encodeLine(pos, end, linha);
+    status = encodeLine(pos, end, linha, csv);
     if (status !== RUN_DONE) break;
     records++;
-    linha++;
+    if (csv) linha++;
     pos = state(S_NEXT);
   }
   setState(S_POS, pos);
@@ -154,7 +171,8 @@ export function run(): i32 {
  * split at its separators in the same pass: written to its slot (RUN_DONE, S_NEXT the next
  * line's start), or a reason to stop.
  */
-function encodeLine(start: i32, blockEnd: i32, linha: i32): i32 {
+function encodeLine(start: i32, blockEnd: i32, linha: i32, csv: bool): i32 {
+  const kinds = csv ? KIND : KIND_COPY;
   let f = 0;
   let from = start;
   let special = false;
@@ -162,7 +180,7 @@ function encodeLine(start: i32, blockEnd: i32, linha: i32): i32 {
   let next = blockEnd + 1;
   for (let i = start; i < blockEnd; i++) {
     const c = load<u8>(i);
-    const kind = load<u8>(KIND + c);
+    const kind = load<u8>(kinds + c);
     if (kind === PLAIN) continue;
     if (kind === SEPARATOR) {
       if (f === 5) return RUN_REFUSED;
@@ -175,7 +193,8 @@ function encodeLine(start: i32, blockEnd: i32, linha: i32): i32 {
       next = i + 1;
       break;
     } else if (kind === QUOTED) return encodeQuoted(start, blockEnd, linha);
-    else if (c === CR && (i + 1 === blockEnd || load<u8>(i + 1) === LF)) {
+    else if (kind === REFUSE) return RUN_REFUSED;
+    else if (csv && c === CR && (i + 1 === blockEnd || load<u8>(i + 1) === LF)) {
       end = i;
       next = i + 2;
       break;

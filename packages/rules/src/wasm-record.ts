@@ -57,6 +57,9 @@ const RUN_SLOT_FULL = 2;
 const RUN_NEED_PAIR = 3;
 const RUN_PAUSED = 4;
 const S_LIMIT = 14;
+const S_MODE = 15;
+const MODE_CSV = 0;
+const MODE_COPY = 1;
 /** Bytes of the block a call of the module's `run` begins lines in at most (see RUN_PAUSED). */
 const RUN_BYTES = 64 << 10;
 
@@ -113,7 +116,7 @@ export function encodeRecordBlock(
   }
   const wasm = idle.pop() ?? new WasmRecordEncoder();
   try {
-    const bulk = wasm.start(bytes, firstLine, columnOrder, writer);
+    const bulk = wasm.start(bytes, firstLine, columnOrder, writer, MODE_CSV);
     const scan = scanRecordBytes(bytes, firstLine, onLine, onRecord, bulk);
     const done = wasm.finish();
     return {
@@ -128,6 +131,41 @@ export function encodeRecordBlock(
     idle.push(wasm);
   }
 }
+
+/**
+ * The rows of PostgreSQL's COPY text (whole lines, in the canonical column order) into `writer`:
+ * those the WebAssembly encoder takes written by it exactly as `FastRecordEncoder.encodeTabbed`
+ * writes them (linha 0), each other line [start, end) (its line break at `end`) given alone, in
+ * order, to `eachLine`. Returns how many rows the WebAssembly encoder wrote.
+ */
+export function encodeCopyLines(
+  bytes: Buffer,
+  writer: ShardWriter,
+  eachLine: (start: number, end: number) => void,
+): number {
+  const n = bytes.length;
+  if (n === 0) return 0;
+  const wasm = idle.pop() ?? new WasmRecordEncoder();
+  try {
+    const bulk = wasm.start(bytes, 0, CANONICAL, writer, MODE_COPY);
+    for (let pos = 0; pos < n; ) {
+      bulk.run(pos, 0);
+      pos = bulk.pos;
+      if (pos >= n) break;
+      let end = bytes.indexOf(LF, pos);
+      if (end === -1) end = n;
+      eachLine(pos, end);
+      pos = end + 1;
+    }
+    return wasm.finish().records;
+  } finally {
+    wasm.release();
+    idle.push(wasm);
+  }
+}
+
+const LF = 10;
+const CANONICAL = [0, 1, 2, 3, 4, 5];
 
 /** One instance of the module: its memory holds a block, the slots' regions and its tables. */
 class WasmRecordEncoder implements BulkLines {
@@ -154,7 +192,13 @@ class WasmRecordEncoder implements BulkLines {
   }
 
   /** Lays the block and `writer`'s slots out in memory; the scan's `bulk`. */
-  start(bytes: Buffer, firstLine: number, columnOrder: readonly number[], writer: ShardWriter): BulkLines {
+  start(
+    bytes: Buffer,
+    firstLine: number,
+    columnOrder: readonly number[],
+    writer: ShardWriter,
+    mode: typeof MODE_CSV | typeof MODE_COPY,
+  ): BulkLines {
     const slots = writer.shardCount << writer.bucketBits;
     // Each slot's share of the block and some room (a shard line is about as long as its CSV
     // line); a slot that fills up is emptied into the writer and the run goes on.
@@ -175,6 +219,7 @@ class WasmRecordEncoder implements BulkLines {
     this.i32[s + S_LENGTHS] = lengths;
     this.i32[s + S_REGIONS] = regions;
     this.i32[s + S_REGION] = region;
+    this.i32[s + S_MODE] = mode;
     for (let k = 0; k < 6; k++) this.i32[(ORDER >> 2) + k] = columnOrder[k]!;
     this.input = input;
     this.slots = slots;

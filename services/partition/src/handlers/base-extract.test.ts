@@ -234,7 +234,13 @@ function copyTextPath(rows: readonly Row[], shards: number, pieces = 1) {
   const records = new CopyTextBaseRecords(writer, rejects);
   const per = Math.ceil(rows.length / pieces);
   for (let k = 0; k < rows.length; k += per) records.add(copyText(rows.slice(k, k + per)));
-  return { ...taken(writer), rejects, valid: records.rows, fromBytes: records.fromBytes };
+  return {
+    ...taken(writer),
+    rejects,
+    valid: records.rows,
+    fromBytes: records.fromBytes,
+    fromWasm: records.fromWasm,
+  };
 }
 
 describe('database rows as COPY text: byte path = general path', () => {
@@ -242,6 +248,7 @@ describe('database rows as COPY text: byte path = general path', () => {
     const rows: Row[] = [...CANONICAL_ROWS, ['F1', 'ORD-5', 'ÿ ʼ; "quoted"', 'A', '0001-01-01', '1.00']];
     const fromCopy = copyTextPath(rows, 5);
     expect(fromCopy.fromBytes).toBe(rows.length);
+    expect(fromCopy.fromWasm).toBe(rows.length);
     const general = generalPath(rows, 5);
     expect(same(fromCopy, general)).toEqual(same(general, general));
   });
@@ -262,9 +269,26 @@ describe('database rows as COPY text: byte path = general path', () => {
       const fromCopy = copyTextPath(rows, 16, 7);
       const general = generalPath(rows, 16);
       expect(fromCopy.fromBytes).toBeGreaterThan(15_000);
+      // Rows with a character NFC may change go to encodeTabbed; most stay in WebAssembly.
+      expect(fromCopy.fromWasm).toBeGreaterThan(10_000);
       expect(fromCopy.rejects.length).toBeGreaterThan(1000);
       expect(same(fromCopy, general)).toEqual(same(general, general));
     }
+  });
+
+  it('writes what encodeTabbed writes for control characters COPY sends raw (and a raw CR)', () => {
+    const lines = ['F\tORD-1\tn\x01o\ta\t2026-01-02\t1.00', 'F\tORD-2\tcr\rin\ta\t2026-01-02\t2.00'];
+    lines.push('F\tORD-3\t\x7f\x1b\ta\t2026-01-02\t3.00', 'F\tORD-4\tplain\ta\t2026-01-02\t4.00');
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    const viaWasm = new ShardWriter(3);
+    const records = new CopyTextBaseRecords(viaWasm, []);
+    records.add(bytes);
+    expect(records.fromWasm).toBe(4);
+    const viaTs = new ShardWriter(3);
+    const encoder = baseRowEncoder();
+    for (let pos = 0; pos < bytes.length; pos = bytes.indexOf(10, pos) + 1)
+      expect(encoder.encodeTabbed(bytes, pos, bytes.indexOf(10, pos), 0, viaTs)).toBe(true);
+    expect(taken(viaWasm).body.toString('latin1')).toBe(taken(viaTs).body.toString('latin1'));
   });
 
   it('refuses a chunk that ends inside a row', () => {

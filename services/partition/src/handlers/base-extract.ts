@@ -16,6 +16,7 @@ import {
   addBaseRow,
   baseRowEncoder,
   CANONICAL_ORDER,
+  encodeCopyLines,
   encodeRecordBlock,
   normalizeRecord,
   RecordBlockReader,
@@ -164,6 +165,8 @@ export class CopyTextBaseRecords {
   rows = 0;
   /** Rows encoded straight from their bytes. */
   fromBytes = 0;
+  /** Of those, the rows the WebAssembly encoder wrote (`encodeCopyLines`). */
+  fromWasm = 0;
   private readonly encoder = baseRowEncoder();
   private readonly parser = new CopyTextParser(6);
   private readonly parsed: (string | null)[][] = [];
@@ -174,26 +177,27 @@ export class CopyTextBaseRecords {
   ) {}
 
   add(bytes: Buffer): void {
-    const n = bytes.length;
-    for (let pos = 0; pos < n; ) {
-      const end = bytes.indexOf(LF, pos);
-      if (end === -1) {
-        throw new ReconError(
-          'INTERNAL',
-          `the base reader sent a chunk that ends inside a row (the port sends whole lines): ${JSON.stringify(bytes.toString('utf8', pos, pos + 200))}`,
-        );
-      }
+    if (bytes.length > 0 && bytes[bytes.length - 1] !== LF) {
+      const last = bytes.lastIndexOf(LF) + 1;
+      throw new ReconError(
+        'INTERNAL',
+        `the base reader sent a chunk that ends inside a row (the port sends whole lines): ${JSON.stringify(bytes.toString('utf8', last, last + 200))}`,
+      );
+    }
+    const wasm = encodeCopyLines(bytes, this.writer, (pos, end) => {
       if (this.encoder.encodeTabbed(bytes, pos, end, 0, this.writer)) {
         this.rows++;
         this.fromBytes++;
-      } else {
-        this.parser.push(bytes.subarray(pos, end + 1), this.parsed);
-        for (const row of this.parsed)
-          if (addBaseRow(row, this.encoder, this.writer, this.rejects)) this.rows++;
-        this.parsed.length = 0;
+        return;
       }
-      pos = end + 1;
-    }
+      this.parser.push(bytes.subarray(pos, end + 1), this.parsed);
+      for (const row of this.parsed)
+        if (addBaseRow(row, this.encoder, this.writer, this.rejects)) this.rows++;
+      this.parsed.length = 0;
+    });
+    this.rows += wasm;
+    this.fromBytes += wasm;
+    this.fromWasm += wasm;
   }
 }
 
