@@ -1,5 +1,5 @@
-// AssemblyScript (https://www.assemblyscript.org), compiled to WebAssembly by
-// `pnpm --filter @recon/rules build:wasm` into ../src/wasm/record-encoder.wasm.ts.
+// AssemblyScript (https://www.assemblyscript.org), compiled to WebAssembly by `pnpm build:wasm`
+// (scripts/wasm) into ../src/wasm/record-encoder.wasm.ts.
 //
 // The partition's fast path (`FastRecordEncoder.encode`, ../src/fast-record.ts) over a whole block
 // of CSV lines (or `encodeTabbed` over PostgreSQL's COPY text, S_MODE): each line is split, trimmed, validated, normalized and written as a shard line into

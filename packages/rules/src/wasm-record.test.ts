@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { RejectedLine } from '@recon/contracts';
 import { describe, expect, it } from 'vitest';
-import { compileRecordEncoder, GENERATED, generatedModule } from '../scripts/wasm-build.mjs';
+import { compileModule, generatedModule, MODULES } from '../../../scripts/wasm/build-lib.mjs';
 import { slotOfHash } from './fast-record.ts';
 import { orderHash } from './hash.ts';
 import { normalizeRecord } from './record.ts';
@@ -61,10 +61,12 @@ function expectSameAsTypeScript(bytes: Buffer, shards: number, buckets: number, 
 const line = (ordem: string, nome = 'Maria', valor = '10,50') => `F1;${ordem};${nome};A1;20/11/2026;${valor}`;
 
 describe('the WebAssembly record encoder', () => {
-  it('is the module compiled from assembly/record-encoder.ts (pnpm --filter @recon/rules build:wasm)', async () => {
-    const binary = await compileRecordEncoder();
+  it('is the module compiled from assembly/record-encoder.ts (pnpm build:wasm)', async () => {
+    const binary = await compileModule('record-encoder');
     expect(Buffer.from(RECORD_ENCODER_WASM, 'base64').equals(Buffer.from(binary))).toBe(true);
-    expect(await readFile(GENERATED, 'utf8')).toBe(generatedModule(binary));
+    expect(await readFile(MODULES['record-encoder'].generated, 'utf8')).toBe(
+      generatedModule('record-encoder', binary),
+    );
   }, 60_000);
 
   it('empties a full slot into the writer and goes on (every line of the block in one slot)', () => {

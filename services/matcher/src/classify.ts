@@ -16,6 +16,7 @@ import {
 } from '@recon/contracts';
 import { DivergenceLog, decodeField, parseLinha } from './divergence-columns.ts';
 import type { SeverityPolicy } from './severity.ts';
+import { SHARD_MATCHER_WASM } from './wasm/shard-matcher.wasm.ts';
 
 export interface ShardInput {
   jobId: string;
@@ -149,9 +150,6 @@ function joinRegions(
   return joinGroups(groups);
 }
 
-/** Four line breaks: a word XOR this has a zero byte where the word has a line break. */
-const LF_WORD = 0x0a0a0a0a;
-
 /** Index of the next line break at or after `from` (every line ends with one). */
 function lineEnd(bytes: Buffer, from: number): number {
   return bytes.indexOf(LF, from);
@@ -165,10 +163,12 @@ function nextTab(bytes: Buffer, from: number): number {
 }
 
 /**
- * A well-mixed 32-bit hash of bytes [start, end) (`words` reads the same bytes four at a time):
- * each four-byte word mixed in by a multiply (as FxHash does), the bytes left one by one, then
- * murmur3's finalizer. (The shard of a record is FNV-1a modulo the shard count: a hash sharing
- * FNV's low bits would make every key of a shard collide here.)
+ * The hash the orders' table keys on (`hashBytes` of assembly/shard-matcher.ts, which the tests
+ * check this against and use to make keys that collide): a well-mixed 32-bit hash of bytes
+ * [start, end) (`words` reads the same bytes four at a time): each four-byte word mixed in by a
+ * multiply (as FxHash does), the bytes left one by one, then murmur3's finalizer. (The shard of a
+ * record is FNV-1a modulo the shard count: a hash sharing FNV's low bits would make every key of
+ * a shard collide here.)
  */
 export function hashBytes(bytes: Buffer, words: DataView, start: number, end: number): number {
   let h = end - start;
@@ -182,64 +182,111 @@ export function hashBytes(bytes: Buffer, words: DataView, start: number, end: nu
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Fields of an entry of `Orders.entries`, STRIDE int32s per entry. */
-const KEY_START = 0;
+/** What classify.ts uses of the WebAssembly module (assembly/shard-matcher.ts). */
+interface MatcherExports {
+  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readBase(): number;
+  claimVendor(): number;
+  rehash(slots: number, mask: number): void;
+  hash(start: number, end: number): number;
+}
+
+/** What this file uses of the WebAssembly API (its types are in no lib the project compiles with). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+let matcherModule: object | undefined;
+/** This thread's module instances not in use (a shard takes one until it is finished). */
+const idleInstances: MatcherExports[] = [];
+
+// The module's STATE (int32 indexes), passes' outcomes and entry fields (assembly/shard-matcher.ts).
+const S_B = 0;
+const S_V = 1;
+const S_ENTRIES = 2;
+const S_ENTRY_CAP = 3;
+const S_COUNT = 4;
+const S_SLOTS = 5;
+const S_MASK = 6;
+const S_IN_REGION = 7;
+const S_POS = 8;
+const S_TO = 9;
+const S_VENDOR_VALID = 10;
+const S_MATCHED = 11;
+const S_EV_POS = 12;
+const S_EV_END = 13;
+const S_EV_ENTRY = 14;
+const S_EV_LINHA = 15;
+const S_EV_AT = 16;
+const PASS_DONE = 0;
+const BASE_DUPLICATE = 1;
+const VENDOR_DUPLICATE = 2;
+const UNMATCHED = 3;
+const DIFFERS = 4;
+const ENTRIES_FULL = 5;
+const TABLE_FULL = 6;
+const LINHA_TOO_LARGE = 7;
 const KEY_END = 1;
 const LINE_START = 2;
 const CLAIMED_BY = 3;
 const STRIDE = 4;
+/** Bytes of STATE, and of room after each byte area (the module reads words up to 3 bytes on). */
+const STATE_BYTES = 256;
+const PAD = 8;
+const PAGE = 65536;
 
 /**
  * The orders of a shard, keyed on the bytes of their encoded `ordem_id` (equal bytes ⇔ equal
- * orders) in an open-addressing table: no string per record, no Map. Each entry is an order as
- * first seen — a base line, or a vendor line no base line matched — in insertion order.
+ * orders) in open-addressing tables in a WebAssembly module's memory, which also holds a copy of
+ * the shard's base and vendor bytes: the module's passes (`readBase`, `claimVendor`) do a shard's
+ * lookups and comparisons, this class lays out its memory and reads its entries. Each entry is an
+ * order as first seen — a base line, or a vendor line no base line matched — in insertion order:
+ * where its key lies, its base line's start (-1 for a vendor line's key), and the vendor linha + 1
+ * of the line that claimed it (0 while none did).
  *
  * Laid out for the cache: a shard's tables and lines are megabytes, so each lookup is a few
- * memory reads at random places. A slot holds the key's hash next to its entry (a probe past
- * another key reads nothing else), and an entry's fields sit together in one array.
+ * memory reads at random places. A slot holds the key's hash next to its entry, an entry's fields
+ * sit together, and each region (`enter`: the shard's buckets) has a table of its own, a fraction
+ * of the shard's size.
  */
 class Orders {
-  count = 0;
-  /**
-   * Per entry: where its key lies ([KEY_START, KEY_END) of the base bytes, or of the vendor
-   * bytes when LINE_START is -1: a vendor line no base line matched), the base line's start, and
-   * the vendor linha + 1 of the line that claimed the order (CLAIMED_BY; 0 while none did).
-   */
-  private entries: Int32Array;
-  /**
-   * The current region's slots: two int32s per slot (mask + 1 slots), the key's hash and its
-   * entry + 1 (0: empty). Each region (`enter`) has a table of its own, for the orders of its
-   * buckets: matched a region at a time, a shard's lookups stay in a table a fraction of its size.
-   */
-  private slots: Int32Array;
-  private mask: number;
-  /** Entries whose key is in the current region's table. */
-  private inRegion = 0;
-  private region = 0;
-  private readonly regionSlots: (Int32Array | undefined)[];
   readonly regions: number;
-  private readonly regionSizes: Int32Array;
-  private lastSlot = 0;
+  private readonly m: MatcherExports;
+  private u8: Uint8Array;
+  private i32: Int32Array;
+  /** The next free byte of the memory (the caller's bump allocation). */
+  private top: number;
+  private region = -1;
+  private readonly regionSlots: Int32Array;
+  private readonly regionMasks: Int32Array;
+  private readonly regionCounts: Int32Array;
 
-  /** The same bytes, read four at a time. */
-  baseWords: DataView;
-  readonly vendorWords: DataView;
-
-  /** `expected`: a first guess of the orders' count (the arrays grow when needed). */
-  constructor(
-    private base: Buffer,
-    private readonly vendor: Buffer,
-    expected: number,
-    regions: number,
-  ) {
-    this.baseWords = new DataView(base.buffer, base.byteOffset, base.byteLength);
-    this.vendorWords = new DataView(vendor.buffer, vendor.byteOffset, vendor.byteLength);
-    this.entries = new Int32Array(Math.max(512, expected) * STRIDE);
+  /** `expected`: a first guess of the orders' count (the entries and tables grow when needed). */
+  constructor(base: Buffer, vendor: Buffer, expected: number, regions: number) {
+    matcherModule ??= new wasmApi.Module(Buffer.from(SHARD_MATCHER_WASM, 'base64'));
+    this.m = idleInstances.pop() ?? (new wasmApi.Instance(matcherModule, {}).exports as MatcherExports);
+    this.u8 = new Uint8Array(this.m.memory.buffer);
+    this.i32 = new Int32Array(this.m.memory.buffer);
     this.regions = regions;
-    this.regionSlots = new Array(regions).fill(undefined);
-    this.regionSizes = new Int32Array(regions);
-    this.slots = EMPTY_SLOTS;
-    this.mask = -1;
+    this.regionSlots = new Int32Array(regions);
+    this.regionMasks = new Int32Array(regions);
+    this.regionCounts = new Int32Array(regions);
+    this.top = STATE_BYTES;
+    // Each area is placed before STATE is written: a growth of the memory replaces `i32`.
+    const b = this.place(base);
+    const v = this.place(vendor);
+    const capacity = Math.max(512, expected);
+    const entries = this.alloc(capacity * STRIDE * 4);
+    this.i32.fill(0, 0, STATE_BYTES >> 2);
+    this.i32[S_B] = b;
+    this.i32[S_V] = v;
+    this.i32[S_ENTRIES] = entries;
+    this.i32[S_ENTRY_CAP] = capacity;
+  }
+
+  get count(): number {
+    return this.i32[S_COUNT]!;
   }
 
   /**
@@ -247,130 +294,121 @@ class Orders {
    * for about `expected` orders). Every key of an order must always be looked for in one region.
    */
   enter(region: number, expected: number): void {
-    if (this.mask >= 0) {
-      this.regionSlots[this.region] = this.slots;
-      this.regionSizes[this.region] = this.inRegion;
+    if (this.region >= 0) {
+      this.regionSlots[this.region] = this.i32[S_SLOTS]!;
+      this.regionMasks[this.region] = this.i32[S_MASK]!;
+      this.regionCounts[this.region] = this.i32[S_IN_REGION]!;
     }
     this.region = region;
-    const slots = this.regionSlots[region];
-    if (slots === undefined) {
+    if (this.regionSlots[region] === 0) {
       let capacity = 1024;
       while (capacity < expected * 2) capacity *= 2;
-      this.slots = new Int32Array(2 * capacity);
-      this.mask = capacity - 1;
-      this.inRegion = 0;
+      const slots = this.table(capacity);
+      this.i32[S_SLOTS] = slots;
+      this.i32[S_MASK] = capacity - 1;
+      this.i32[S_IN_REGION] = 0;
     } else {
-      this.slots = slots;
-      this.mask = (slots.length >> 1) - 1;
-      this.inRegion = this.regionSizes[region]!;
+      this.i32[S_SLOTS] = this.regionSlots[region]!;
+      this.i32[S_MASK] = this.regionMasks[region]!;
+      this.i32[S_IN_REGION] = this.regionCounts[region]!;
     }
   }
 
   keyEnd(entry: number): number {
-    return this.entries[entry * STRIDE + KEY_END]!;
+    return this.i32[(this.i32[S_ENTRIES]! >> 2) + entry * STRIDE + KEY_END]!;
   }
 
   /** A base entry's line start; -1 for a vendor line's entry. */
   lineStart(entry: number): number {
-    return this.entries[entry * STRIDE + LINE_START]!;
+    return this.i32[(this.i32[S_ENTRIES]! >> 2) + entry * STRIDE + LINE_START]!;
   }
 
   claimedBy(entry: number): number {
-    return this.entries[entry * STRIDE + CLAIMED_BY]!;
-  }
-
-  claim(entry: number, linha: number): void {
-    this.entries[entry * STRIDE + CLAIMED_BY] = claimOf(linha);
+    return this.i32[(this.i32[S_ENTRIES]! >> 2) + entry * STRIDE + CLAIMED_BY]!;
   }
 
   /** The base bytes grew: `base` holds the old ones as its prefix, and more lines after them. */
   rebase(base: Buffer): void {
-    this.base = base;
-    this.baseWords = new DataView(base.buffer, base.byteOffset, base.byteLength);
+    const b = this.place(base);
+    this.i32[S_B] = b;
   }
 
-  /**
-   * A vendor line's entry gets its base line (found after the vendor lines were read): its key is
-   * now that line's, bytes [keyStart, keyEnd) of the base (the same bytes as the vendor's key).
-   */
-  attachBase(entry: number, keyStart: number, keyEnd: number, lineStart: number): void {
-    const e = entry * STRIDE;
-    this.entries[e + KEY_START] = keyStart;
-    this.entries[e + KEY_END] = keyEnd;
-    this.entries[e + LINE_START] = lineStart;
+  /** Runs a pass of the module over [from, to): its outcome (an event, or PASS_DONE). */
+  pass(run: 'readBase' | 'claimVendor', from: number, to: number): number {
+    this.i32[S_POS] = from;
+    this.i32[S_TO] = to;
+    return this.resume(run);
   }
 
-  /**
-   * The entry whose key equals bytes [start, end) of `bytes` (`words` reads the same bytes), else
-   * -1 (then `add` takes its slot).
-   */
-  find(bytes: Buffer, words: DataView, start: number, end: number, hash: number): number {
-    const slots = this.slots;
-    const entries = this.entries;
-    const mask = this.mask;
-    const length = end - start;
-    const h = hash | 0;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = slots[2 * slot + 1]! - 1;
-      if (entry < 0) {
-        this.lastSlot = slot;
-        return -1;
-      }
-      if (slots[2 * slot] !== h) continue;
-      const e = entry * STRIDE;
-      const ks = entries[e + KEY_START]!;
-      if (entries[e + KEY_END]! - ks !== length) continue;
-      const vendorKey = entries[e + LINE_START]! < 0;
-      const keyWords = vendorKey ? this.vendorWords : this.baseWords;
-      let k = 0;
-      while (k <= length - 4 && keyWords.getUint32(ks + k, true) === words.getUint32(start + k, true)) k += 4;
-      const keys = vendorKey ? this.vendor : this.base;
-      while (k < length && keys[ks + k] === bytes[start + k]) k++;
-      if (k === length) return entry;
+  /** Runs the pass on from where its last event left it, making room first when it asked. */
+  resume(run: 'readBase' | 'claimVendor'): number {
+    for (;;) {
+      const outcome = this.m[run]();
+      if (outcome === ENTRIES_FULL) this.moveEntries();
+      else if (outcome === TABLE_FULL) this.growTable();
+      else return outcome;
     }
   }
 
-  /**
-   * Adds an entry (hash as given to the `find` that returned -1) in the slot that `find` stopped
-   * at. `lineStart` -1: a vendor line's key.
-   */
-  add(keyStart: number, keyEnd: number, hash: number, lineStart: number, claimedBy: number): void {
-    const entry = this.count++;
-    const e = entry * STRIDE;
-    if (e + STRIDE > this.entries.length) this.growEntries();
-    const entries = this.entries;
-    entries[e + KEY_START] = keyStart;
-    entries[e + KEY_END] = keyEnd;
-    entries[e + LINE_START] = lineStart;
-    entries[e + CLAIMED_BY] = claimedBy;
-    this.slots[2 * this.lastSlot] = hash;
-    this.slots[2 * this.lastSlot + 1] = entry + 1;
-    if (++this.inRegion * 2 >= this.mask + 1) this.grow();
+  /** A field of the last event (S_EV_*), or of the state. */
+  event(field: number): number {
+    return this.i32[field]!;
   }
 
-  private growEntries(): void {
-    const entries = new Int32Array(2 * this.entries.length);
-    entries.set(this.entries);
-    this.entries = entries;
+  /** Counts added up by the vendor passes since the last call: [vendorValid, matched]. */
+  takeCounts(): [number, number] {
+    const counts: [number, number] = [this.i32[S_VENDOR_VALID]!, this.i32[S_MATCHED]!];
+    this.i32[S_VENDOR_VALID] = 0;
+    this.i32[S_MATCHED] = 0;
+    return counts;
   }
 
-  private grow(): void {
-    const capacity = 2 * (this.mask + 1);
-    const old = this.slots;
-    this.slots = new Int32Array(2 * capacity);
-    this.mask = capacity - 1;
-    for (let s = 0; s < old.length; s += 2) {
-      const entry1 = old[s + 1]!;
-      if (entry1 === 0) continue;
-      let slot = old[s]! & this.mask;
-      while (this.slots[2 * slot + 1] !== 0) slot = (slot + 1) & this.mask;
-      this.slots[2 * slot] = old[s]!;
-      this.slots[2 * slot + 1] = entry1;
+  /** The instance goes back to the thread's pool (the shard is done with it). */
+  release(): void {
+    idleInstances.push(this.m);
+  }
+
+  private moveEntries(): void {
+    const capacity = 2 * this.i32[S_ENTRY_CAP]!;
+    const old = this.i32[S_ENTRIES]!;
+    const moved = this.alloc(capacity * STRIDE * 4);
+    this.u8.copyWithin(moved, old, old + this.i32[S_COUNT]! * STRIDE * 4);
+    this.i32[S_ENTRIES] = moved;
+    this.i32[S_ENTRY_CAP] = capacity;
+  }
+
+  private growTable(): void {
+    const capacity = 2 * (this.i32[S_MASK]! + 1);
+    this.m.rehash(this.table(capacity), capacity - 1);
+  }
+
+  /** A zeroed table of `capacity` slots. */
+  private table(capacity: number): number {
+    const at = this.alloc(capacity * 8);
+    this.u8.fill(0, at, at + capacity * 8);
+    return at;
+  }
+
+  /** `bytes` copied into the memory (and room after them); where they start. */
+  private place(bytes: Uint8Array): number {
+    const at = this.alloc(bytes.length + PAD);
+    this.u8.set(bytes, at);
+    this.u8.fill(0, at + bytes.length, at + bytes.length + PAD);
+    return at;
+  }
+
+  private alloc(bytes: number): number {
+    const at = this.top;
+    this.top = at + Math.ceil(bytes / 8) * 8;
+    const memory = this.m.memory;
+    if (memory.buffer.byteLength < this.top) {
+      memory.grow(Math.ceil((this.top - memory.buffer.byteLength) / PAGE));
+      this.u8 = new Uint8Array(memory.buffer);
+      this.i32 = new Int32Array(memory.buffer);
     }
+    return at;
   }
 }
-
-const EMPTY_SLOTS = new Int32Array(0);
 
 /** CLAIMED_BY of the vendor line `linha`: linha + 1, an int32 as `linha_arquivo` is (RULES §6). */
 function claimOf(linha: number): number {
@@ -484,12 +522,16 @@ export function matchShard(input: ShardInput): ShardMatch {
     finish(found, rejects) {
       if (finished) throw new ReconError('INTERNAL', 'a shard match was finished twice');
       finished = true;
-      if (found !== null) readFound(state, found);
-      state.baseDuplicates.push(...rejects);
-      settleUnmatched(state);
-      // Base rows no vendor record matched: TIPO_2 when in scope (RULES §5).
-      if (input.scope === 'all' || input.window !== null)
-        unclaimedBase(state, input.scope === 'all' ? null : input.window);
+      try {
+        if (found !== null) readFound(state, found);
+        state.baseDuplicates.push(...rejects);
+        settleUnmatched(state);
+        // Base rows no vendor record matched: TIPO_2 when in scope (RULES §5).
+        if (input.scope === 'all' || input.window !== null)
+          unclaimedBase(state, input.scope === 'all' ? null : input.window);
+      } finally {
+        state.orders.release();
+      }
       const { counts } = state;
       counts.distinctOrders = counts.vendorValid + counts.baseInScope - counts.matched;
       return {
@@ -503,26 +545,16 @@ export function matchShard(input: ShardInput): ShardMatch {
 }
 
 /**
- * The base lines from byte `from` on into the table; a later line of an order already there is a
- * base duplicate. A line found after the vendor lines were read (`readFound`) may be the order of
- * a vendor line no base line had matched: it attaches to that line's entry.
+ * The base lines [from, to) into the table (the module's `readBase`); a later line of an order
+ * already there is a base duplicate. A line found after the vendor lines were read (`readFound`)
+ * may be the order of a vendor line no base line had matched: it attaches to that line's entry.
  */
 function readBase(state: ShardState, from: number, to: number): void {
-  const { B, orders } = state;
-  for (let pos = from; pos < to; ) {
-    if (B[pos] === LF) {
-      pos++;
-      continue;
-    }
-    const t1 = nextTab(B, pos);
-    const t2 = nextTab(B, t1 + 1);
-    const end = lineEnd(B, t2 + 1);
-    const hash = hashBytes(B, orders.baseWords, t1 + 1, t2);
-    const first = orders.find(B, orders.baseWords, t1 + 1, t2, hash);
-    if (first < 0) orders.add(t1 + 1, t2, hash, pos, 0);
-    else if (orders.lineStart(first) < 0) orders.attachBase(first, t1 + 1, t2, pos);
-    else baseDuplicate(state, first, pos, end);
-    pos = end + 1;
+  const { orders } = state;
+  for (let outcome = orders.pass('readBase', from, to); outcome !== PASS_DONE; ) {
+    if (outcome !== BASE_DUPLICATE) throw unexpected('readBase', outcome);
+    baseDuplicate(state, orders.event(S_EV_ENTRY), orders.event(S_EV_POS), orders.event(S_EV_END));
+    outcome = orders.resume('readBase');
   }
 }
 
@@ -539,67 +571,34 @@ function baseDuplicate(state: ShardState, first: number, pos: number, end: numbe
 }
 
 /**
- * Each vendor line claims its order: a duplicate when another line claimed it, TIPO_1 when the
- * base lacks it, else compared with the base line (equal bytes from `fornecedor_id` on: no row).
+ * Each vendor line of [from, to) claims its order (the module's `claimVendor`): a duplicate when
+ * another line claimed it, TIPO_1 when the base lacks it, else compared with the base line (equal
+ * bytes from `fornecedor_id` on: no row).
  */
 function claimVendor(state: ShardState, from: number, to: number): void {
-  const { B, V, orders, counts } = state;
-  const VW = orders.vendorWords;
-  const BW = orders.baseWords;
-  const lastWordV = V.length - 4;
-  const lastWordB = B.length - 4;
-  for (let pos = from; pos < to; ) {
-    if (V[pos] === LF) {
-      pos++;
-      continue;
-    }
-    let linha = 0;
-    let t1 = pos;
-    for (let c = V[t1]!; c !== TAB; c = V[++t1]!) linha = linha * 10 + (c - 48);
-    const t2 = nextTab(V, t1 + 1);
-    const hash = hashBytes(V, VW, t1 + 1, t2);
-    const seen = orders.find(V, VW, t1 + 1, t2, hash);
-    if (seen >= 0 && orders.claimedBy(seen) !== 0) {
-      pos = vendorDuplicate(state, seen, linha, pos, t2) + 1;
-      continue;
-    }
-    counts.vendorValid++;
-    if (seen < 0) {
-      orders.add(t1 + 1, t2, hash, -1, claimOf(linha));
-      pos = unmatchedLine(state, pos, t2) + 1;
-      continue;
-    }
-    orders.claim(seen, linha);
-    counts.matched++;
-    counts.baseInScope++;
-    // Same key, so the rest of the lines (from fornecedor_id on) start just after it in both:
-    // compared four bytes at a time while they agree and hold no line break, then byte by byte.
-    let v = t2 + 1;
-    let b = orders.keyEnd(seen) + 1;
-    while (v <= lastWordV && b <= lastWordB) {
-      const word = VW.getUint32(v, true);
-      if (word !== BW.getUint32(b, true)) break;
-      const x = word ^ LF_WORD;
-      if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
-      v += 4;
-      b += 4;
-    }
-    let c = V[v]!;
-    while (c === B[b] && c !== LF) {
-      c = V[++v]!;
-      b++;
-    }
-    if (c === LF && B[b] === LF) {
-      pos = v + 1;
-      continue;
-    }
-    pos = fieldsDiffer(state, seen, pos, v) + 1;
+  const { orders, counts } = state;
+  for (let outcome = orders.pass('claimVendor', from, to); outcome !== PASS_DONE; ) {
+    const pos = orders.event(S_EV_POS);
+    if (outcome === VENDOR_DUPLICATE)
+      vendorDuplicate(state, orders.event(S_EV_ENTRY), orders.event(S_EV_LINHA), pos, orders.event(S_EV_END));
+    else if (outcome === UNMATCHED) unmatchedLine(state, pos, orders.event(S_EV_ENTRY));
+    else if (outcome === DIFFERS) fieldsDiffer(state, orders.event(S_EV_ENTRY), pos, orders.event(S_EV_AT));
+    else if (outcome === LINHA_TOO_LARGE) claimOf(parseLinha(state.V, pos));
+    else throw unexpected('claimVendor', outcome);
+    outcome = orders.resume('claimVendor');
   }
+  const [vendorValid, matched] = orders.takeCounts();
+  counts.vendorValid += vendorValid;
+  counts.matched += matched;
+  counts.baseInScope += matched;
 }
 
-/** A vendor line whose order another line claimed; returns its end. */
-function vendorDuplicate(state: ShardState, seen: number, linha: number, pos: number, t2: number): number {
-  const end = lineEnd(state.V, t2 + 1);
+function unexpected(pass: string, outcome: number): ReconError {
+  return new ReconError('INTERNAL', `the shard matcher's ${pass} pass stopped with ${outcome}`);
+}
+
+/** A vendor line [pos, end) whose order another line claimed. */
+function vendorDuplicate(state: ShardState, seen: number, linha: number, pos: number, end: number): void {
   state.counts.vendorDuplicates++;
   state.vendorDuplicates.push({
     linha,
@@ -607,20 +606,18 @@ function vendorDuplicate(state: ShardState, seen: number, linha: number, pos: nu
     mensagem: `ordem_id ${decodeAt(state.V, pos, end).ordem_id} repetido (primeira ocorrência na linha ${state.orders.claimedBy(seen) - 1}, que foi conciliada)`,
     conteudo: null,
   });
-  return end;
 }
 
-/** The vendor line at `pos` (its order the last entry added) has no base line yet; returns its end. */
-function unmatchedLine(state: ShardState, pos: number, t2: number): number {
+/** The vendor line at `pos` (its order `entry`, just added) has no base line yet. */
+function unmatchedLine(state: ShardState, pos: number, entry: number): void {
   if (2 * (state.unmatchedCount + 1) > state.unmatched.length) {
     const grown = new Int32Array(2 * state.unmatched.length);
     grown.set(state.unmatched);
     state.unmatched = grown;
   }
   state.unmatched[2 * state.unmatchedCount] = pos;
-  state.unmatched[2 * state.unmatchedCount + 1] = state.orders.count - 1;
+  state.unmatched[2 * state.unmatchedCount + 1] = entry;
   state.unmatchedCount++;
-  return lineEnd(state.V, t2 + 1);
 }
 
 function unmatchedOrders(state: ShardState): string[] {
