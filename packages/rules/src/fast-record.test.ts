@@ -268,12 +268,13 @@ function fastPath(bytes: Buffer, order: number[], shards: number, bucketBits = 0
 
 /**
  * `encodeRecordBlock` as the partition's handlers run it (a `ShardWriter`, the WebAssembly encoder
- * first); `fast` counts only the lines the WebAssembly encoder wrote.
+ * first), offering it every line (these lines are made to be left often); `fast` counts only the
+ * lines the WebAssembly encoder wrote.
  */
 function wasmPath(bytes: Buffer, order: number[], shards: number, bucketBits = 0): Outcome {
   const writer = new ShardWriter(shards, bytes.length, 2 ** bucketBits);
   const { seen, onRecord } = generalRecords(order, (linha, record) => writer.add(linha, record));
-  const scan = encodeRecordBlock(bytes, 2, order, writer, onRecord);
+  const scan = encodeRecordBlock(bytes, 2, order, writer, onRecord, { keepOffering: true });
   const { body } = writer.take('part');
   return {
     shards: body.map((b) => b.toString('utf8')),

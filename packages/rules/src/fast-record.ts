@@ -712,13 +712,14 @@ function writeInt(out: Uint8Array, at: number, value: number): number {
  * Lines taken in bulk by `scanRecordBytes`'s caller (the WebAssembly encoder, `encodeRecordBlock`):
  * `run(pos, line)` writes the records of the lines from byte `pos` (physical line `line`) on, up
  * to a line it does not take, and sets `pos`, `lines` and `records` to where it stopped, the lines
- * it consumed and the records it wrote.
+ * it consumed and the records it wrote. Once `declines` is true, it is offered no more lines.
  */
 export interface BulkLines {
   run(pos: number, line: number): void;
   pos: number;
   lines: number;
   records: number;
+  declines: boolean;
 }
 
 /**
@@ -742,12 +743,14 @@ export function scanRecordBytes(
   let line = firstLine;
   let records = 0;
   let nextQuote = bytes.indexOf(QUOTE);
+  let offer = bulk;
   while (pos < n) {
-    if (bulk !== undefined) {
-      bulk.run(pos, line);
-      records += bulk.records;
-      line += bulk.lines;
-      pos = bulk.pos;
+    if (offer !== undefined) {
+      offer.run(pos, line);
+      records += offer.records;
+      line += offer.lines;
+      pos = offer.pos;
+      if (offer.declines) offer = undefined;
       if (pos >= n) break;
     }
     let nl = bytes.indexOf(LF, pos);

@@ -105,6 +105,19 @@ describe('the WebAssembly record encoder', () => {
     expect(wasm.rejects.length).toBeGreaterThan(200);
   });
 
+  it('stops being offered the lines of a block it mostly leaves (names NFC may change)', () => {
+    // Greek names (U+0370 on) go to the TypeScript encoder: after 256 of them with fewer lines
+    // written, the rest of the block goes there directly.
+    const lines = Array.from({ length: 3000 }, (_, k) =>
+      line(`ORD-${k}`, k % 10 === 0 ? 'Ana' : 'Αλέξανδρος'),
+    );
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    const wasm = expectSameAsTypeScript(bytes, 8, 2);
+    expect(wasm.wasm).toBeGreaterThan(0);
+    expect(wasm.wasm).toBeLessThan(40);
+    expect(wasm.scan.fast).toBe(3000);
+  });
+
   it('leaves a line longer than its region to the TypeScript encoder', () => {
     const long = 'x'.repeat(6000);
     const lines = Array.from({ length: 200 }, (_, k) => line(`ORD-${k}`, k === 100 ? long : 'Ana'));
