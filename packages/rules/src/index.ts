@@ -10,4 +10,5 @@ export * from './record.ts';
 export * from './shard-writer.ts';
 export * from './text.ts';
 export * from './valor.ts';
+export * from './wasm/instance.ts';
 export * from './wasm-record.ts';

@@ -1,14 +1,17 @@
+import { CANONICAL_ORDER } from './base-row.ts';
 import type { OnRecord, ScanResult } from './csv.ts';
 import { type BulkLines, composeMark, FastRecordEncoder, scanRecordBytes } from './fast-record.ts';
 import type { ShardWriter } from './shard-writer.ts';
+import { instantiateWasm, reserveWasmMemory, type WasmMemory } from './wasm/instance.ts';
 import { RECORD_ENCODER_WASM } from './wasm/record-encoder.wasm.ts';
 
 /**
- * The partition's fast path in WebAssembly (`assembly/record-encoder.ts`): the plain lines of a
- * block of CSV records — no double quote, control character or backslash, nothing from U+0380 on,
- * six fields, an ASCII ordem_id, a valid data and valor — are split, validated, normalized and
- * encoded as shard lines there, two to three times faster than `FastRecordEncoder.encode`, which
- * writes exactly the same bytes. Each line it does not take goes, alone, the way every line went
+ * The partition's fast path in WebAssembly (`assembly/record-encoder.ts`): the lines of a block of
+ * CSV records (or of PostgreSQL's COPY text) with six fields, an ASCII ordem_id, a valid data and
+ * valor, nothing from U+0380 on and no quoted field going on past the line — quoted fields, blanks
+ * to trim, characters to escape and letters written decomposed included — are split, validated,
+ * normalized and encoded as shard lines there, two to three times faster than
+ * `FastRecordEncoder.encode` (or `encodeTabbed`), which write exactly the same bytes. Each line it does not take goes, alone, the way every line went
  * before: `FastRecordEncoder`, else `scanRecords` + the caller's `onRecord` (`normalizeRecord`, the
  * rejects); then the WebAssembly encoder goes on from the next line.
  *
@@ -21,18 +24,11 @@ import { RECORD_ENCODER_WASM } from './wasm/record-encoder.wasm.ts';
 
 /** The WebAssembly module's exports. */
 interface EncoderExports {
-  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  memory: WasmMemory;
   LAYOUT_END: { readonly value: number };
   init(): void;
   run(): number;
 }
-
-/** What this file uses of the WebAssembly API (its types are in no lib the project compiles with). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 // The module's STATE (int32 indexes) and run outcomes, as assembly/record-encoder.ts has them.
 const STATE = 256;
@@ -63,7 +59,6 @@ const MODE_COPY = 1;
 /** Bytes of the block a call of the module's `run` begins lines in at most (see RUN_PAUSED). */
 const RUN_BYTES = 64 << 10;
 
-const PAGE = 65536;
 /**
  * A block whose lines the module mostly leaves (e.g. names in Greek or CJK, which NFC may change)
  * would pay a call of it per line on top of the TypeScript path (~30% slower than that path
@@ -73,8 +68,6 @@ const PAGE = 65536;
 const DECLINE_AFTER = 256;
 /** Line numbers past this stay with the TypeScript encoder (the module counts in int32). */
 const MAX_LINHA = 0x7fffffff;
-
-let compiled: object | undefined;
 
 /** This thread's encoders not in use (each block takes one and gives it back). */
 const idle: WasmRecordEncoder[] = [];
@@ -155,7 +148,7 @@ export function encodeCopyLines(
   if (n === 0) return 0;
   const wasm = idle.pop() ?? new WasmRecordEncoder();
   try {
-    const bulk = wasm.start(bytes, 0, CANONICAL, writer, MODE_COPY);
+    const bulk = wasm.start(bytes, 0, CANONICAL_ORDER, writer, MODE_COPY);
     let offer = true;
     for (let pos = 0; pos < n; ) {
       if (offer) {
@@ -177,7 +170,6 @@ export function encodeCopyLines(
 }
 
 const LF = 10;
-const CANONICAL = [0, 1, 2, 3, 4, 5];
 
 /** One instance of the module: its memory holds a block, the slots' regions and its tables. */
 class WasmRecordEncoder implements BulkLines {
@@ -199,8 +191,7 @@ class WasmRecordEncoder implements BulkLines {
   private written = 0;
 
   constructor() {
-    compiled ??= new wasmApi.Module(Buffer.from(RECORD_ENCODER_WASM, 'base64'));
-    this.exports = new wasmApi.Instance(compiled, {}).exports as EncoderExports;
+    this.exports = instantiateWasm<EncoderExports>(RECORD_ENCODER_WASM);
     this.exports.init();
     this.layoutEnd = this.exports.LAYOUT_END.value;
     this.u8 = new Uint8Array(this.exports.memory.buffer);
@@ -315,8 +306,7 @@ class WasmRecordEncoder implements BulkLines {
   /** Memory of at least `bytes` (grown in whole pages; the views are remade after a growth). */
   private reserve(bytes: number): void {
     const memory = this.exports.memory;
-    if (memory.buffer.byteLength < bytes) {
-      memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
+    if (reserveWasmMemory(memory, bytes)) {
       this.u8 = new Uint8Array(memory.buffer);
       this.i32 = new Int32Array(memory.buffer);
     }

@@ -14,6 +14,7 @@ import {
   TIPOS,
   type TipoDivergencia,
 } from '@recon/contracts';
+import { instantiateWasm, reserveWasmMemory, type WasmMemory } from '@recon/rules';
 import { DivergenceLog, decodeField, parseLinha } from './divergence-columns.ts';
 import type { SeverityPolicy } from './severity.ts';
 import { SHARD_MATCHER_WASM } from './wasm/shard-matcher.wasm.ts';
@@ -184,20 +185,11 @@ export function hashBytes(bytes: Buffer, words: DataView, start: number, end: nu
 
 /** What classify.ts uses of the WebAssembly module (assembly/shard-matcher.ts). */
 interface MatcherExports {
-  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  memory: WasmMemory;
   readBase(): number;
   claimVendor(): number;
   rehash(slots: number, mask: number): void;
-  hash(start: number, end: number): number;
 }
-
-/** What this file uses of the WebAssembly API (its types are in no lib the project compiles with). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-let matcherModule: object | undefined;
 /** This thread's module instances not in use (a shard takes one until it is finished). */
 const idleInstances: MatcherExports[] = [];
 
@@ -234,7 +226,6 @@ const STRIDE = 4;
 /** Bytes of STATE, and of room after each byte area (the module reads words up to 3 bytes on). */
 const STATE_BYTES = 256;
 const PAD = 8;
-const PAGE = 65536;
 
 /**
  * The orders of a shard, keyed on the bytes of their encoded `ordem_id` (equal bytes ⇔ equal
@@ -264,8 +255,7 @@ class Orders {
 
   /** `expected`: a first guess of the orders' count (the entries and tables grow when needed). */
   constructor(base: Buffer, vendor: Buffer, expected: number, regions: number) {
-    matcherModule ??= new wasmApi.Module(Buffer.from(SHARD_MATCHER_WASM, 'base64'));
-    this.m = idleInstances.pop() ?? (new wasmApi.Instance(matcherModule, {}).exports as MatcherExports);
+    this.m = idleInstances.pop() ?? instantiateWasm<MatcherExports>(SHARD_MATCHER_WASM);
     this.u8 = new Uint8Array(this.m.memory.buffer);
     this.i32 = new Int32Array(this.m.memory.buffer);
     this.regions = regions;
@@ -401,8 +391,7 @@ class Orders {
     const at = this.top;
     this.top = at + Math.ceil(bytes / 8) * 8;
     const memory = this.m.memory;
-    if (memory.buffer.byteLength < this.top) {
-      memory.grow(Math.ceil((this.top - memory.buffer.byteLength) / PAGE));
+    if (reserveWasmMemory(memory, this.top)) {
       this.u8 = new Uint8Array(memory.buffer);
       this.i32 = new Int32Array(memory.buffer);
     }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { divergenceColumnsToRows, encodeShardRecord } from '@recon/contracts';
+import { instantiateWasm } from '@recon/rules';
 import { describe, expect, it } from 'vitest';
 import { compileModule, generatedModule, MODULES } from '../../../scripts/wasm/build-lib.mjs';
 import { pick, rng } from '../../../test/support/random.ts';
@@ -13,16 +14,6 @@ interface HashExports {
   memory: { buffer: ArrayBuffer };
   hash(start: number, end: number): number;
 }
-
-/** The WebAssembly API (its types are in no lib the project compiles with). */
-const wasmApi = (
-  globalThis as unknown as {
-    WebAssembly: {
-      Module: new (bytes: Uint8Array) => object;
-      Instance: new (module: object, imports: object) => { exports: unknown };
-    };
-  }
-).WebAssembly;
 
 function shardInput(seed: number, orders: number): ShardInput {
   const r = rng(seed);
@@ -65,8 +56,7 @@ describe('the WebAssembly shard matcher', () => {
   }, 60_000);
 
   it("hashes keys as classify.ts's hashBytes (which the tests use to make keys collide)", () => {
-    const module = new wasmApi.Module(Buffer.from(SHARD_MATCHER_WASM, 'base64'));
-    const wasm = new wasmApi.Instance(module, {}).exports as HashExports;
+    const wasm = instantiateWasm<HashExports>(SHARD_MATCHER_WASM);
     const memory = new Uint8Array(wasm.memory.buffer);
     const r = rng(3);
     for (let n = 0; n < 5000; n++) {
