@@ -101,7 +101,7 @@ function hashBytes(start: i32, end: i32): u32 {
   return h ^ (h >>> 16);
 }
 
-/** `hashBytes` of bytes [start, end) (the tests check that classify.ts's is the same). */
+/** `hashBytes` of bytes [start, end) (the tests check that ../src/testing.ts's is the same). */
 export function hash(start: i32, end: i32): u32 {
   return hashBytes(start, end);
 }

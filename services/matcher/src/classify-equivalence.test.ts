@@ -16,12 +16,12 @@ import {
   classifyShard,
   type DuplicateLine,
   emptyCounts,
-  hashBytes,
   matchShard,
   type ShardInput,
   type ShardOutput,
 } from './classify.ts';
 import { DEFAULT_SEVERITY, type SeverityPolicy, valorSeverity } from './severity.ts';
+import { hashBytes } from './testing.ts';
 
 /**
  * The byte-table classifier must give exactly what the Map-based one it replaced gave, on shards

@@ -4,8 +4,9 @@ import { instantiateWasm } from '@recon/rules';
 import { describe, expect, it } from 'vitest';
 import { compileModule, generatedModule, MODULES } from '../../../scripts/wasm/build-lib.mjs';
 import { pick, rng } from '../../../test/support/random.ts';
-import { classifyShard, hashBytes, matchShard, type ShardInput } from './classify.ts';
+import { classifyShard, matchShard, type ShardInput } from './classify.ts';
 import { DEFAULT_SEVERITY } from './severity.ts';
+import { hashBytes } from './testing.ts';
 import { SHARD_MATCHER_WASM } from './wasm/shard-matcher.wasm.ts';
 
 /** classify-equivalence.test.ts holds the classification's cases; these are the module's own. */
@@ -55,7 +56,7 @@ describe('the WebAssembly shard matcher', () => {
     );
   }, 60_000);
 
-  it("hashes keys as classify.ts's hashBytes (which the tests use to make keys collide)", () => {
+  it("hashes keys as testing.ts's hashBytes (which the tests use to make keys collide)", () => {
     const wasm = instantiateWasm<HashExports>(SHARD_MATCHER_WASM);
     const memory = new Uint8Array(wasm.memory.buffer);
     const r = rng(3);
