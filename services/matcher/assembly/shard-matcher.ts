@@ -29,7 +29,6 @@ const S_EV_POS = 12; // out: the event's line start
 const S_EV_END = 13; // out: its line break
 const S_EV_ENTRY = 14; // out: the order's entry
 const S_EV_LINHA = 15; // out: the vendor line's linha
-const S_EV_AT = 16; // out: DIFFERS: where the vendor line's bytes first differ, from fornecedor_id on
 
 const DONE = 0;
 /** A base line of an order already read: S_EV_ENTRY is its first line's. */
@@ -284,7 +283,6 @@ export function claimVendor(): i32 {
     setState(S_EV_POS, pos);
     setState(S_EV_END, end);
     setState(S_EV_ENTRY, seen);
-    setState(S_EV_AT, v - V);
     setState(S_POS, end + 1);
     return DIFFERS;
   }

@@ -190,7 +190,6 @@ const S_EV_POS = 12;
 const S_EV_END = 13;
 const S_EV_ENTRY = 14;
 const S_EV_LINHA = 15;
-const S_EV_AT = 16;
 const PASS_DONE = 0;
 const BASE_DUPLICATE = 1;
 const VENDOR_DUPLICATE = 2;
@@ -551,7 +550,7 @@ function claimVendor(state: ShardState, from: number, to: number): void {
     if (outcome === VENDOR_DUPLICATE)
       vendorDuplicate(state, orders.event(S_EV_ENTRY), orders.event(S_EV_LINHA), pos, orders.event(S_EV_END));
     else if (outcome === UNMATCHED) unmatchedLine(state, pos, orders.event(S_EV_ENTRY));
-    else if (outcome === DIFFERS) fieldsDiffer(state, orders.event(S_EV_ENTRY), pos, orders.event(S_EV_AT));
+    else if (outcome === DIFFERS) fieldsDiffer(state, orders.event(S_EV_ENTRY), pos);
     else if (outcome === LINHA_TOO_LARGE) claimOf(parseLinha(state.V, pos));
     else throw unexpected('claimVendor', outcome);
     outcome = orders.resume('claimVendor');
@@ -643,18 +642,13 @@ function settleUnmatched(state: ShardState): void {
     // From fornecedor_id on, as claimVendor compares them.
     const v = nextTab(V, nextTab(V, pos) + 1) + 1;
     const b = orders.keyEnd(entry) + 1;
-    if (!sameBytes(V, v, lineEnd(V, v), B, b, lineEnd(B, b))) fieldsDiffer(state, entry, pos, v);
+    if (!sameBytes(V, v, lineEnd(V, v), B, b, lineEnd(B, b))) fieldsDiffer(state, entry, pos);
   }
 }
 
-/**
- * The vendor line at `pos` and the base line of entry `seen` differ (the vendor line from byte `v`
- * on): one TIPO_3 row per differing field. Returns the vendor line's end.
- */
-function fieldsDiffer(state: ShardState, seen: number, pos: number, v: number): number {
-  const end = lineEnd(state.V, v);
+/** The vendor line at `pos` and the base line of entry `seen` differ: one TIPO_3 row per differing field. */
+function fieldsDiffer(state: ShardState, seen: number, pos: number): void {
   if (state.divergences.fieldsDiffer(pos, state.orders.lineStart(seen))) state.counts.divergentOrders++;
-  return end;
 }
 
 /**
